@@ -1,0 +1,38 @@
+"""Who and where the current request comes from, for audit entries written deep inside services."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+_current: ContextVar[RequestContext] = ContextVar("engage_audit_context", default=RequestContext())
+
+
+def current() -> RequestContext:
+    return _current.get()
+
+
+def client_ip(request) -> str | None:
+    # Behind the load balancer the first X-Forwarded-For hop is the client; REMOTE_ADDR is the proxy.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
+    return ip or None
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current.set(
+            RequestContext(ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:400])
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            _current.reset(token)

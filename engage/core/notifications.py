@@ -1,0 +1,35 @@
+"""Push events to a signed-in user's open pages over the `/ws/notifications/` socket."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def notify_user(user, event: str, payload: dict) -> None:
+    """Send `event` with `payload` to every socket of `user` once the current transaction commits.
+
+    Nothing is sent if the transaction rolls back. A failing channel layer is logged, never raised:
+    a push is a convenience, the database is the record.
+    """
+    user_id = user.pk if hasattr(user, "pk") else int(user)
+
+    def _send():
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(
+                user_group(user_id), {"type": "notify", "event": event, "payload": payload}
+            )
+        except Exception:
+            logger.exception("notify_user failed for user %s event %s", user_id, event)
+
+    transaction.on_commit(_send)

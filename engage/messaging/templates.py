@@ -1,0 +1,55 @@
+"""The registry of approved message templates. Chinese providers send approved templates only."""
+
+from dataclasses import dataclass, field
+
+from engage.errors import DomainError
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    key: str
+    sms: dict[str, str]
+    wechat_template_id: str = ""
+    wechat_fields: dict[str, str] = field(default_factory=dict)
+
+    def render_sms(self, params: dict, language: str) -> str:
+        text = self.sms.get(language) or self.sms["zh-hans"]
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError) as exc:
+            raise DomainError("template_params_missing", f"Template {self.key} needs parameter {exc}.") from exc
+
+
+REGISTRY: dict[str, MessageTemplate] = {}
+
+
+def register(template: MessageTemplate) -> MessageTemplate:
+    REGISTRY[template.key] = template
+    return template
+
+
+def get_template(key: str) -> MessageTemplate:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise DomainError("unknown_template", f"No message template {key!r}.") from None
+
+
+register(
+    MessageTemplate(
+        key="verification_code",
+        sms={
+            "zh-hans": "【Engage】您的验证码是{code}，{minutes}分钟内有效。请勿向任何人泄露。",
+            "en": "[Engage] Your verification code is {code}. It expires in {minutes} minutes. Never share it.",
+        },
+    )
+)
+register(
+    MessageTemplate(
+        key="unknown_account",
+        sms={
+            "zh-hans": "【Engage】该手机号尚未注册 Engage，请先注册。",
+            "en": "[Engage] No Engage account uses this number yet. Please sign up first.",
+        },
+    )
+)

@@ -1,0 +1,1 @@
+# Patients, consents, medication plans and dose events arrive with the reminders issue.

@@ -1,0 +1,1 @@
+# Meetings, quotas, registrations, tickets and live sessions arrive with the meetings issue.

@@ -1,0 +1,1 @@
+# Courses, question banks, exams and certificates arrive with the e-learning issue.

@@ -1,0 +1,67 @@
+"""allauth hooks: where the mobile number lives on our User and how codes reach the phone."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.utils import translation
+
+from engage.messaging.services import message_enqueue
+
+from .phone import MobileField
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def phone_form_field(self, **kwargs):
+        kwargs.pop("validators", None)
+        return MobileField(**kwargs)
+
+    def clean_phone(self, phone: str) -> str:
+        from .phone import normalise_mobile
+
+        return normalise_mobile(phone)
+
+    def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
+        from allauth.account import app_settings
+
+        message_enqueue(
+            channel="sms",
+            to=phone,
+            template_key="verification_code",
+            params={"code": code, "minutes": max(1, app_settings.LOGIN_BY_CODE_TIMEOUT // 60)},
+            user=user if getattr(user, "pk", None) else None,
+            language=translation.get_language() or "zh-hans",
+        )
+
+    def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
+        message_enqueue(
+            channel="sms",
+            to=phone,
+            template_key="unknown_account",
+            params={},
+            language=translation.get_language() or "zh-hans",
+        )
+
+    def set_phone(self, user, phone: str, verified: bool) -> None:
+        user.mobile = phone
+        user.mobile_verified = verified
+        user.save(update_fields=["mobile", "mobile_verified"])
+
+    def get_phone(self, user):
+        if not user.mobile:
+            return None
+        return user.mobile, user.mobile_verified
+
+    def set_phone_verified(self, user, phone: str) -> None:
+        if user.mobile == phone:
+            user.mobile_verified = True
+            user.save(update_fields=["mobile_verified"])
+
+    def get_user_by_phone(self, phone: str):
+        from .models import User
+
+        return User.objects.filter(mobile=phone, is_active=True).first()
+
+    def populate_username(self, request, user):
+        # Usernames are internal handles; people sign in with their mobile number or email.
+        from .services import username_generate
+
+        if not user.username:
+            user.username = username_generate()

@@ -1,0 +1,25 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class SignupForm(AllauthSignupForm):
+    """Sign-up with a mobile number, an email address, or both; at least one is needed."""
+
+    display_name = forms.CharField(label=_("Name"), max_length=100, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("phone") and not cleaned.get("email") and not self.errors:
+            raise forms.ValidationError(
+                _("Enter a mobile number or an email address."), code="mobile_or_email_required"
+            )
+        return cleaned
+
+    def save(self, request):
+        user = super().save(request)
+        name = (self.cleaned_data.get("display_name") or "").strip()
+        if name:
+            user.display_name = name
+            user.save(update_fields=["display_name"])
+        return user
