@@ -39,10 +39,21 @@ class AccountAdapter(DefaultAccountAdapter):
             language=translation.get_language() or "zh-hans",
         )
 
+    def save_user(self, request, user, form, commit=True):
+        # The row needs a mobile number or an email to exist (a database constraint); allauth would
+        # only attach the number after the first save, so it goes in before.
+        phone = form.cleaned_data.get("phone")
+        if phone:
+            user.mobile = phone
+            user.mobile_verified = False
+        return super().save_user(request, user, form, commit=commit)
+
     def set_phone(self, user, phone: str, verified: bool) -> None:
+        # During sign-up this runs before the first save: the row needs the number to exist at all.
         user.mobile = phone
         user.mobile_verified = verified
-        user.save(update_fields=["mobile", "mobile_verified"])
+        if user.pk:
+            user.save(update_fields=["mobile", "mobile_verified"])
 
     def get_phone(self, user):
         if not user.mobile:

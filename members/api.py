@@ -3,6 +3,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from engage.roles import roles_of
+from engage.schemas import InputSchema
 
 from . import services
 
@@ -19,7 +20,7 @@ class MemberOut(Schema):
     roles: list[str]
 
 
-class MemberPatch(Schema):
+class MemberPatch(InputSchema):
     display_name: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, pattern=r"^(zh-hans|en)$")
 

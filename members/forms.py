@@ -1,3 +1,4 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -23,3 +24,13 @@ class SignupForm(AllauthSignupForm):
             user.display_name = name
             user.save(update_fields=["display_name"])
         return user
+
+
+class LoginForm(AllauthLoginForm):
+    """Mobile number or email; with a password it logs in at once, without one it sends a one-time code."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "password" in self.fields:
+            self.fields["password"].required = False
+            self.fields["password"].help_text = _("Leave empty to receive a one-time code instead.")

@@ -1,7 +1,13 @@
+from allauth.account import views as allauth_views
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from engage.roles import roles_of
+
+from .models import DoctorProfile
 
 
 @login_required
@@ -13,6 +19,17 @@ def member_home(request):
         {
             "member": user,
             "roles": sorted(role.value for role in roles_of(user)),
-            "profile": getattr(user, "doctor_profile", None) if hasattr(user, "doctor_profile") else None,
+            "profile": DoctorProfile.objects.filter(user=user).select_related("hospital", "department").first(),
         },
     )
+
+
+_allauth_confirm_login_code = allauth_views.ConfirmLoginCodeView.as_view()
+
+
+def confirm_login_code(request, *args, **kwargs):
+    """allauth's code confirmation, plus a clear message when the code expired or was already used."""
+    response = _allauth_confirm_login_code(request, *args, **kwargs)
+    if request.method == "POST" and response.status_code == 302 and response.url == reverse("account_request_login_code"):
+        messages.error(request, _("This code has expired or has already been used. Request a new code."))
+    return response

@@ -1,4 +1,7 @@
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils.translation import gettext as _
 
 
 def page_not_found(request, exception=None):
@@ -7,8 +10,9 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     # No context processors that touch the database: the error may be the database.
-    from django.template import loader
-
-    from django.http import HttpResponseServerError
-
     return HttpResponseServerError(loader.get_template("500.html").render({}))
+
+
+def api_not_found(request, *args, **kwargs):
+    """Anything under /api/ that no route matched: JSON, like every other API answer."""
+    return JsonResponse({"code": "not_found", "message": _("No such API endpoint.")}, status=404)

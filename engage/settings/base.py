@@ -231,9 +231,10 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 # django-allauth: mobile number or email, each with a one-time code; a password is optional.
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
-# Either a mobile number (verified by an SMS code at sign-up) or an email (verified by a link), or both.
-ACCOUNT_SIGNUP_FIELDS = ["phone", "email"]
-ACCOUNT_FORMS = {"signup": "members.forms.SignupForm"}
+# Either a mobile number (verified by an SMS code at sign-up) or an email (verified by a link), or both;
+# a password is optional. Logging in without a password sends a one-time code.
+ACCOUNT_SIGNUP_FIELDS = ["phone", "email", "password1"]
+ACCOUNT_FORMS = {"signup": "members.forms.SignupForm", "login": "members.forms.LoginForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60

@@ -1,0 +1,33 @@
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.permissions import register_permission_policy
+
+from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy
+from engage.roles import Role
+
+from .models import AuditEntry
+
+register_permission_policy(AuditEntry, ReadOnlyRolePolicy(AuditEntry, roles=(Role.COMPLIANCE, Role.ADMIN)))
+
+
+class AuditEntryViewSet(ReadOnlyModelViewSet):
+    """The audit trail for compliance: read-only, filterable, exportable to Excel."""
+
+    model = AuditEntry
+    icon = "history"
+    menu_label = _("Audit trail")
+    menu_order = 900
+    list_display = ["created_at", "actor_label", "action", "object_type", "object_repr", "ip_address"]
+    list_filter = {"action": ["exact"], "object_type": ["exact"], "created_at": ["gte", "lte"],
+                   "actor_id": ["exact"]}
+    search_fields = ["actor_label", "action", "object_repr", "reason"]
+    list_export = ["created_at", "actor_id", "actor_label", "action", "object_type", "object_id", "object_repr",
+                   "before", "after", "reason", "ip_address", "user_agent"]
+    export_filename = "audit-trail"
+    inspect_view_fields = list_export
+    ordering = ["-created_at", "-id"]
+
+
+@hooks.register("register_admin_viewset")
+def register_audit_viewset():
+    return AuditEntryViewSet("audit")

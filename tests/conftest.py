@@ -1,0 +1,76 @@
+"""Shared fixtures. The suite needs PostgreSQL and Redis; without them it stops at once and says how to start them."""
+
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+HOW_TO_START = """
+The test suite runs on PostgreSQL and Redis and could not reach {what} at {where}.
+Start them (or point DATABASE_URL / REDIS_URL elsewhere):
+  PostgreSQL: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+  Redis:      redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+"""
+
+
+def _reachable(url: str, default_port: int) -> tuple[bool, str]:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True, f"{host}:{port}"
+    except OSError:
+        return False, f"{host}:{port}"
+
+
+def pytest_sessionstart(session):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    ok, where = _reachable(f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}", 5432)
+    if not ok:
+        pytest.exit(HOW_TO_START.format(what="PostgreSQL", where=where), returncode=3)
+    ok, where = _reachable(settings.REDIS_URL, 6379)
+    if not ok:
+        pytest.exit(HOW_TO_START.format(what="Redis", where=where), returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and allauth state live in the Redis cache: every test starts from an empty one."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def make_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory
+
+
+@pytest.fixture
+def role_user(db):
+    """role_user("marketing") -> a user holding that role."""
+    from tests.factories import user_with_role
+
+    return user_with_role
+
+
+@pytest.fixture
+def doctor(db):
+    from tests.factories import user_with_role
+
+    return user_with_role("doctor")
+
+
+@pytest.fixture
+def test_database_url(db):
+    """A DATABASE_URL for another process (a Celery worker, a server) that must see the test database."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
