@@ -3,6 +3,8 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .phone import normalise_mobile
+
 
 class SignupForm(AllauthSignupForm):
     """Sign-up with a mobile number, an email address, or both; at least one is needed."""
@@ -34,3 +36,15 @@ class LoginForm(AllauthLoginForm):
         if "password" in self.fields:
             self.fields["password"].required = False
             self.fields["password"].help_text = _("Leave empty to receive a one-time code instead.")
+
+    def clean_login(self) -> str:
+        login = super().clean_login()
+        if "@" in login:
+            return login
+        # 138 0013 8000 and +86 13800138000 are the same person: compare numbers in E.164.
+        try:
+            return normalise_mobile(login)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                _("Enter your mobile number or email address."), code="invalid_login"
+            ) from None

@@ -253,16 +253,19 @@ ACCOUNT_RATE_LIMITS = {
     "verify_phone": "1/30s/key,3/m/ip",
     "signup": "20/m/ip",
 }
+ACCOUNT_USER_DISPLAY = str
+# WeChat log-in (allauth's weixin provider) appears only when an app id is configured.
 SOCIALACCOUNT_PROVIDERS = {
     "weixin": {
         "AUTHORIZE_URL": "https://open.weixin.qq.com/connect/oauth2/authorize",
         "SCOPE": ["snsapi_userinfo"],
-        "APP": {
-            "client_id": env("WECHAT_APP_ID", ""),
-            "secret": env("WECHAT_APP_SECRET", ""),
-        },
     }
 }
+if env("WECHAT_APP_ID"):
+    SOCIALACCOUNT_PROVIDERS["weixin"]["APP"] = {
+        "client_id": env("WECHAT_APP_ID"),
+        "secret": env("WECHAT_APP_SECRET", ""),
+    }
 
 # Outside providers. Empty values mean the console/outbox backends are used.
 WECHAT_APP_ID = env("WECHAT_APP_ID", "")

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 
 from engage.messaging.models import OutboundMessage
@@ -159,11 +160,12 @@ def error_codes(response, field=None) -> set[str]:
     return {e.code for e in found}
 
 
-def test_code_requests_are_rate_limited(client, make_user):
+def test_code_requests_are_rate_limited(make_user):
     user = make_user(mobile="+8613900000001")
-    statuses = [request_login_code(client, user.mobile).status_code for _ in range(3)]
+    # Fresh sessions each time, as a script hammering one number would use.
+    statuses = [request_login_code(Client(), user.mobile).status_code for _ in range(3)]
     assert statuses == [302, 302, 302]
-    response = request_login_code(client, user.mobile)
+    response = request_login_code(Client(), user.mobile)
     assert response.status_code == 200
     assert "too_many_login_attempts" in error_codes(response, "phone")
     assert OutboundMessage.objects.filter(recipient=user.mobile).count() == 3
@@ -187,3 +189,17 @@ def test_unknown_mobile_gets_no_code_for_an_account(client):
     assert response.status_code == 200
     assert "phone" in response.context["form"].errors
     assert not OutboundMessage.objects.filter(template_key="verification_code").exists()
+
+
+def test_log_in_accepts_the_number_as_people_type_it(client, make_user):
+    user = make_user(mobile="+8613900000001")
+    response = client.post(reverse("account_login"), {"login": "139 0000 0001"})
+    assert response.status_code == 302
+    assert OutboundMessage.objects.filter(recipient=user.mobile).count() == 1
+
+
+def test_log_in_with_garbage_login_is_a_clear_error(client):
+    response = client.post(reverse("account_login"), {"login": "<script>alert(1)</script>"})
+    assert response.status_code == 200
+    assert "invalid_login" in {e.code for e in response.context["form"].errors.as_data()["login"]}
+    assert not OutboundMessage.objects.exists()
