@@ -105,6 +105,10 @@ class Hospital(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.normalised_name = self.normalise(self.name)
+        super().save(*args, **kwargs)
+
     @property
     def level_grade(self) -> str:
         """E.g. 三级甲等."""
@@ -116,10 +120,6 @@ class Hospital(models.Model):
     @staticmethod
     def normalise(name: str) -> str:
         return "".join(name.split()).replace("（", "(").replace("）", ")").lower()
-
-    def save(self, *args, **kwargs):
-        self.normalised_name = self.normalise(self.name)
-        super().save(*args, **kwargs)
 
 
 class Department(models.Model):

@@ -2,9 +2,8 @@
 
 import secrets
 
-from django.core.exceptions import ValidationError
-
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from wagtail.models import APIToken
 

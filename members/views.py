@@ -30,6 +30,7 @@ _allauth_confirm_login_code = allauth_views.ConfirmLoginCodeView.as_view()
 def confirm_login_code(request, *args, **kwargs):
     """allauth's code confirmation, plus a clear message when the code expired or was already used."""
     response = _allauth_confirm_login_code(request, *args, **kwargs)
-    if request.method == "POST" and response.status_code == 302 and response.url == reverse("account_request_login_code"):
+    expired = response.status_code == 302 and response.url == reverse("account_request_login_code")
+    if request.method == "POST" and expired:
         messages.error(request, _("This code has expired or has already been used. Request a new code."))
     return response

@@ -1,6 +1,6 @@
 """Local development: `make run`. Embedded services unless DATABASE_URL / REDIS_URL are set."""
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import env_bool
 
 DEBUG = env_bool("DEBUG", True)

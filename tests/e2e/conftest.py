@@ -45,7 +45,7 @@ def live_asgi_server(transactional_db, test_database_url, settings, tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)  # noqa: S310 - our own server on loopback
+                urllib.request.urlopen(base + "/healthz", timeout=2)
                 break
             except Exception:
                 if process.poll() is not None or time.monotonic() > deadline:
