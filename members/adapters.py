@@ -2,6 +2,7 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from engage.messaging.services import message_enqueue
 
@@ -11,6 +12,7 @@ from .phone import MobileField
 class AccountAdapter(DefaultAccountAdapter):
     def phone_form_field(self, **kwargs):
         kwargs.pop("validators", None)
+        kwargs["label"] = _("Mobile number")
         return MobileField(**kwargs)
 
     def clean_phone(self, phone: str) -> str:
