@@ -10,8 +10,7 @@ from wagtail.models import APIToken
 from engage.audit.services import audit_log
 from engage.errors import DomainError, NotFound
 from engage.roles import Role, forget_roles
-
-from .models import User
+from members.models import User
 
 
 def username_generate() -> str:
@@ -61,7 +60,7 @@ def member_update(*, user: User, display_name: str | None = None, language: str 
 
 def user_by_login(login: str) -> User:
     """Finds a user by username, mobile number or email (for management commands)."""
-    from .phone import normalise_mobile
+    from members.phone import normalise_mobile
 
     candidates = User.objects.filter(username=login) | User.objects.filter(email__iexact=login)
     try:
