@@ -42,7 +42,9 @@ class PointsRule(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(active_from__isnull=True) | Q(active_until__isnull=True) | Q(active_until__gte=F("active_from")),
+                condition=Q(active_from__isnull=True)
+                | Q(active_until__isnull=True)
+                | Q(active_until__gte=F("active_from")),
                 name="points_rule_dates_ordered",
             )
         ]
