@@ -20,7 +20,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("members/me/", member_views.member_home, name="member_home"),
+    path("members/", include("members.urls")),
 ]
 
 if settings.DEBUG:

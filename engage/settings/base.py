@@ -193,6 +193,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic tasks (beat writes them into django-celery-beat's tables at start); times are Asia/Shanghai.
+CELERY_BEAT_SCHEDULE: dict = {}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

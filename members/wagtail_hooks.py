@@ -1,0 +1,2 @@
+"""Admin wiring for members/: each area keeps its viewsets and hooks in members/admin/<area>.py and is
+imported here so Wagtail registers it."""
