@@ -1,0 +1,333 @@
+"""The portal's pages: home, therapy-area indexes and the academic content pages (articles, literature, videos).
+
+Content pages share one concrete base, `ContentPage`, so listings, search, home sections and the API read one
+table for what every content page has (audience, summary, therapy areas, tags, approval code, expiry).
+Who may read what is decided only in cms.selectors.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from cms.blocks import ArticleBodyBlock, ChapterBlock, validate_doi, validate_hls_url, validate_pmid
+from members.selectors import AccessLevel
+
+
+class Audience(models.TextChoices):
+    """Who may read a page. Ordered like members.selectors.AccessLevel."""
+
+    PUBLIC = "public", _("Everyone")
+    REGISTERED = "registered", _("Registered members")
+    VERIFIED = "verified", _("Verified healthcare professionals")
+    KOL = "kol", _("KOLs and speakers")
+
+
+AUDIENCE_LEVEL = {
+    Audience.PUBLIC: AccessLevel.ANONYMOUS,
+    Audience.REGISTERED: AccessLevel.REGISTERED,
+    Audience.VERIFIED: AccessLevel.VERIFIED,
+    Audience.KOL: AccessLevel.KOL,
+}
+
+
+def audiences_for(level: AccessLevel) -> list[str]:
+    """The audiences a person at `level` may read."""
+    return [audience.value for audience, needed in AUDIENCE_LEVEL.items() if needed <= level]
+
+
+class HomePage(Page):
+    """The portal's front page: a welcome for everyone, the doctor's own sections once signed in."""
+
+    headline = models.CharField(_("headline"), max_length=200, blank=True)
+    intro = RichTextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("headline"), FieldPanel("intro")]
+
+    max_count = 1
+    template = "cms/home_page.html"
+    subpage_types = ["cms.TherapyAreaPage"]
+
+    class Meta:
+        verbose_name = _("home page")
+
+    def get_context(self, request, *args, **kwargs):
+        from cms.selectors import home_sections_for
+
+        context = super().get_context(request, *args, **kwargs)
+        context["sections"] = home_sections_for(user=request.user)
+        return context
+
+
+class TherapyAreaPage(Page):
+    """糖尿病, 心血管, 肿瘤 …: an index of the content of one therapy area, filtered and paginated."""
+
+    therapy_area = models.OneToOneField(
+        "members.TherapyArea", on_delete=models.PROTECT, related_name="index_page", verbose_name=_("therapy area")
+    )
+    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
+
+    content_panels = [*Page.content_panels, FieldPanel("therapy_area"), FieldPanel("intro")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.ArticlePage", "cms.LiteraturePage", "cms.VideoPage"]
+    template = "cms/therapy_area_page.html"
+
+    class Meta:
+        verbose_name = _("therapy area page")
+
+    def get_context(self, request, *args, **kwargs):
+        from cms.selectors import ContentFilter, therapy_area_listing
+
+        context = super().get_context(request, *args, **kwargs)
+        content_filter = ContentFilter.from_query(request.GET)
+        context["filter"] = content_filter
+        context["listing"] = therapy_area_listing(user=request.user, index=self, content_filter=content_filter)
+        return context
+
+
+class ContentPageTag(TaggedItemBase):
+    content_object = ParentalKey("cms.ContentPage", on_delete=models.CASCADE, related_name="tagged_items")
+
+
+class ContentPage(Page):
+    """What every academic content page has. Not created directly: articles, literature and videos are."""
+
+    audience = models.CharField(
+        _("audience"), max_length=12, choices=Audience.choices, default=Audience.VERIFIED, db_index=True,
+        help_text=_("Academic and product content is for verified healthcare professionals."),
+    )
+    summary = models.TextField(_("summary"), max_length=500, blank=True)
+    cover_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("cover image"),
+    )
+    therapy_areas = ParentalManyToManyField("members.TherapyArea", blank=True, related_name="content_pages",
+                                            verbose_name=_("therapy areas"))
+    products = ParentalManyToManyField("cms.Product", blank=True, related_name="content_pages",
+                                       verbose_name=_("products"))
+    tags = ClusterTaggableManager(through=ContentPageTag, blank=True, verbose_name=_("tags"))
+    # Set by the medical-legal review (a later step): the code printed in the footer and when approval lapses.
+    approval_code = models.CharField(_("approval code"), max_length=40, blank=True, default="", db_index=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+
+    is_creatable = False
+    parent_page_types = ["cms.TherapyAreaPage"]
+    subpage_types: list[str] = []
+
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.FilterField("audience"),
+    ]
+
+    audience_panels = [
+        MultiFieldPanel(
+            [FieldPanel("audience"), FieldPanel("therapy_areas"), FieldPanel("products"), FieldPanel("tags")],
+            heading=_("Audience and classification"),
+        )
+    ]
+
+    class Meta:
+        verbose_name = _("content page")
+        indexes = [models.Index(fields=["audience", "expires_at"], name="contentpage_gate_idx")]
+
+    @property
+    def kind(self) -> str:
+        return self.specific_class._meta.model_name.removesuffix("page") if self.specific_class else "content"
+
+    @property
+    def for_professionals(self) -> bool:
+        return self.audience in (Audience.VERIFIED, Audience.KOL)
+
+    def search_text_parts(self) -> list[tuple[str, float]]:
+        """(text, weight) pairs the Chinese search index is built from; subclasses add their own fields."""
+        return [(self.title, 10.0), (self.summary, 4.0)]
+
+    def get_sitemap_urls(self, request=None):
+        # Search engines are anonymous: only public content belongs in any sitemap.
+        return super().get_sitemap_urls(request) if self.audience == Audience.PUBLIC else []
+
+    def used_documents(self) -> list[tuple[object, bool]]:
+        """(document, downloadable) pairs this page shows; the document view serves only these."""
+        return []
+
+    def serve(self, request, *args, **kwargs):
+        from cms.selectors import access_content
+
+        decision = access_content(user=request.user, page=self)
+        if not decision.allowed:
+            from django.template.response import TemplateResponse
+
+            response = TemplateResponse(
+                request, "cms/content_gate.html",
+                {"page": self, "self": self, "decision": decision, "request": request}, status=403,
+            )
+        else:
+            response = super().serve(request, *args, **kwargs)
+        if self.audience != Audience.PUBLIC:
+            # Gated pages differ per person: never stored by a shared cache.
+            response["Cache-Control"] = "private, no-cache"
+        return response
+
+
+class ArticlePage(ContentPage):
+    body = StreamField(ArticleBodyBlock(), verbose_name=_("body"), blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("cover_image"),
+        FieldPanel("body"),
+        *ContentPage.audience_panels,
+    ]
+    search_fields = [*ContentPage.search_fields, index.SearchField("body")]
+    template = "cms/article_page.html"
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+
+    def search_text_parts(self):
+        return [*super().search_text_parts(), (stream_text(self.body), 1.0)]
+
+    def used_documents(self):
+        return [(block.value[name], True) for block in self.body if block.block_type in {"video", "document"}
+                for name in ("video", "document") if block.value.get(name)]
+
+
+class LiteraturePage(ContentPage):
+    journal = models.CharField(_("journal"), max_length=200)
+    authors = models.CharField(_("authors"), max_length=500, help_text=_("As cited, e.g. Zhang S, Li W, et al."))
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    doi = models.CharField(_("DOI"), max_length=200, blank=True, validators=[validate_doi])
+    pmid = models.CharField(_("PMID"), max_length=9, blank=True, validators=[validate_pmid])
+    abstract = RichTextField(_("abstract"), features=["bold", "italic", "superscript", "subscript"])
+    full_text = models.ForeignKey(
+        "wagtaildocs.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("full text (PDF)"),
+    )
+    download_allowed = models.BooleanField(
+        _("full text may be downloaded"), default=False,
+        help_text=_("Only when the publisher's licence allows sharing the full text."),
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [FieldPanel("journal"), FieldPanel("authors"),
+             FieldRowPanel([FieldPanel("year"), FieldPanel("doi"), FieldPanel("pmid")])],
+            heading=_("Citation"),
+        ),
+        FieldPanel("summary"),
+        FieldPanel("abstract"),
+        FieldRowPanel([FieldPanel("full_text"), FieldPanel("download_allowed")]),
+        FieldPanel("cover_image"),
+        *ContentPage.audience_panels,
+    ]
+    search_fields = [*ContentPage.search_fields, index.SearchField("abstract"), index.SearchField("journal"),
+                     index.SearchField("authors")]
+    template = "cms/literature_page.html"
+
+    class Meta:
+        verbose_name = _("literature")
+        verbose_name_plural = _("literature")
+
+    def clean(self):
+        super().clean()
+        if self.download_allowed and not self.full_text_id:
+            raise ValidationError({"download_allowed": _("Choose the full-text PDF before allowing downloads.")})
+
+    def search_text_parts(self):
+        return [*super().search_text_parts(), (f"{self.journal} {self.authors}", 2.0),
+                (strip_html(self.abstract), 1.0)]
+
+    def used_documents(self):
+        return [(self.full_text, self.download_allowed)] if self.full_text else []
+
+
+class VideoPage(ContentPage):
+    video_file = models.ForeignKey(
+        "wagtaildocs.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("video file"), help_text=_("An MP4 file; it is served only to people who may watch."),
+    )
+    stream_url = models.URLField(_("streaming URL (HLS)"), blank=True, validators=[validate_hls_url])
+    duration = models.DurationField(_("duration"), null=True, blank=True)
+    chapters = StreamField([("chapter", ChapterBlock())], verbose_name=_("chapters"), blank=True)
+    transcript = models.TextField(_("transcript"), blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldRowPanel([FieldPanel("video_file"), FieldPanel("stream_url")]),
+        FieldPanel("duration"),
+        FieldPanel("cover_image"),
+        FieldPanel("chapters"),
+        FieldPanel("transcript"),
+        *ContentPage.audience_panels,
+    ]
+    search_fields = [*ContentPage.search_fields, index.SearchField("transcript")]
+    template = "cms/video_page.html"
+
+    class Meta:
+        verbose_name = _("video")
+        verbose_name_plural = _("videos")
+
+    def clean(self):
+        super().clean()
+        if bool(self.video_file_id) == bool(self.stream_url):
+            message = _("Choose a video file or enter a streaming URL, not both.")
+            raise ValidationError({"video_file": message, "stream_url": message})
+
+    def search_text_parts(self):
+        chapters = " ".join(block.value["title"] for block in self.chapters)
+        return [*super().search_text_parts(), (chapters, 2.0), (self.transcript, 1.0)]
+
+    def used_documents(self):
+        return [(self.video_file, True)] if self.video_file else []
+
+
+def strip_html(html: str) -> str:
+    from django.utils.html import strip_tags
+
+    return strip_tags(html or "")
+
+
+def stream_text(stream) -> str:
+    """The readable text of a StreamField: rich text, headings, captions, quotes, table cells, citations."""
+    parts: list[str] = []
+
+    def walk(value):
+        if value is None:
+            return
+        if hasattr(value, "source"):  # RichText
+            parts.append(strip_html(value.source))
+        elif isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, dict):
+            if "data" in value and isinstance(value.get("data"), list):  # table block
+                for row in value["data"]:
+                    parts.extend(str(cell) for cell in row if cell)
+                return
+            for key, item in value.items():
+                if key not in {"level", "kind", "stream_url"}:
+                    walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif hasattr(value, "raw_data") or hasattr(value, "__iter__"):
+            for item in value:
+                walk(getattr(item, "value", item))
+
+    for block in stream:
+        walk(block.value)
+    return "\n".join(part for part in parts if part)

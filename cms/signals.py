@@ -1,0 +1,25 @@
+"""Keeps the Chinese search index in step with publishing.
+
+Wagtail's page_published / page_unpublished signals fire on every publish path (admin, workflow, scripts),
+so they are the one place to hook; the receivers only call the service.
+"""
+
+from wagtail.signals import page_published, page_unpublished
+
+from cms import services
+from cms.models import ContentPage
+
+
+def _on_published(sender, instance, **kwargs):
+    if isinstance(instance, ContentPage):
+        services.content_index_page(page=instance)
+
+
+def _on_unpublished(sender, instance, **kwargs):
+    if isinstance(instance, ContentPage):
+        services.content_unindex_page(page_id=instance.pk)
+
+
+def connect() -> None:
+    page_published.connect(_on_published, dispatch_uid="cms.search_index_published")
+    page_unpublished.connect(_on_unpublished, dispatch_uid="cms.search_index_unpublished")
