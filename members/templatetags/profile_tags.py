@@ -1,0 +1,20 @@
+"""Context for the member page's profile and consents sections, so members/views.py needs no changes."""
+
+from django import template
+
+from members import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def consents_overview(user):
+    """Per kind of consent: policy in force, standing consent, whether it covers the policy in force."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return selectors.consents_overview(user)
+
+
+@register.simple_tag
+def access_level(user) -> str:
+    return selectors.access_level_of(user).name.lower()
