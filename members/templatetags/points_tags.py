@@ -1,0 +1,15 @@
+"""`{% points_section member %}`: the member page's points card, one query whatever the ledger's size."""
+
+from django import template
+
+from members.selectors_points import points_summary
+from members.services.points import is_points_member
+
+register = template.Library()
+
+
+@register.inclusion_tag("members/includes/points_section_card.html")
+def points_section(member):
+    if not is_points_member(member):
+        return {"show": False}
+    return {"show": True, "summary": points_summary(member)}
