@@ -68,3 +68,7 @@ def on_not_found(request, exc):
 
 
 api.add_router("/members", "members.api.router")
+api.add_router("/members/me/points", "members.api_points.points_router")
+api.add_router("/rewards", "members.api_points.rewards_router")
+api.add_router("/hospitals", "members.api_hospitals.hospitals_router")
+api.add_router("/content", "cms.api.router")

@@ -21,6 +21,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("members/", include("members.urls")),
+    path("content/", include("cms.urls")),
 ]
 
 if settings.DEBUG:

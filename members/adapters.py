@@ -48,7 +48,15 @@ class AccountAdapter(DefaultAccountAdapter):
         if phone:
             user.mobile = phone
             user.mobile_verified = False
-        return super().save_user(request, user, form, commit=commit)
+        user = super().save_user(request, user, form, commit=commit)
+        if user.pk:
+            from .models import EngagementKind
+            from .services import engagement_record
+
+            # The first entry of the doctor's engagement history; the source key makes it once per person.
+            engagement_record(doctor=user, kind=EngagementKind.JOINED, source_key=f"member.joined:{user.pk}",
+                              occurred_at=user.date_joined)
+        return user
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
         # During sign-up this runs before the first save: the row needs the number to exist at all.

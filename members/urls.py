@@ -2,8 +2,22 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_points, views_profile, views_rep
 
 urlpatterns = [
     path("me/", views.member_home, name="member_home"),
+    path("profile/", views_profile.profile_edit, name="profile_edit"),
+    path("profile/hospitals/", views_profile.hospital_search, name="profile_hospital_search"),
+    path("profile/hospitals/propose/", views_profile.hospital_propose, name="profile_hospital_propose"),
+    path("profile/<int:profile_id>/certificate/", views_profile.certificate_file, name="profile_certificate"),
+    path("consents/privacy/", views_profile.privacy_reconsent, name="privacy_reconsent"),
+    path("consents/<slug:kind>/withdraw/", views_profile.consent_withdraw, name="consent_withdraw"),
+    path("consents/<slug:kind>/give/", views_profile.consent_give, name="consent_give"),
+    path("me/data.<str:fmt>", views_profile.data_export, name="personal_data_export"),
+    path("me/close/", views_profile.account_close, name="account_close"),
+    path("me/points/", views_points.points_home, name="points_home"),
+    path("me/points/rewards/", views_points.rewards_list, name="points_rewards"),
+    path("me/points/rewards/<int:reward_id>/", views_points.reward_detail, name="points_reward"),
+    path("me/points/redemptions/", views_points.redemptions_list, name="points_redemptions"),
+    path("rep/doctors/", views_rep.rep_doctors, name="rep_doctors"),
 ]

@@ -53,3 +53,12 @@ register(
         },
     )
 )
+register(
+    MessageTemplate(
+        key="verification_result",
+        sms={
+            "zh-hans": "【Engage】您的医生认证结果：{result}。{reason}详情请登录 Engage 查看。",
+            "en": "[Engage] Your doctor verification: {result}. {reason} Sign in to Engage for details.",
+        },
+    )
+)

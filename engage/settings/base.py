@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("ENGAGE_VAR_DIR", BASE_DIR / "var"))
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
+    "wagtail.contrib.table_block",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -87,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "engage.audit.context.AuditContextMiddleware",
+    "members.middleware.PrivacyConsentMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -195,6 +198,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic tasks (beat writes them into django-celery-beat's tables at start); times are Asia/Shanghai.
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["members-points-expire"] = {  # expire due academic points daily at 01:00
+    "task": "members.tasks.points_expire", "schedule": crontab(hour=1, minute=0),
+}
+CELERY_BEAT_SCHEDULE["members-segments-recompute"] = {  # regrade doctors' segments nightly at 02:30
+    "task": "members.tasks.segments_recompute_task", "schedule": crontab(hour=2, minute=30),
+}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -215,7 +224,8 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 PRIVATE_ROOT = Path(env("PRIVATE_ROOT", str(VAR_DIR / "private")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Wagtail documents (PDFs, videos) land in PRIVATE_ROOT and are served only by the checked view.
+    "default": {"BACKEND": "cms.storage.MediaStorage"},
     "private": {"BACKEND": "engage.core.storage.PrivateFileSystemStorage", "OPTIONS": {"location": PRIVATE_ROOT}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }

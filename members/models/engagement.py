@@ -7,6 +7,7 @@ class EngagementKind(models.TextChoices):
     PROFILE_SUBMITTED = "profile_submitted", _("Profile submitted")
     VERIFIED = "verified", _("Verified")
     VERIFICATION_REJECTED = "verification_rejected", _("Verification rejected")
+    VERIFICATION_NEEDS_INFO = "verification_needs_info", _("Verification needs more information")
     CONSENT_GIVEN = "consent_given", _("Consent given")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
     POINTS_EARNED = "points_earned", _("Points earned")

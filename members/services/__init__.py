@@ -1,8 +1,95 @@
 """Every write in members/, one module per area; import from here or from the module."""
 
 from .accounts import api_token_create, member_update, role_grant, user_by_login, username_generate
+from .consents import consent_give, consent_withdraw, consents_set, policy_current
 from .engagement import engagement_record
+from .hospitals import (
+    hospital_import_create,
+    hospital_import_run,
+    hospital_import_start,
+    hospital_import_validate,
+    hospital_proposal_approve,
+    hospital_proposal_merge,
+    hospital_proposal_reject,
+    hospital_save,
+)
+from .points import (
+    AwardResult,
+    RedeemResult,
+    points_adjust,
+    points_award,
+    points_expire_account,
+    points_expire_due,
+    points_rule_save,
+    points_settings_update,
+    reward_approve,
+    reward_create,
+    reward_redeem,
+    reward_retire,
+    reward_update,
+)
+from .privacy import account_close, personal_data_export
+from .profiles import (
+    ProfileInput,
+    hospital_propose,
+    profile_complete,
+    profile_submit,
+    speaker_set,
+    verification_decide,
+)
+from .segments import (
+    RecomputeResult,
+    doctor_indicators_save,
+    segmentation_config_update,
+    segments_recompute,
+    segments_recompute_request,
+)
+from .territories import territory_save
 
 __all__ = [
-    "api_token_create", "engagement_record", "member_update", "role_grant", "user_by_login", "username_generate",
+    "AwardResult",
+    "ProfileInput",
+    "RecomputeResult",
+    "RedeemResult",
+    "account_close",
+    "api_token_create",
+    "consent_give",
+    "consent_withdraw",
+    "consents_set",
+    "doctor_indicators_save",
+    "engagement_record",
+    "hospital_import_create",
+    "hospital_import_run",
+    "hospital_import_start",
+    "hospital_import_validate",
+    "hospital_proposal_approve",
+    "hospital_proposal_merge",
+    "hospital_proposal_reject",
+    "hospital_propose",
+    "hospital_save",
+    "member_update",
+    "personal_data_export",
+    "points_adjust",
+    "points_award",
+    "points_expire_account",
+    "points_expire_due",
+    "points_rule_save",
+    "points_settings_update",
+    "policy_current",
+    "profile_complete",
+    "profile_submit",
+    "reward_approve",
+    "reward_create",
+    "reward_redeem",
+    "reward_retire",
+    "reward_update",
+    "role_grant",
+    "segmentation_config_update",
+    "segments_recompute",
+    "segments_recompute_request",
+    "speaker_set",
+    "territory_save",
+    "user_by_login",
+    "username_generate",
+    "verification_decide",
 ]

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.benchmarks import bench_http
+from tests.benchmarks import bench_http, bench_points
 from tests.benchmarks.core import BASE_DIR, Context, Options, Row
 from tests.benchmarks.server import BenchmarkError, cpu_count
 
@@ -29,6 +29,7 @@ SETTINGS_MODULE = "tests.benchmarks.settings"
 
 BENCHMARKS: list[Callable[[Context], list[Row]]] = [
     bench_http.home_page,
+    bench_points.points,
 ]
 
 

@@ -15,9 +15,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
 
+from cms.demo_content import seed_content
 from engage.audit.services import audit_log
 from engage.roles import Role
 from members import demo_data
+from members.demo_points import seed_demo_points
+from members.demo_profiles import seed_demo_profiles
+from members.demo_segments import seed_demo_segments
+from members.demo_territories import seed_demo_territories
 from members.models import Department, DoctorProfile, Hospital, User
 
 KINDS = [
@@ -50,6 +55,11 @@ class Command(BaseCommand):
             self._roles(users)
             self._profiles(users, hospitals, departments)
             self._email_addresses(users)
+            self.created.update(seed_demo_profiles())  # verification + consents: members/demo_profiles.py
+            self.created.update(seed_content())  # academic content: cms/demo_content.py
+            self.created.update(seed_demo_territories())
+            self.created.update(seed_demo_segments())  # after the rest: members/demo_segments.py
+            self.created.update(seed_demo_points())  # rewards, points history, redemptions: members/demo_points.py
             if sum(self.created.values()):
                 audit_log(
                     actor=None,
