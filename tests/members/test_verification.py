@@ -233,7 +233,7 @@ def test_detail_stale_form_shows_conflict(client, role_user, pending):
     response = client.post(f"{QUEUE}{pending.pk}/", {"decision": "rejected", "reason": "x",
                                                      "expected_status": "pending"})
     assert response.status_code == 400
-    assert "somebody else decided first" in response.content.decode()
+    assert "已有其他人先行处理" in response.content.decode()  # "somebody else decided first", in Chinese
     pending.refresh_from_db()
     assert pending.status == "verified"
 
