@@ -1,5 +1,6 @@
-"""Wagtail permission policies for records that staff may read but nobody may change (evidence)."""
+"""Wagtail permission policies decided by roles (engage.roles), and a read-only viewset for evidence records."""
 
+from django.db.models import Q
 from django.forms import modelform_factory
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import ModelPermissionPolicy
@@ -7,15 +8,17 @@ from wagtail.permission_policies.base import ModelPermissionPolicy
 from engage.roles import Role, has_role
 
 
-class ReadOnlyRolePolicy(ModelPermissionPolicy):
-    """Only `view`, only for the given roles; add, change and delete are refused to everyone."""
+class RolePolicy(ModelPermissionPolicy):
+    """Permissions by role: `roles` maps an action (view, add, change, delete) to the roles allowed it;
+    an action missing from the map is refused to everyone."""
 
-    def __init__(self, model, roles: tuple[Role, ...]):
+    def __init__(self, model, roles: dict[str, tuple[Role, ...]]):
         super().__init__(model)
         self.roles = roles
 
     def user_has_permission(self, user, action):
-        return action == "view" and has_role(user, *self.roles)
+        allowed = self.roles.get(action, ())
+        return bool(allowed) and has_role(user, *allowed)
 
     def user_has_any_permission(self, user, actions):
         return any(self.user_has_permission(user, action) for action in actions)
@@ -23,13 +26,15 @@ class ReadOnlyRolePolicy(ModelPermissionPolicy):
     def users_with_any_permission(self, actions):
         from django.contrib.auth import get_user_model
 
-        User = get_user_model()
-        if "view" not in actions:
-            return User.objects.none()
-        names = [role.value for role in self.roles]
-        return User.objects.filter(is_active=True).filter(
-            models_q_groups_or_superuser(names)
-        ).distinct()
+        names = {role.value for action in actions for role in self.roles.get(action, ())}
+        if not names:
+            return get_user_model().objects.none()
+        return (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(Q(groups__name__in=names) | Q(is_superuser=True))
+            .distinct()
+        )
 
     def user_has_permission_for_instance(self, user, action, instance):
         return self.user_has_permission(user, action)
@@ -43,10 +48,11 @@ class ReadOnlyRolePolicy(ModelPermissionPolicy):
         return self.model._default_manager.none()
 
 
-def models_q_groups_or_superuser(group_names):
-    from django.db.models import Q
+class ReadOnlyRolePolicy(RolePolicy):
+    """Only `view`, only for the given roles; add, change and delete are refused to everyone."""
 
-    return Q(groups__name__in=group_names) | Q(is_superuser=True)
+    def __init__(self, model, roles: tuple[Role, ...]):
+        super().__init__(model, roles={"view": tuple(roles)})
 
 
 class ReadOnlyModelViewSet(ModelViewSet):

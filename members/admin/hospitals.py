@@ -8,7 +8,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -23,9 +23,9 @@ from wagtail.admin.views.generic import CreateView, EditView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from engage.core.admin_policies import RolePolicy
 from engage.errors import DomainError
 from engage.roles import Role, has_role
 from members import importers, selectors
@@ -37,41 +37,11 @@ EDITORS = (Role.MARKETING, Role.ADMIN)
 READERS = (Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)
 
 
-class HospitalRolePolicy(ModelPermissionPolicy):
-    """Permissions by role: `roles` maps an action (view, add, change, delete) to the roles allowed it."""
-
-    def __init__(self, model, roles: dict[str, tuple[Role, ...]]):
-        super().__init__(model)
-        self.roles = roles
-
-    def user_has_permission(self, user, action):
-        allowed = self.roles.get(action, ())
-        return bool(allowed) and has_role(user, *allowed)
-
-    def user_has_any_permission(self, user, actions):
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions):
-        names = {role.value for action in actions for role in self.roles.get(action, ())}
-        return User.objects.filter(is_active=True).filter(Q(groups__name__in=names) | Q(is_superuser=True)).distinct()
-
-    def user_has_permission_for_instance(self, user, action, instance):
-        return self.user_has_permission(user, action)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance):
-        return self.user_has_any_permission(user, actions)
-
-    def instances_user_has_any_permission_for(self, user, actions):
-        if self.user_has_any_permission(user, actions):
-            return self.model._default_manager.all()
-        return self.model._default_manager.none()
-
-
 _MASTER_DATA = {"view": READERS, "add": EDITORS, "change": EDITORS, "delete": (Role.ADMIN,)}
-register_permission_policy(Hospital, HospitalRolePolicy(Hospital, _MASTER_DATA))
-register_permission_policy(Department, HospitalRolePolicy(Department, _MASTER_DATA))
-register_permission_policy(Territory, HospitalRolePolicy(Territory, _MASTER_DATA))
-register_permission_policy(HospitalImport, HospitalRolePolicy(HospitalImport, {"view": EDITORS, "add": EDITORS}))
+register_permission_policy(Hospital, RolePolicy(Hospital, _MASTER_DATA))
+register_permission_policy(Department, RolePolicy(Department, _MASTER_DATA))
+register_permission_policy(Territory, RolePolicy(Territory, _MASTER_DATA))
+register_permission_policy(HospitalImport, RolePolicy(HospitalImport, {"view": EDITORS, "add": EDITORS}))
 
 
 def _role_menu_item_class(roles):

@@ -9,7 +9,6 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -20,48 +19,14 @@ from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views.generic import CreateView, EditView, IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
-from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy
+from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy, RolePolicy
 from engage.errors import DomainError
 from engage.roles import Role, has_role
 from members import services
 from members.models import PointsAccount, PointsRule, PointsSettings, PointsTransaction, Redemption, Reward
 from members.services.points import MAX_ADJUSTMENT, MAX_REASON, REWARD_FIELDS
-
-
-class RolePolicy(ModelPermissionPolicy):
-    """Permissions by role: `roles` maps an action (view, add, change, delete) to the roles allowed it."""
-
-    def __init__(self, model, roles: dict[str, tuple[Role, ...]]):
-        super().__init__(model)
-        self.roles = roles
-
-    def user_has_permission(self, user, action):
-        allowed = self.roles.get(action, ())
-        return bool(allowed) and has_role(user, *allowed)
-
-    def user_has_any_permission(self, user, actions):
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions):
-        from members.models import User
-
-        names = {role.value for action in actions for role in self.roles.get(action, ())}
-        return User.objects.filter(is_active=True).filter(Q(groups__name__in=names) | Q(is_superuser=True)).distinct()
-
-    def user_has_permission_for_instance(self, user, action, instance):
-        return self.user_has_permission(user, action)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance):
-        return self.user_has_any_permission(user, actions)
-
-    def instances_user_has_any_permission_for(self, user, actions):
-        if self.user_has_any_permission(user, actions):
-            return self.model._default_manager.all()
-        return self.model._default_manager.none()
-
 
 STAFF = (Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)
 register_permission_policy(Reward, RolePolicy(Reward, {"view": STAFF, "add": (Role.MARKETING, Role.ADMIN),
