@@ -177,12 +177,43 @@ def _article_body(spec: AreaSpec, index: int, lead: str) -> list[tuple[str, obje
     return body
 
 
-def _publish(parent, page) -> bool:
-    """Adds `page` under `parent` and publishes it, unless a page with its slug is there already."""
+def _demo_reviewer(username: str, role: str, name: str):
+    """The demo reviewer log-in of `role` (seed_demo creates it; made here when seeding content alone)."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+
+    from members.demo_data import DEMO_PASSWORD
+    from members.models import User
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create(username=username, password=make_password(DEMO_PASSWORD), display_name=name,
+                                   email=f"{username}@demo.engage.local")
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def _publish(parent, page, *, expires_in_days: int | None = None) -> bool:
+    """Adds `page` under `parent` and takes it through the review workflow (medical, then compliance approval
+    by the demo reviewers, with their password), which publishes it; skipped if its slug is there already."""
+    import datetime
+
+    from django.utils import timezone
+
+    from cms.services_review import content_approve, content_submit_for_review
+    from members.demo_data import DEMO_PASSWORD
+
     if parent.get_children().filter(slug=page.slug).exists():
         return False
     parent.add_child(instance=page)
-    page.save_revision().publish()  # directly for now; the review workflow will publish later
+    page.save_revision()
+    content_submit_for_review(page=page, user=None)
+    expires_on = timezone.localdate() + datetime.timedelta(days=expires_in_days) if expires_in_days else None
+    for username, role, name in (("demo-reviewer", "medical_reviewer", "医学审核演示账号"),
+                                 ("demo-compliance", "compliance", "合规演示账号")):
+        content_approve(task_state=page.current_workflow_state.current_task_state,
+                        reviewer=_demo_reviewer(username, role, name), password=DEMO_PASSWORD,
+                        expires_on=expires_on if role == "compliance" else None)
     return True
 
 
@@ -217,7 +248,8 @@ def seed_content() -> dict[str, int]:
             page.therapy_areas.set([area])
             page.tags.add(spec.tags[i % len(spec.tags)])
             page.products.set([product] if i % 2 == 0 else [])
-            created["articles"] += _publish(index, page)
+            # A few approvals run out soon, so the content dashboard and expiry warnings have something to show.
+            created["articles"] += _publish(index, page, expires_in_days=20 if i in (2, 7) else None)
         for slug, title, journal, authors, year, doi in spec.literature:
             abstract = _rich([f"目的：{title}。", "方法：多中心、随机、对照设计。" + spec.sentences[0],
                               "结论：" + spec.sentences[1]])

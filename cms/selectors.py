@@ -284,8 +284,13 @@ def content_search(*, user, content_filter: ContentFilter, queryset: QuerySet | 
 
 def content_for_api(*, user, page_id: int) -> tuple[ContentPage, ContentAccess]:
     """A live content page by id with the access decision; raises NotFound for unknown or withdrawn pages."""
-    from engage.errors import NotFound
+    from engage.errors import DomainError, NotFound
 
+    page = ContentPage.objects.filter(pk=page_id).first()
+    if page is not None and page.is_withdrawn:
+        # Links already shared to a withdrawn or expired page get an explanation, not a bare 404.
+        raise DomainError("content_withdrawn", _("This content has been withdrawn: its medical and compliance "
+                                                 "approval has expired or it was taken offline."), status=410)
     page = Page.objects.live().filter(pk=page_id).type(ContentPage).first()
     if page is None:
         raise NotFound("content_not_found", _("No such content."))
@@ -342,3 +347,27 @@ def document_readable_by(*, user, document) -> bool:
         return True
     pages = ContentDocumentLink.objects.filter(document_id=document.pk, downloadable=True).values("page_id")
     return content_visible_to(user).filter(pk__in=pages).exists()
+
+
+def content_review_dashboard(*, now=None) -> dict:
+    """Counts and lists for the admin content dashboard: in review, approved, expiring within 30 days, expired."""
+    from datetime import timedelta
+
+    from wagtail.models import WorkflowState
+
+    now = now or timezone.now()
+    pages = ContentPage.objects.all()
+    page_type = ContentType.objects.get_for_model(Page)
+    reviewing = WorkflowState.objects.filter(
+        status=WorkflowState.STATUS_IN_PROGRESS, base_content_type=page_type
+    ).values_list("object_id", flat=True)
+    in_review = pages.filter(pk__in=[int(pk) for pk in reviewing])
+    live = pages.live()
+    expiring = live.filter(expires_at__gt=now, expires_at__lte=now + timedelta(days=30)).order_by("expires_at")
+    expired = pages.filter(expires_at__lte=now).order_by("-expires_at")
+    approved = live.exclude(approval_code="").filter(expires_at__gt=now)
+    return {
+        "in_review": in_review, "approved": approved, "expiring": expiring, "expired": expired,
+        "counts": {"in_review": in_review.count(), "approved": approved.count(), "expiring": expiring.count(),
+                   "expired": expired.count()},
+    }

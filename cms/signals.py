@@ -10,8 +10,12 @@ from cms import services
 from cms.models import ContentPage
 
 
-def _on_published(sender, instance, **kwargs):
+def _on_published(sender, instance, revision=None, **kwargs):
     if isinstance(instance, ContentPage):
+        if revision is not None:
+            from cms.services_review import content_apply_approval
+
+            content_apply_approval(page=instance, revision=revision)
         services.content_index_page(page=instance)
 
 

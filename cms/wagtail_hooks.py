@@ -29,3 +29,25 @@ def check_document_access(document, request):
     response = TemplateResponse(request, "cms/document_gate.html", {"document": document}, status=403)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@hooks.register("before_publish_page")
+def refuse_unapproved_publish(request, page):
+    """Direct publishing from the editor: only a revision approved by medical and compliance review goes live."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from cms.models import ContentPage
+    from cms.services_review import REQUIRED_MEANINGS, revision_approvals
+
+    if not isinstance(page.specific, ContentPage):
+        return None
+    revision = page.get_latest_revision()
+    if revision is not None and REQUIRED_MEANINGS <= revision_approvals(revision):
+        return None
+    messages.error(request, _("This version has not been approved by medical and compliance review; "
+                              "submit it for review instead of publishing it."))
+    return redirect("wagtailadmin_pages:edit", page.pk)
+
+
+from cms import admin_review  # noqa: E402,F401  the content dashboard panel

@@ -11,11 +11,14 @@ from .pages import (
     VideoPage,
     audiences_for,
 )
+from .reading import Favourite, ReadingRecord, ShareCode
+from .review import ApprovalCodeCounter, ApprovalMeaning, ContentApproval, ContentExpiryNotice, ReviewApprovalTask
 from .search import ContentSearchTerm
 from .snippets import Product
 
 __all__ = [
-    "AUDIENCE_LEVEL", "ArticlePage", "Audience", "ContentDocumentLink",
-    "ContentPage", "ContentPageTag", "ContentSearchTerm", "HomePage",
-    "LiteraturePage", "Product", "TherapyAreaPage", "VideoPage", "audiences_for",
+    "AUDIENCE_LEVEL", "ApprovalCodeCounter", "ApprovalMeaning", "ArticlePage", "Audience", "ContentApproval",
+    "ContentDocumentLink", "ContentExpiryNotice", "ContentPage", "ContentPageTag", "ContentSearchTerm",
+    "Favourite", "HomePage", "LiteraturePage", "Product", "ReadingRecord", "ReviewApprovalTask", "ShareCode",
+    "TherapyAreaPage", "VideoPage", "audiences_for",
 ]

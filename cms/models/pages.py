@@ -159,9 +159,54 @@ class ContentPage(Page):
         """(document, downloadable) pairs this page shows; the document view serves only these."""
         return []
 
+    def publish(self, revision, *args, **kwargs):
+        """Every publish path (admin, workflow, scheduled, scripts) ends here: only approved revisions go live."""
+        from cms.services_review import content_check_publishable
+
+        content_check_publishable(revision=revision)
+        return super().publish(revision, *args, **kwargs)
+
+    def save(self, *args, **kwargs):
+        """A content page is live only with an approved live revision: new pages start as drafts, and
+        a page cannot be switched live by a plain save."""
+        from cms.services_review import content_check_publishable
+
+        if self._state.adding:
+            self.live = False
+        elif self.live:
+            stored = ContentPage.objects.filter(pk=self.pk).values("live", "live_revision_id").first() or {}
+            if not stored.get("live") or stored.get("live_revision_id") != self.live_revision_id:
+                # Going live, or live with another revision: only with an approved one.
+                content_check_publishable(revision=self.live_revision if self.live_revision_id else None)
+        return super().save(*args, **kwargs)
+
+    @property
+    def is_withdrawn(self) -> bool:
+        """Was published once, and is now unpublished or past its approval's expiry."""
+        from django.utils import timezone
+
+        expired = self.expires_at is not None and self.expires_at <= timezone.now()
+        return bool(self.first_published_at) and (not self.live or expired)
+
+    def route(self, request, path_components):
+        from wagtail.url_routing import RouteResult
+
+        if not path_components and not self.live and self.first_published_at:
+            return RouteResult(self)  # links already shared: serve() answers 410 with an explanation
+        return super().route(request, path_components)
+
     def serve(self, request, *args, **kwargs):
         from cms.selectors import access_content
 
+        if self.is_withdrawn:
+            from django.template.response import TemplateResponse
+
+            response = TemplateResponse(request, "cms/content_withdrawn.html", {"page": self}, status=410)
+            response["Cache-Control"] = "private, no-cache"
+            return response
+        from cms.views_reading import forwarded_ref
+
+        ref = forwarded_ref(request, self)
         decision = access_content(user=request.user, page=self)
         if not decision.allowed:
             from django.template.response import TemplateResponse
@@ -171,6 +216,10 @@ class ContentPage(Page):
                 {"page": self, "self": self, "decision": decision, "request": request}, status=403,
             )
         else:
+            from cms.services_reading import reading_open
+
+            if request.user.is_authenticated:
+                request.reading_record = reading_open(doctor=request.user, page=self, ref=ref)
             response = super().serve(request, *args, **kwargs)
         if self.audience != Audience.PUBLIC:
             # Gated pages differ per person: never stored by a shared cache.

@@ -198,6 +198,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic tasks (beat writes them into django-celery-beat's tables at start); times are Asia/Shanghai.
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["cms-content-expiry"] = {  # unpublish expired content, warn owners at 30/7 days; 00:30
+    "task": "cms.tasks.content_expiry_task", "schedule": crontab(hour=0, minute=30),
+}
 CELERY_BEAT_SCHEDULE["members-points-expire"] = {  # expire due academic points daily at 01:00
     "task": "members.tasks.points_expire", "schedule": crontab(hour=1, minute=0),
 }
@@ -240,6 +243,9 @@ WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Medical-legal review: an edit during review restarts it, so every approval is of the exact revision published.
+WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
+WAGTAIL_FINISH_WORKFLOW_ACTION = "cms.workflow_actions.publish_approved_revision"
 
 # django-allauth: mobile number or email, each with a one-time code; a password is optional.
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
@@ -307,3 +313,13 @@ LOGGING = {
 # account.W001: allauth warns that optional phone/email sign-up fields differ from the login methods;
 # members.forms.SignupForm requires at least one of them, which is what we want.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
+
+# Reading credit (cms.services_reading): a read is complete after this share of the body and this many active
+# seconds, per content type ("default" for the rest). READING_MIN_SECONDS overrides every type (browser tests).
+READING_COMPLETION = {
+    "default": {"share": 0.8, "seconds": 60},
+    "video": {"share": 0.8, "seconds": 120},
+}
+READING_BEACON_SECONDS = int(os.environ.get("READING_BEACON_SECONDS", "15"))  # how often an open page reports
+if os.environ.get("READING_MIN_SECONDS"):
+    READING_COMPLETION = {"default": {"share": 0.8, "seconds": int(os.environ["READING_MIN_SECONDS"])}}

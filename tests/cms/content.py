@@ -55,14 +55,42 @@ def make_document(title: str = "指南全文", name: str = "guide.pdf", content:
     return document
 
 
+REVIEW_PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's password
+
+
+def reviewer(role: str):
+    """The test's medical reviewer or compliance officer (one per role and test)."""
+    from members.models import User
+
+    username = f"review-{role}"
+    return User.objects.filter(username=username).first() or user_with_role(role, username=username)
+
+
+def approve_and_publish(page, *, medical=None, compliance=None, expires_on=None):
+    """Saves a revision of `page` and takes it through the real review workflow: medical then compliance
+    approval (each with the reviewer's password) via the service; the final approval publishes it."""
+    from cms.services_review import content_approve, content_submit_for_review
+
+    page = page.specific
+    page.save_revision()
+    content_submit_for_review(page=page, user=None)
+    for meaning, user in (("medical", medical or reviewer("medical_reviewer")),
+                          ("compliance", compliance or reviewer("compliance"))):
+        task_state = page.current_workflow_state.current_task_state
+        assert task_state.task.specific.meaning == meaning
+        content_approve(task_state=task_state, reviewer=user, password=REVIEW_PASSWORD,
+                        expires_on=expires_on if meaning == "compliance" else None)
+    page.refresh_from_db()
+    assert page.live
+    return page
+
+
 def publish(parent, page, *, areas=(), tags=()):
     page.therapy_areas.set(list(areas))
     for tag in tags:
         page.tags.add(tag)
     parent.add_child(instance=page)
-    page.save_revision().publish()
-    page.refresh_from_db()
-    return page
+    return approve_and_publish(page)
 
 
 def make_article(parent=None, *, title="糖尿病患者的血糖管理", audience=Audience.VERIFIED, body=None,

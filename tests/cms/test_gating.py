@@ -171,16 +171,16 @@ def test_unpublished_and_expired_pages_leave_every_surface(client):
                            body=[("document", {"document": pdf, "title": "", "description": ""})])
     assert client.get(pdf.url).status_code == 200
     article.unpublish()
-    assert client.get(article.url).status_code == 404
-    assert client.get(f"/api/v1/content/{article.pk}").status_code == 404
+    assert client.get(article.url).status_code == 410  # withdrawn: shared links get an explanation
+    assert client.get(f"/api/v1/content/{article.pk}").status_code == 410
     assert client.get("/api/v1/content", {"q": "糖尿病"}).json()["count"] == 0
     assert client.get(pdf.url).status_code == 403
 
     expired = make_article(audience=Audience.PUBLIC, title="糖尿病过期文", slug="expired")
     type(expired).objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert client.get("/api/v1/content", {"q": "糖尿病"}).json()["count"] == 0
-    assert client.get(f"/api/v1/content/{expired.pk}").status_code == 404
-    assert client.get(expired.url).status_code == 403
+    assert client.get(f"/api/v1/content/{expired.pk}").status_code == 410
+    assert client.get(expired.url).status_code == 410
 
 
 def test_videos_are_served_in_byte_ranges_to_those_who_may_watch(client):

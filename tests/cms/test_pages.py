@@ -15,7 +15,7 @@ from cms.models import (
     VideoPage,
 )
 from members.models import TherapyArea
-from tests.cms.content import area_page, make_article, make_document, make_literature, make_video
+from tests.cms.content import approve_and_publish, area_page, make_article, make_document, make_literature, make_video
 from tests.factories import UserFactory
 
 
@@ -63,8 +63,9 @@ class TestAdminCreatesContent(WagtailPageTestCase):
                 ])}),
             ]),
         })
-        self.assertCanCreate(self.index, ArticlePage, data)
-        page = ArticlePage.objects.get(title="SGLT2抑制剂的心肾获益")
+        # Saved as a draft: publishing needs medical and compliance approval (tests/cms/test_review.py).
+        self.assertCanCreate(self.index, ArticlePage, data, publish=False)
+        page = approve_and_publish(ArticlePage.objects.get(title="SGLT2抑制剂的心肾获益"))
         self.assertTrue(page.live)
         self.assertEqual([a.code for a in page.therapy_areas.all()], ["diabetes"])
         self.assertEqual([t.name for t in page.tags.all()], ["指南解读"])
@@ -95,12 +96,12 @@ class TestAdminCreatesContent(WagtailPageTestCase):
             "journal": "新英格兰医学杂志", "authors": "Heerspink HJL, et al.",
             "year": 2020, "doi": "10.1056/NEJMoa2024816", "pmid": "32970396",
             "abstract": rich_text("<p>降低肾病进展风险。</p>"), "full_text": pdf.pk, "download_allowed": "on",
-        }))
+        }), publish=False)
         self.assertCanCreate(self.index, VideoPage, self._form("胰岛素注射", "insulin", {
             "stream_url": "https://cdn.example.cn/v/index.m3u8",
             "duration": "00:15:00", "transcript": "今天讲胰岛素。",
             "chapters": streamfield([("chapter", {"start": "2:30", "title": "部位轮换"})]),
-        }))
+        }), publish=False)
         video = VideoPage.objects.get(title="胰岛素注射")
         self.assertEqual(video.chapters[0].value["title"], "部位轮换")
 

@@ -5,7 +5,7 @@ import pytest
 from cms.models import Audience, ContentSearchTerm
 from cms.search import MAX_QUERY_LENGTH, query_terms
 from cms.selectors import ContentFilter, content_search
-from tests.cms.content import area_page, make_article, make_literature, make_reader, make_video
+from tests.cms.content import approve_and_publish, area_page, make_article, make_literature, make_reader, make_video
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_the_index_follows_publishing(corpus):
     assert not ContentSearchTerm.objects.filter(page=page).exists()
     assert _titles("血糖") == ["metformin"]
     page.title = "血糖仪的使用"
-    page.save_revision().publish()
+    approve_and_publish(page)
     assert _titles("血糖仪") == ["cgm"]
 
 

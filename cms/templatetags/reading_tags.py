@@ -1,0 +1,40 @@
+"""`{% reading_bar page %}` (favourite, share link and the reading beacon on a content page) and
+`{% continue_reading_section member %}` (the member page's unfinished reads)."""
+
+from django import template
+from django.conf import settings
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from cms import selectors_reading
+from cms.services_reading import completion_rule, share_code_for
+
+register = template.Library()
+
+
+@register.inclusion_tag("cms/reading/reading_bar.html", takes_context=True)
+def reading_bar(context, page):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show": False}
+    record = getattr(request, "reading_record", None)
+    share_url = ""
+    if record is not None:
+        code = share_code_for(user=user).code
+        share_url = request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
+    return {
+        "show": True, "page": page, "record": record, "rule": completion_rule(page), "share_url": share_url,
+        "is_favourite": selectors_reading.is_favourite(user=user, page=page),
+        "beacon_url": f"/api/v1/content/{page.pk}/reading",
+        "beacon_every": int(getattr(settings, "READING_BEACON_SECONDS", 15)),
+        "toggle_url": reverse("reading_favourite_toggle", args=[page.pk]),
+        "request": request,
+    }
+
+
+@register.inclusion_tag("cms/reading/continue_reading_section.html")
+def continue_reading_section(member):
+    if member is None or not member.is_authenticated:
+        return {"show": False}
+    return {"show": True, "records": list(selectors_reading.continue_reading(user=member))}

@@ -1,0 +1,73 @@
+"""Reading pages: favourite toggle, favourites, reading history, and the staff report of forwarded reads."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from cms import selectors_reading, services_reading
+from engage.errors import DomainError
+from engage.roles import is_staff_member
+
+MAX_REMEMBERED_REFS = 20
+
+
+def forwarded_ref(request, page) -> str:
+    """The attribution code a visitor arrived with for `page`: from ?ref= (remembered in the session, so a
+    forwarded link still counts after the visitor signs in or joins) or remembered from an earlier visit."""
+    session = getattr(request, "session", None)
+    ref = (request.GET.get("ref") or "")[:16]
+    if session is None:
+        return ref
+    refs = dict(session.get("reading_refs") or {})
+    key = str(page.pk)
+    if ref and key not in refs:  # first touch
+        refs[key] = ref
+        session["reading_refs"] = dict(list(refs.items())[-MAX_REMEMBERED_REFS:])
+    return refs.get(key, ref)
+
+
+@login_required
+@require_POST
+def favourite_toggle(request, page_id: int):
+    try:
+        services_reading.favourite_toggle(user=request.user, page_id=page_id)
+    except DomainError as exc:
+        return TemplateResponse(request, "cms/reading/error.html", {"error": exc}, status=exc.status)
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/content/reading/favourites/"
+    return HttpResponseRedirect(target)
+
+
+def _private(response):
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+@require_GET
+def favourites(request):
+    return _private(TemplateResponse(request, "cms/reading/favourites.html",
+                                     {"favourites": selectors_reading.favourites_of(user=request.user)}))
+
+
+@login_required
+@require_GET
+def history(request):
+    return _private(TemplateResponse(request, "cms/reading/history.html",
+                                     {"records": selectors_reading.reading_history(user=request.user)}))
+
+
+@login_required
+@require_GET
+def forwards_report(request):
+    if not is_staff_member(request.user):
+        raise DjangoPermissionDenied
+    return _private(TemplateResponse(request, "cms/reading/forwards.html", {
+        "pages": selectors_reading.forwarded_reads_by_page(),
+        "sharers": selectors_reading.forwarded_reads_by_sharer(),
+    }))
