@@ -5,6 +5,7 @@ from django.forms import modelform_factory
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import ModelPermissionPolicy
 
+from engage.errors import DomainError
 from engage.roles import Role, has_role
 
 
@@ -64,3 +65,32 @@ class ReadOnlyModelViewSet(ModelViewSet):
 
     def get_form_class(self, for_update=False):
         return modelform_factory(self.model, fields=[])
+
+
+class _FormRejected(Exception):
+    """A service refused the form's data; its message is on the form."""
+
+
+class ServiceSaveMixin:
+    """Create/edit views whose save calls a service: a DomainError becomes a form error, nothing is saved.
+
+    Subclasses implement `call_service()`, which performs the write and returns the saved instance.
+    """
+
+    def call_service(self):
+        raise NotImplementedError("ServiceSaveMixin subclasses implement call_service()")
+
+    def save_instance(self):
+        try:
+            return self.call_service()
+        except DomainError as exc:
+            self.form.add_error(None, exc.message)
+            self.produced_error_code = "validation_error"
+            self.produced_error_message = str(exc.message)
+            raise _FormRejected from exc
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except _FormRejected:
+            return self.form_invalid(form)

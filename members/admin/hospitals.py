@@ -25,7 +25,7 @@ from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
-from engage.core.admin_policies import RolePolicy
+from engage.core.admin_policies import RolePolicy, ServiceSaveMixin
 from engage.errors import DomainError
 from engage.roles import Role, has_role
 from members import importers, selectors
@@ -61,10 +61,6 @@ class _RoleRequired:
         if not has_role(request.user, *self.roles):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
-
-
-class _FormRejected(Exception):
-    """A service refused the form's data; its message is on the form."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -133,20 +129,10 @@ class HospitalForm(WagtailAdminModelForm):
         return data
 
 
-class _HospitalSaveMixin:
-    def save_instance(self):
-        try:
-            return services.hospital_save(actor=self.request.user, hospital=self.form.instance,
-                                          departments=self.form.cleaned_data.get("departments"))
-        except DomainError as exc:
-            self.form.add_error(None, exc.message)
-            raise _FormRejected from exc
-
-    def form_valid(self, form):
-        try:
-            return super().form_valid(form)
-        except _FormRejected:
-            return self.form_invalid(form)
+class _HospitalSaveMixin(ServiceSaveMixin):
+    def call_service(self):
+        return services.hospital_save(actor=self.request.user, hospital=self.form.instance,
+                                      departments=self.form.cleaned_data.get("departments"))
 
 
 class HospitalCreateView(_HospitalSaveMixin, CreateView):
@@ -236,21 +222,11 @@ class TerritoryForm(WagtailAdminModelForm):
             "province", "city", "name")
 
 
-class _TerritorySaveMixin:
-    def save_instance(self):
+class _TerritorySaveMixin(ServiceSaveMixin):
+    def call_service(self):
         data = self.form.cleaned_data
-        try:
-            return territory_save(actor=self.request.user, territory=self.form.instance, reps=data["reps"],
-                                  hospitals=data["hospitals"])
-        except DomainError as exc:
-            self.form.add_error(None, exc.message)
-            raise _FormRejected from exc
-
-    def form_valid(self, form):
-        try:
-            return super().form_valid(form)
-        except _FormRejected:
-            return self.form_invalid(form)
+        return territory_save(actor=self.request.user, territory=self.form.instance, reps=data["reps"],
+                              hospitals=data["hospitals"])
 
 
 class TerritoryCreateView(_TerritorySaveMixin, CreateView):

@@ -21,7 +21,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
-from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy, RolePolicy
+from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy, RolePolicy, ServiceSaveMixin
 from engage.errors import DomainError
 from engage.roles import Role, has_role
 from members import services
@@ -41,32 +41,6 @@ register_permission_policy(PointsSettings, RolePolicy(PointsSettings, {"view": (
 
 # --------------------------------------------------------------------------------------------------------------
 # Rewards: marketing drafts, compliance approves, anyone of them retires.
-
-
-class ServiceSaveMixin:
-    """Create/edit views whose save calls a service: a DomainError becomes a form error, nothing is saved."""
-
-    def call_service(self):
-        raise NotImplementedError
-
-    def save_instance(self):
-        try:
-            return self.call_service()
-        except DomainError as exc:
-            self.form.add_error(None, exc.message)
-            self.produced_error_code = "validation_error"
-            self.produced_error_message = str(exc.message)
-            raise _FormRejected from exc
-
-    def form_valid(self, form):
-        try:
-            return super().form_valid(form)
-        except _FormRejected:
-            return self.form_invalid(form)
-
-
-class _FormRejected(Exception):
-    """A service refused the form's data; its message is on the form."""
 
 
 class RewardForm(forms.ModelForm):
