@@ -22,6 +22,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("members/", include("members.urls")),
     path("content/", include("cms.urls")),
+    path("events/", include("events.urls")),
 ]
 
 if settings.DEBUG:

@@ -33,3 +33,23 @@ def notify_user(user, event: str, payload: dict) -> None:
             logger.exception("notify_user failed for user %s event %s", user_id, event)
 
     transaction.on_commit(_send)
+
+
+def notification_send(*, user, kind: str, title: str, body: str = "", url: str = "", key: str):
+    """Stores an inbox notification for `user` once per `key` and pushes it to their open pages after commit.
+
+    Returns (notification, created). A repeated key changes nothing and pushes nothing.
+    """
+    from django.db import IntegrityError
+
+    from .models import Notification
+
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(user=user, kind=kind, title=str(title)[:200],
+                                                       body=str(body), url=url[:500], key=key[:200])
+    except IntegrityError:
+        return Notification.objects.get(key=key[:200]), False
+    notify_user(user, "notification", {"id": notification.pk, "kind": kind, "title": notification.title,
+                                       "body": notification.body, "url": notification.url})
+    return notification, True

@@ -12,6 +12,8 @@ if not env("REDIS_URL"):
     raise ImproperlyConfigured("Production needs REDIS_URL (cache, channel layer, Celery broker).")
 if not env("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
+if not env("FIELD_ENCRYPTION_KEY"):
+    raise ImproperlyConfigured("Production needs FIELD_ENCRYPTION_KEY (Fernet keys for personal information).")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -24,6 +24,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/engage",
     "REDIS_URL": "redis://127.0.0.1:6379/1",
     "ALLOWED_HOSTS": "engage.example.cn",
+    "FIELD_ENCRYPTION_KEY": "q6Hh3oTcfNFlBjjOe_TqOC1Bv6M9CSHq2XQ4ydYLjxU=",
 }
 
 

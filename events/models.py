@@ -1,1 +1,0 @@
-# Meetings, quotas, registrations, tickets and live sessions arrive with the meetings issue.

@@ -1,0 +1,158 @@
+"""Meeting pages and speakers.
+
+Everything that is edited with the page and versioned in its revisions lives here. Seats, quotas and
+registrations are plain models (events.models.registrations): a page publish restores the page's fields from
+the revision and must never rewind a seat counter.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalManyToManyField
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from cms.models import Audience
+from events.blocks import AgendaBlock
+
+
+class EventType(models.TextChoices):
+    CONFERENCE = "conference", _("Academic conference")
+    DEPARTMENT = "department", _("Hospital department meeting")
+    CITY = "city", _("City meeting")
+    WEBINAR = "webinar", _("Webinar")
+
+
+class Speaker(models.Model):
+    """A speaker on meeting agendas (a snippet), linked to the doctor's member account when they have one."""
+
+    name = models.CharField(_("name"), max_length=50)
+    doctor = models.ForeignKey(
+        "members.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="speaker_entries",
+        verbose_name=_("doctor member"),
+    )
+    hospital = models.CharField(_("hospital"), max_length=200, blank=True)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    bio = models.TextField(_("biography"), blank=True)
+    photo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("photo"),
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("doctor"), FieldPanel("hospital"), FieldPanel("title"),
+              FieldPanel("bio"), FieldPanel("photo")]
+
+    class Meta:
+        verbose_name = _("speaker")
+        verbose_name_plural = _("speakers")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name}（{self.hospital}）" if self.hospital else self.name
+
+
+class EventIndexPage(Page):
+    """学术会议: the list of upcoming meetings a doctor may attend."""
+
+    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    subpage_types = ["events.EventPage"]
+    max_count = 1
+    template = "events/event_index_page.html"
+
+    class Meta:
+        verbose_name = _("meeting index")
+
+
+class EventPage(Page):
+    """One meeting: agenda, venue, time, capacity, who may come and how check-in works."""
+
+    event_type = models.CharField(_("meeting type"), max_length=12, choices=EventType.choices,
+                                  default=EventType.DEPARTMENT, db_index=True)
+    topic = models.CharField(_("topic"), max_length=200)
+    therapy_area = models.ForeignKey(
+        "members.TherapyArea", null=True, blank=True, on_delete=models.SET_NULL, related_name="events",
+        verbose_name=_("therapy area"),
+    )
+    description = RichTextField(_("description"), blank=True, features=["bold", "italic", "ol", "ul", "link"])
+    agenda = StreamField(AgendaBlock(), verbose_name=_("agenda"), blank=True)
+    speakers = ParentalManyToManyField(Speaker, blank=True, related_name="events", verbose_name=_("speakers"))
+
+    venue_name = models.CharField(_("venue"), max_length=200, blank=True)
+    venue_address = models.CharField(_("address"), max_length=300, blank=True)
+    province = models.CharField(_("province"), max_length=50, blank=True, db_index=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    venue_latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                         validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    venue_longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+                                          validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    venue_radius_m = models.PositiveIntegerField(
+        _("check-in radius (m)"), default=500, validators=[MinValueValidator(50), MaxValueValidator(50_000)],
+        help_text=_("Self check-in is accepted within this distance of the venue, when the venue has coordinates."),
+    )
+    online_url = models.URLField(_("webinar link"), blank=True)
+
+    starts_at = models.DateTimeField(_("starts"), db_index=True)
+    ends_at = models.DateTimeField(_("ends"))
+    capacity = models.PositiveIntegerField(_("capacity"), validators=[MinValueValidator(1)])
+    registration_opens_at = models.DateTimeField(_("registration opens"), null=True, blank=True)
+    registration_closes_at = models.DateTimeField(
+        _("registration closes"), null=True, blank=True, help_text=_("Empty: when the meeting starts."))
+    cancellation_deadline = models.DateTimeField(
+        _("cancellation deadline"), null=True, blank=True,
+        help_text=_("Doctors may cancel until then. Empty: until the meeting starts."))
+    checkin_opens_minutes = models.PositiveIntegerField(
+        _("check-in opens (minutes before start)"), default=60, validators=[MaxValueValidator(24 * 60)])
+    checkin_closes_at = models.DateTimeField(
+        _("check-in closes"), null=True, blank=True, help_text=_("Empty: when the meeting ends."))
+
+    audience = models.CharField(_("audience"), max_length=12, choices=Audience.choices, default=Audience.VERIFIED)
+    audience_departments = ParentalManyToManyField(
+        "members.Department", blank=True, related_name="+", verbose_name=_("departments"),
+        help_text=_("Empty: every department."))
+    audience_titles = models.JSONField(
+        _("professional titles"), default=list, blank=True,
+        help_text=_("Empty: every title. Values of members.DoctorProfile.Title."))
+    audience_provinces = models.JSONField(_("provinces"), default=list, blank=True,
+                                          help_text=_("Empty: every province."))
+    approval_required = models.BooleanField(_("registrations need approval"), default=False)
+    sponsored = models.BooleanField(
+        _("sponsored"), default=True, help_text=_("Sponsored meetings count towards the per-doctor frequency rules."))
+    budget = models.DecimalField(_("budget (RMB)"), max_digits=12, decimal_places=2, null=True, blank=True,
+                                 validators=[MinValueValidator(0)])
+    approval_code = models.CharField(_("approval code"), max_length=40, blank=True, default="", db_index=True)
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel([FieldRowPanel([FieldPanel("event_type"), FieldPanel("therapy_area")]),
+                         FieldPanel("topic"), FieldPanel("description")], heading=_("Meeting")),
+        FieldPanel("agenda"),
+        FieldPanel("speakers"),
+        MultiFieldPanel([FieldPanel("venue_name"), FieldPanel("venue_address"),
+                         FieldRowPanel([FieldPanel("province"), FieldPanel("city")]),
+                         FieldRowPanel([FieldPanel("venue_latitude"), FieldPanel("venue_longitude"),
+                                        FieldPanel("venue_radius_m")]),
+                         FieldPanel("online_url")], heading=_("Venue")),
+        MultiFieldPanel([FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),
+                         FieldPanel("capacity"),
+                         FieldRowPanel([FieldPanel("registration_opens_at"), FieldPanel("registration_closes_at")]),
+                         FieldPanel("cancellation_deadline"),
+                         FieldRowPanel([FieldPanel("checkin_opens_minutes"), FieldPanel("checkin_closes_at")])],
+                        heading=_("Time and seats")),
+        MultiFieldPanel([FieldPanel("audience"), FieldPanel("audience_departments"), FieldPanel("audience_titles"),
+                         FieldPanel("audience_provinces"), FieldPanel("approval_required"), FieldPanel("sponsored"),
+                         FieldPanel("budget")], heading=_("Who may come")),
+    ]
+
+    search_fields = [*Page.search_fields, index.SearchField("topic"), index.FilterField("starts_at")]
+
+    parent_page_types = ["events.EventIndexPage"]
+    subpage_types = []
+    template = "events/event_page.html"
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")

@@ -1,0 +1,1 @@
+"""Site views of the meetings app, one module per area (registrations, checkin, photos, surveys, evidence)."""
