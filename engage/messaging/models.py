@@ -1,10 +1,37 @@
+"""The outbox (`OutboundMessage`) and the inbox (`InboundMessage`) of the messaging gateway.
+
+Recipients and senders are personal information: stored encrypted (`EncryptedTextField`) with a keyed
+`lookup_hash` for look-ups; the admin shows a masked number.
+"""
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.crypto import EncryptedTextField
+
+
+def mask_recipient(value: str) -> str:
+    """+8613800138000 -> +86138****8000; an openid keeps its first and last 4 characters."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return value[:2] + "****"
+    return f"{value[:-8]}****{value[-4:]}" if value.startswith("+") else f"{value[:4]}****{value[-4:]}"
+
+
+class RecipientQuerySet(models.QuerySet):
+    def to(self, recipient: str):
+        """Messages to `recipient` (a number or openid as stored), found by its keyed hash."""
+        from engage.core.crypto import lookup_hash
+
+        return self.filter(recipient_hash=lookup_hash(recipient))
+
 
 class OutboundMessage(models.Model):
     """Everything the platform sends to a person, one row per message: the outbox and its evidence."""
+
+    objects = RecipientQuerySet.as_manager()
 
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
@@ -21,11 +48,15 @@ class OutboundMessage(models.Model):
         UNKNOWN = "unknown", _("Unknown")
 
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
-    recipient = models.CharField(_("recipient"), max_length=200)
+    recipient = EncryptedTextField(_("recipient"))
+    recipient_hash = models.CharField(_("recipient hash"), max_length=64, blank=True, default="", db_index=True)
+    recipient_masked = models.CharField(_("recipient"), max_length=40, blank=True, default="")
+    fallback_sms_to = EncryptedTextField(_("fallback SMS number"), blank=True, default="")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("user"),
     )
+    purpose = models.CharField(_("purpose"), max_length=100, blank=True, default="", db_index=True)
     template_key = models.CharField(_("template"), max_length=100)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
@@ -37,14 +68,75 @@ class OutboundMessage(models.Model):
     error_code = models.CharField(_("error code"), max_length=50, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    # Written (and committed) right before the provider is called: a stuck `sending` row without it was never sent.
+    provider_call_started_at = models.DateTimeField(_("provider call started"), null=True, blank=True)
+    fallback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fallbacks",
+        verbose_name=_("fallback of"),
+    )
+    resend_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends", verbose_name=_("resend of"),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("outbound message")
         verbose_name_plural = _("outbound messages")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+        ]
 
     def __str__(self):
-        return f"{self.get_channel_display()} → {self.recipient}: {self.template_key}"
+        return f"{self.get_channel_display()} → {self.recipient_masked}: {self.template_key}"
+
+    @property
+    def provider(self) -> str:
+        return "sms" if self.channel == self.Channel.SMS else "wechat"
+
+
+class InboundMessage(models.Model):
+    """Every message or event a person sent us (SMS reply, WeChat text, subscribe, opt-out), stored once."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        WECHAT = "wechat", _("WeChat")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        SUBSCRIBE = "subscribe", _("Subscribe")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribe")
+        OPT_OUT = "opt_out", _("Opt-out")
+        OPT_IN = "opt_in", _("Opt-in")
+
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    provider_id = models.CharField(_("provider id"), max_length=200)
+    sender = EncryptedTextField(_("sender"))
+    sender_hash = models.CharField(_("sender hash"), max_length=64, db_index=True)
+    sender_masked = models.CharField(_("sender"), max_length=40, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    text = models.TextField(_("text"), blank=True)
+    reply = models.TextField(_("reply"), blank=True)
+    received_at = models.DateTimeField(_("received"), db_index=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "provider_id"], name="inbound_once_per_provider_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} ← {self.sender_masked}: {self.get_kind_display()}"

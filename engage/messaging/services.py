@@ -1,10 +1,87 @@
+"""The messaging gateway's writes: enqueue, deliver exactly once, apply provider reports, sweep, resend, inbound.
+
+Interface for other apps:
+
+    from engage.messaging.services import message_enqueue
+    message = message_enqueue(
+        channel="sms" | "wechat_template" | "wechat_subscribe",
+        to="+8613800138000" (E.164, SMS) or "<openid>" (WeChat),
+        template_key="dose_reminder", params={...}, language="zh-hans" | "en",
+        user=None, idempotency_key="dose:123",       # same key -> same message, sent once
+        fallback_sms_to="+86..." or None,            # WeChat only: SMS if the user cannot be reached over WeChat
+        purpose="dose_reminder",                     # free label for outcome handlers
+    )
+
+Outcomes: `engage.messaging.outcomes.register_outcome_handler`; replies: `engage.messaging.inbound`.
+
+Delivery guarantees: a message is handed to the provider at most once. The sending task claims the row
+(`UPDATE … WHERE status='queued'`) and writes `provider_call_started_at` (committed) before calling the provider.
+Transient errors go back to `queued` with exponential backoff and jitter; permanent errors end in `failed`; a timeout
+after the request left us ends in `unknown` and is never resent automatically. Status only moves forward
+(queued → sending → unknown → sent → delivered | undelivered | failed), so late or repeated reports change nothing.
+"""
+
+import logging
+import os
+import random
 import uuid
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import OutboundMessage
+from engage.audit.services import audit_log
+from engage.core.crypto import lookup_hash
+from engage.errors import DomainError, PermissionDenied
+
+from . import conf, ratelimit
+from .inbound import Inbound, handlers
+from .models import InboundMessage, OutboundMessage, mask_recipient
+from .outcomes import outcome_changed, register_outcome_handler  # noqa: F401  (re-exported for callers)
 from .templates import get_template
+
+logger = logging.getLogger("engage.messaging")
+Status = OutboundMessage.Status
+Channel = OutboundMessage.Channel
+
+RANK = {
+    Status.QUEUED: 0, Status.SENDING: 1, Status.UNKNOWN: 2, Status.SENT: 3,
+    Status.DELIVERED: 4, Status.UNDELIVERED: 4, Status.FAILED: 4,
+}
+FINAL = {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}
+RESENDABLE = {Status.FAILED, Status.UNDELIVERED, Status.UNKNOWN}
+CRASH_ENV = "ENGAGE_MESSAGING_CRASH_AT"  # test hook: "after_claim" | "after_provider_call" kills the process
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(17)
+
+
+def _dispatch(message_id: int, countdown: float | None = None) -> None:
+    """Queues the sending task after commit. A lost dispatch (broker down) is rescued by the sweeper."""
+
+    def send():
+        from .tasks import message_deliver
+
+        try:
+            if countdown:
+                message_deliver.apply_async((message_id,), countdown=max(0.0, countdown))
+            else:
+                message_deliver.delay(message_id)
+        except Exception:
+            logger.exception("could not queue message %s; the sweeper will", message_id)
+
+    transaction.on_commit(send)
+
+
+def _preview(template_key: str, params: dict, language: str, channel: str) -> str:
+    template = get_template(template_key)
+    if channel != Channel.SMS and template.wechat_fields and not template.sms:
+        return " / ".join(f["value"] for f in template.render_wechat(params).values())
+    return template.render_sms(params, language)
 
 
 def message_enqueue(
@@ -16,56 +93,298 @@ def message_enqueue(
     language: str = "zh-hans",
     user=None,
     idempotency_key: str | None = None,
+    fallback_sms_to: str | None = None,
+    purpose: str = "",
+    fallback_of: OutboundMessage | None = None,
+    resend_of: OutboundMessage | None = None,
 ) -> OutboundMessage:
     """Records the message in the outbox and schedules its delivery after commit.
 
     The same idempotency key returns the existing message and schedules nothing: a message is sent once.
     """
-    template = get_template(template_key)
-    rendered = template.render_sms(params, language)
+    if channel not in Channel.values:
+        raise DomainError("unknown_channel", _("Unknown message channel."))
+    to = (to or "").strip()
+    if not to:
+        raise DomainError("recipient_missing", _("The message has no recipient."))
+    params = dict(params or {})
+    rendered = _preview(template_key, params, language, channel)
     key = idempotency_key or f"{template_key}:{uuid.uuid4().hex}"
     try:
         with transaction.atomic():
             message = OutboundMessage.objects.create(
                 channel=channel,
                 recipient=to,
+                recipient_hash=lookup_hash(to),
+                recipient_masked=mask_recipient(to),
+                fallback_sms_to=(fallback_sms_to or "") if channel != Channel.SMS else "",
                 user=user,
+                purpose=purpose,
                 template_key=template_key,
                 params=params,
                 language=language,
                 rendered=rendered,
                 idempotency_key=key,
+                fallback_of=fallback_of,
+                resend_of=resend_of,
             )
     except IntegrityError:
         return OutboundMessage.objects.get(idempotency_key=key)
-
-    from .tasks import message_deliver
-
-    transaction.on_commit(lambda: message_deliver.delay(message.pk))
+    _dispatch(message.pk)
     return message
+
+
+def _transition(message_id: int, status: str, *, claim_token: str | None = None, **fields) -> bool:
+    """Moves a message forward to `status` in one conditional UPDATE; never backwards, never out of a final state.
+
+    Returns whether it moved. Outcome handlers run after commit.
+    """
+    now = timezone.now()
+    allowed_from = [s for s, rank in RANK.items() if rank < RANK[status] and s not in FINAL]
+    query = OutboundMessage.objects.filter(pk=message_id, status__in=allowed_from)
+    if claim_token is not None:
+        query = query.filter(claim_token=claim_token)
+    updates = {"status": status, "updated_at": now, "claim_token": "", **fields}
+    if status == Status.SENT:
+        updates.setdefault("sent_at", now)
+    if status == Status.DELIVERED:
+        updates.setdefault("delivered_at", now)
+    if status in FINAL or status == Status.UNKNOWN:
+        updates.setdefault("finished_at", now)
+    moved = bool(query.update(**updates))
+    if moved:
+        outcome_changed(message_id, status)
+    return moved
+
+
+def _fallback_to_sms(message_id: int) -> OutboundMessage | None:
+    message = OutboundMessage.objects.get(pk=message_id)
+    if message.channel == Channel.SMS or not message.fallback_sms_to:
+        return None
+    return message_enqueue(
+        channel=Channel.SMS, to=message.fallback_sms_to, template_key=message.template_key, params=message.params,
+        language=message.language, user=message.user, idempotency_key=f"{message.idempotency_key}:sms",
+        purpose=message.purpose, fallback_of=message,
+    )
+
+
+def _call_provider(message: OutboundMessage):
+    from .backends import sms_backend
+    from .wechat import wechat_sender
+
+    if message.channel == Channel.SMS:
+        return sms_backend().send(
+            message.recipient, message.template_key, message.params, message.language,
+            idempotency_key=message.idempotency_key, callback_query=f"m={message.pk}",
+        )
+    sender = wechat_sender()
+    send = sender.send_template if message.channel == Channel.WECHAT_TEMPLATE else sender.send_subscribe
+    return send(message.recipient, message.template_key, message.params, idempotency_key=message.idempotency_key)
+
+
+def provider_key(message: OutboundMessage) -> str:
+    """The rate-limit bucket: one per provider, shared by all workers."""
+    if message.channel == Channel.SMS:
+        from django.conf import settings
+        from django.utils.module_loading import import_string
+
+        return getattr(import_string(settings.ENGAGE_SMS_BACKEND), "provider", "sms")
+    return "wechat"
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: base·2^(n-1), capped, times a random factor in [0.5, 1.5)."""
+    base = float(conf.get("ENGAGE_MESSAGE_RETRY_BASE_SECONDS"))
+    cap = float(conf.get("ENGAGE_MESSAGE_RETRY_MAX_SECONDS"))
+    return min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + random.random())
+
+
+def _requeue(message_id: int, claim_token: str, delay: float, **fields) -> bool:
+    now = timezone.now()
+    moved = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING, claim_token=claim_token).update(
+        status=Status.QUEUED, claim_token="", claimed_at=None, provider_call_started_at=None,
+        next_attempt_at=now + timedelta(seconds=delay), updated_at=now, **fields,
+    )
+    if moved:
+        _dispatch(message_id, countdown=delay)
+    return bool(moved)
 
 
 def message_deliver_now(*, message_id: int) -> OutboundMessage | None:
-    """Claims a queued message and hands it to the provider once. A message already claimed is left alone."""
-    from .backends import SendError, sms_backend
+    """Claims a queued, due message and hands it to the provider at most once; a message already claimed, not yet
+    due or finished is left alone. Called by the `message_deliver` task (any number of times per message)."""
+    from .backends import SendError
 
-    claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.QUEUED).update(
-        status=OutboundMessage.Status.SENDING, updated_at=timezone.now()
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
+        OutboundMessage.objects.filter(pk=message_id, status=Status.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
+        .update(status=Status.SENDING, claim_token=token, claimed_at=now, provider_call_started_at=None,
+                updated_at=now)
     )
-    message = OutboundMessage.objects.filter(pk=message_id).first()
-    if not claimed or message is None:
-        return message
+    if not claimed:
+        return OutboundMessage.objects.filter(pk=message_id).first()
+    _crash_point("after_claim")
+    message = OutboundMessage.objects.get(pk=message_id)
+
+    wait = ratelimit.acquire(provider_key(message))
+    if wait > 0:  # the provider's bucket is empty: give the claim back and try again shortly
+        _requeue(message_id, token, min(wait, 60.0) + random.random() * 0.5)
+        return OutboundMessage.objects.get(pk=message_id)
+
+    started = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING, claim_token=token).update(
+        provider_call_started_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    if not started:  # swept and requeued meanwhile: someone else sends it
+        return OutboundMessage.objects.get(pk=message_id)
     message.attempts += 1
+
+    # From here on the provider may have the message: the outcome is applied by the one-way state machine alone
+    # (the sweeper never requeues a row whose provider call started), so a late result still lands.
     try:
-        result = sms_backend().send(message.recipient, message.template_key, message.params, message.language)
+        result = _call_provider(message)
     except SendError as exc:
-        message.status = OutboundMessage.Status.FAILED
-        message.error_code = exc.code
-        message.error_message = str(exc)[:2000]
+        _crash_point("after_provider_call")
+        error = {"error_code": exc.code[:50], "error_message": str(exc)[:2000]}
+        if exc.kind == SendError.TRANSIENT and message.attempts < int(conf.get("ENGAGE_MESSAGE_MAX_ATTEMPTS")):
+            _requeue(message_id, token, retry_delay(message.attempts), **error)
+        elif exc.kind == SendError.UNKNOWN:
+            _transition(message_id, Status.UNKNOWN, **error)
+        else:
+            with transaction.atomic():
+                if _transition(message_id, Status.FAILED, **error) and exc.unreachable:
+                    _fallback_to_sms(message_id)
+    except DomainError as exc:  # a template that cannot be rendered: nothing was sent, nothing will work
+        _transition(message_id, Status.FAILED, error_code=exc.code[:50],
+                    error_message=str(exc.message)[:2000])
     else:
-        message.status = OutboundMessage.Status.SENT
-        message.provider_message_id = result.provider_message_id
-        message.sent_at = timezone.now()
-    message.save(update_fields=["status", "error_code", "error_message", "provider_message_id", "sent_at",
-                                "attempts", "updated_at"])
+        _crash_point("after_provider_call")
+        pid = (result.provider_message_id or "")[:100]
+        if not _transition(message_id, Status.SENT, provider_message_id=pid, error_code="", error_message="") and pid:
+            # a status report overtook us (or the sweeper marked it unknown): keep the provider id anyway
+            OutboundMessage.objects.filter(pk=message_id, provider_message_id="").update(provider_message_id=pid)
+    return OutboundMessage.objects.get(pk=message_id)
+
+
+def message_status_report(
+    *, channel: str, status: str, provider_message_id: str = "", message_id: int | None = None,
+    error_code: str = "",
+) -> OutboundMessage | None:
+    """Applies a provider's delivery report as a one-way state machine. Unknown messages return None; duplicates
+    and late reports (a `sent` after `delivered`) change nothing."""
+    channels = [Channel.SMS] if channel == Channel.SMS else [Channel.WECHAT_TEMPLATE, Channel.WECHAT_SUBSCRIBE]
+    query = OutboundMessage.objects.filter(channel__in=channels)
+    if message_id is not None:
+        query = query.filter(pk=message_id)
+        if provider_message_id:
+            query = query.filter(Q(provider_message_id=provider_message_id) | Q(provider_message_id=""))
+    elif provider_message_id:
+        query = query.filter(provider_message_id=provider_message_id)
+    else:
+        return None
+    message = query.first()
+    if message is None:
+        return None
+    with transaction.atomic():
+        if provider_message_id and not message.provider_message_id:
+            OutboundMessage.objects.filter(pk=message.pk, provider_message_id="").update(
+                provider_message_id=provider_message_id[:100])
+        fields = {"error_code": error_code[:50]} if error_code else {}
+        moved = _transition(message.pk, status, **fields)
+        if moved and status == Status.UNDELIVERED and message.channel != Channel.SMS and error_code in (
+            "user_block", "43101"
+        ):
+            _fallback_to_sms(message.pk)
+    message.refresh_from_db()
     return message
+
+
+def message_sweep(*, now: datetime | None = None, limit: int = 1000) -> dict[str, int]:
+    """Rescues messages whose task was lost or whose worker died (the beat runs it every minute).
+
+    - `sending` past the lease without a recorded provider call: never sent, so back to `queued` and re-dispatched;
+    - `sending` past the lease after the provider call started: it may have been sent, so `unknown` (never resent);
+    - `queued` and due for longer than the grace period: re-dispatched (the claim makes a duplicate task harmless).
+    """
+    now = now or timezone.now()
+    lease = now - timedelta(seconds=int(conf.get("ENGAGE_MESSAGE_SENDING_LEASE_SECONDS")))
+    grace = now - timedelta(seconds=int(conf.get("ENGAGE_MESSAGE_QUEUED_GRACE_SECONDS")))
+    requeued = OutboundMessage.objects.filter(
+        status=Status.SENDING, claimed_at__lt=lease, provider_call_started_at__isnull=True
+    ).update(status=Status.QUEUED, claim_token="", claimed_at=None, next_attempt_at=grace, updated_at=now)
+    unknown = 0
+    for pk in OutboundMessage.objects.filter(
+        status=Status.SENDING, claimed_at__lt=lease, provider_call_started_at__isnull=False
+    ).values_list("pk", flat=True)[:limit]:
+        unknown += _transition(pk, Status.UNKNOWN, error_code="lease_expired",
+                               error_message="The worker stopped after calling the provider.")
+    due = list(
+        OutboundMessage.objects.filter(status=Status.QUEUED)
+        .filter(Q(next_attempt_at__lte=grace) | Q(next_attempt_at__isnull=True, created_at__lte=grace))
+        .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
+    )
+    if due:  # the next sweep re-dispatches them only after another grace period
+        OutboundMessage.objects.filter(pk__in=due, status=Status.QUEUED).update(
+            next_attempt_at=min(now, timezone.now()))
+        for pk in due:
+            _dispatch(pk)
+    return {"requeued": requeued, "unknown": unknown, "dispatched": len(due)}
+
+
+def message_resend(*, message: OutboundMessage, actor, reason: str) -> OutboundMessage:
+    """Staff resend a failed, undelivered or unknown message as a new message linked to the original; audited."""
+    from engage.roles import is_staff_member
+
+    if not (actor is not None and actor.is_authenticated and is_staff_member(actor)):
+        raise PermissionDenied("messaging_resend_forbidden", _("Only staff may resend messages."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason_required", _("Give a reason for the resend."))
+    message = OutboundMessage.objects.get(pk=message.pk)
+    if message.status not in RESENDABLE:
+        raise DomainError("message_not_resendable", _("Only failed, undelivered or unknown messages can be resent."))
+    with transaction.atomic():
+        number = message.resends.count() + 1
+        copy = message_enqueue(
+            channel=message.channel, to=message.recipient, template_key=message.template_key, params=message.params,
+            language=message.language, user=message.user, idempotency_key=f"resend:{message.pk}:{number}",
+            fallback_sms_to=message.fallback_sms_to or None, purpose=message.purpose, resend_of=message,
+        )
+        audit_log(actor=actor, action="messaging.message_resend", obj=copy, reason=reason[:1000],
+                  before={"message": message.pk, "status": message.status, "error_code": message.error_code},
+                  after={"message": copy.pk, "status": copy.status})
+    return copy
+
+
+def inbound_receive(
+    *, channel: str, sender: str, text: str, kind: str, provider_id: str, received_at: datetime | None = None,
+    scene: str = "",
+) -> tuple[InboundMessage, bool]:
+    """Stores an inbound message once per provider id and runs the inbound handlers on the first sight.
+
+    Returns (row, created). `row.reply` holds the reply to send back ("" for none); a duplicate returns the stored
+    row without running the handlers again.
+    """
+    received_at = received_at or timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = InboundMessage.objects.create(
+                    channel=channel, provider_id=provider_id[:200], sender=sender, sender_hash=lookup_hash(sender),
+                    sender_masked=mask_recipient(sender), kind=kind, text=(text or scene)[:2000],
+                    received_at=received_at,
+                )
+        except IntegrityError:
+            return InboundMessage.objects.get(channel=channel, provider_id=provider_id[:200]), False
+        inbound = Inbound(channel=channel, sender=sender, text=text, kind=kind, received_at=received_at,
+                          provider_id=provider_id, scene=scene)
+        reply = ""
+        for handler in handlers():
+            answer = handler(inbound)
+            if answer and not reply:
+                reply = str(answer)
+        if reply:
+            row.reply = reply[:1600]
+            row.save(update_fields=["reply"])
+    return row, True

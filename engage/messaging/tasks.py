@@ -1,8 +1,22 @@
+"""Celery tasks of the messaging gateway: thin, idempotent, any number of deliveries per message are harmless."""
+
 from celery import shared_task
 
-from .services import message_deliver_now
+from . import services
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def message_deliver(message_id: int) -> None:
-    message_deliver_now(message_id=message_id)
+    services.message_deliver_now(message_id=message_id)
+
+
+@shared_task(ignore_result=True)
+def messages_sweep() -> dict:
+    """Every minute (beat): re-dispatch due queued messages, requeue or mark unknown stuck sending ones."""
+    return services.message_sweep()
+
+
+@shared_task(ignore_result=True)
+def wechat_event_process(event: dict) -> None:
+    """A WeChat callback event too slow to handle within WeChat's 5 s (none today: delivery reports are cheap)."""
+    services.message_status_report(**event)

@@ -1,4 +1,9 @@
-"""The registry of approved message templates. Chinese providers send approved templates only."""
+"""The registry of approved message templates. Chinese providers send approved templates only.
+
+    from engage.messaging.templates import MessageTemplate, register
+    register(MessageTemplate(key="dose_reminder", sms={"zh-hans": "...{time}...", "en": "...{time}..."},
+                             wechat_template_id="<id>", wechat_fields={"thing1": "{drug}", "time2": "{time}"}))
+"""
 
 from dataclasses import dataclass, field
 
@@ -10,7 +15,23 @@ class MessageTemplate:
     key: str
     sms: dict[str, str]
     wechat_template_id: str = ""
+    # WeChat field name -> text with {param} placeholders, e.g. {"thing1": "{drug}", "time2": "{time}"}
     wechat_fields: dict[str, str] = field(default_factory=dict)
+    wechat_subscribe_template_id: str = ""  # a subscription notice (订阅通知) template, if the key has one
+    wechat_url: str = ""  # the page the message opens, with {param} placeholders
+
+    def render_wechat(self, params: dict) -> dict[str, dict[str, str]]:
+        """WeChat's `data` object: {"thing1": {"value": "..."}}."""
+        try:
+            return {name: {"value": text.format(**params)} for name, text in self.wechat_fields.items()}
+        except (KeyError, IndexError) as exc:
+            raise DomainError("template_params_missing", f"Template {self.key} needs parameter {exc}.") from exc
+
+    def render_wechat_url(self, params: dict) -> str:
+        try:
+            return self.wechat_url.format(**params) if self.wechat_url else ""
+        except (KeyError, IndexError) as exc:
+            raise DomainError("template_params_missing", f"Template {self.key} needs parameter {exc}.") from exc
 
     def render_sms(self, params: dict, language: str) -> str:
         text = self.sms.get(language) or self.sms["zh-hans"]

@@ -1,33 +1,99 @@
+"""Wagtail admin: the outbox (filterable, with an audited manual resend) and the inbox. Read-only otherwise."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.views.generic import InspectView
+from wagtail.admin.widgets import Button
 from wagtail.permissions import register_permission_policy
 
 from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy
-from engage.roles import Role
+from engage.errors import DomainError
+from engage.roles import Role, is_staff_member
 
-from .models import OutboundMessage
+from .models import InboundMessage, OutboundMessage
+from .services import RESENDABLE, message_resend
 
-register_permission_policy(
-    OutboundMessage, ReadOnlyRolePolicy(OutboundMessage, roles=(Role.MARKETING, Role.COMPLIANCE, Role.ADMIN))
-)
+ROLES = (Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)
+register_permission_policy(OutboundMessage, ReadOnlyRolePolicy(OutboundMessage, roles=ROLES))
+register_permission_policy(InboundMessage, ReadOnlyRolePolicy(InboundMessage, roles=ROLES))
+
+
+class OutboxInspectView(InspectView):
+    @property
+    def header_more_buttons(self):
+        buttons = list(super().header_more_buttons)
+        if self.object.status in RESENDABLE and is_staff_member(self.request.user):
+            buttons.append(Button(_("Resend"), url=reverse("outbox:resend", args=[self.object.pk]), icon_name="mail",
+                                  priority=30))
+        return buttons
 
 
 class OutboundMessageViewSet(ReadOnlyModelViewSet):
-    """The outbox: every message the platform sent or tried to send."""
+    """The outbox: every message the platform sent or tried to send. Recipients appear masked."""
 
     model = OutboundMessage
     icon = "mail"
     menu_label = _("Outbox")
     menu_order = 910
-    list_display = ["created_at", "channel", "recipient", "template_key", "status", "attempts"]
-    list_filter = ["channel", "status", "template_key"]
-    search_fields = ["recipient", "template_key", "provider_message_id"]
-    list_export = ["created_at", "channel", "recipient", "template_key", "status", "provider_message_id",
-                   "error_code", "attempts", "sent_at"]
+    inspect_view_class = OutboxInspectView
+    inspect_view_fields_exclude = ["recipient", "fallback_sms_to", "claim_token", "recipient_hash"]
+    list_display = ["created_at", "channel", "recipient_masked", "template_key", "purpose", "status", "attempts",
+                    "error_code"]
+    list_filter = ["status", "channel", "template_key", "purpose", "created_at"]
+    search_fields = ["template_key", "provider_message_id", "idempotency_key", "purpose"]
+    list_export = ["created_at", "channel", "recipient_masked", "template_key", "purpose", "status",
+                   "provider_message_id", "error_code", "attempts", "sent_at", "delivered_at"]
     export_filename = "outbox"
     ordering = ["-created_at", "-id"]
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), path("resend/<int:pk>/", resend_view, name="resend")]
+
+
+class InboundMessageViewSet(ReadOnlyModelViewSet):
+    """The inbox: SMS and WeChat replies, subscribe events and opt-outs, senders masked."""
+
+    model = InboundMessage
+    icon = "mail"
+    menu_label = _("Inbox")
+    menu_order = 911
+    inspect_view_fields_exclude = ["sender", "sender_hash"]
+    list_display = ["received_at", "channel", "sender_masked", "kind", "text", "reply"]
+    list_filter = ["channel", "kind", "received_at"]
+    search_fields = ["text", "provider_id"]
+    ordering = ["-received_at", "-id"]
+
+
+def resend_view(request, pk: int):
+    """GET: the reason form; POST: resend (a new message linked to the original), audited."""
+    original = get_object_or_404(OutboundMessage, pk=pk)
+    if not is_staff_member(request.user):
+        raise DjangoPermissionDenied
+    error = ""
+    if request.method == "POST":
+        try:
+            copy = message_resend(message=original, actor=request.user, reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            error = str(exc.message)
+        else:
+            messages.success(request, _("The message was queued again."))
+            return redirect("outbox:inspect", copy.pk)
+    return TemplateResponse(request, "messaging/admin/resend.html", {
+        "original": original, "error": error, "resendable": original.status in RESENDABLE,
+        "reason": request.POST.get("reason", ""),
+    }, status=400 if error else 200)
 
 
 @hooks.register("register_admin_viewset")
 def register_outbox_viewset():
     return OutboundMessageViewSet("outbox")
+
+
+@hooks.register("register_admin_viewset")
+def register_inbox_viewset():
+    return InboundMessageViewSet("inbox")

@@ -20,22 +20,8 @@ MOBILE = "13812345678"
 E164 = "+8613812345678"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _restore_migration_data(django_db_blocker):
-    """The live server's transactional test ends with a flush, which empties the migrations' data (roles, policies,
-    therapy areas). Put it back once this module is done, so browser tests that run later find the database as
-    migrated. Module scope: it is torn down after the test's flush."""
-    yield
-    from django.db import connection
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with django_db_blocker.unblock():
-            connection.creation.deserialize_db_from_string(contents)
-
-
 def _latest_code(recipient: str) -> str:
-    return OutboundMessage.objects.filter(recipient=recipient, template_key="verification_code").latest("id").params[
+    return OutboundMessage.objects.to(recipient).filter(template_key="verification_code").latest("id").params[
         "code"]
 
 
@@ -119,5 +105,5 @@ def test_new_doctor_is_verified_by_staff(live_asgi_server, browser_page, tmp_pat
     page.screenshot(path=str(ARTIFACTS / "verification-05-verified.png"), full_page=True)
     profile.refresh_from_db()
     assert profile.status == "verified"
-    assert OutboundMessage.objects.filter(recipient=E164, template_key="verification_result").exists()
+    assert OutboundMessage.objects.to(E164).filter(template_key="verification_result").exists()
     profile.certificate.storage.delete(profile.certificate.name)  # the test's upload, not left in PRIVATE_ROOT

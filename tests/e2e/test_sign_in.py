@@ -33,7 +33,7 @@ def test_doctor_signs_in_with_code_in_english(live_asgi_server, browser_page):
     page.locator("form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/accounts/login/code/confirm/.*"))
 
-    message = OutboundMessage.objects.filter(recipient=DEMO_DOCTOR_MOBILE).latest("id")
+    message = OutboundMessage.objects.to(DEMO_DOCTOR_MOBILE).latest("id")
     assert message.language == "en"
     page.fill("input[name=code]", message.params["code"])
     page.locator("form button[type=submit]").first.click()

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def last_code(phone: str) -> str:
-    message = OutboundMessage.objects.filter(recipient=phone, template_key="verification_code").latest("id")
+    message = OutboundMessage.objects.to(phone).filter(template_key="verification_code").latest("id")
     assert message.channel == "sms"
     code = message.params["code"]
     assert code in message.rendered
@@ -168,7 +168,7 @@ def test_code_requests_are_rate_limited(make_user):
     response = request_login_code(Client(), user.mobile)
     assert response.status_code == 200
     assert "too_many_login_attempts" in error_codes(response, "phone")
-    assert OutboundMessage.objects.filter(recipient=user.mobile).count() == 3
+    assert OutboundMessage.objects.to(user.mobile).count() == 3
 
 
 def test_failed_password_logins_are_rate_limited(client, make_user):
@@ -195,7 +195,7 @@ def test_log_in_accepts_the_number_as_people_type_it(client, make_user):
     user = make_user(mobile="+8613900000001")
     response = client.post(reverse("account_login"), {"login": "139 0000 0001"})
     assert response.status_code == 302
-    assert OutboundMessage.objects.filter(recipient=user.mobile).count() == 1
+    assert OutboundMessage.objects.to(user.mobile).count() == 1
 
 
 def test_log_in_with_garbage_login_is_a_clear_error(client):

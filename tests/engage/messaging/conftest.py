@@ -1,0 +1,12 @@
+import pytest
+
+from engage.messaging import ratelimit
+
+from .fixtures_templates import PARAMS  # noqa: F401  (registers the test template)
+
+
+@pytest.fixture(autouse=True)
+def _clean_buckets():
+    for provider in ("sms", "wechat", "outbox"):
+        ratelimit.reset(provider)
+    yield
