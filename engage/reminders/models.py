@@ -1,1 +1,445 @@
-# Patients, consents, medication plans and dose events arrive with the reminders issue.
+"""Patients, their consents, medication and follow-up plans, dose events, reported values and the
+pharmacovigilance queue.
+
+Names, mobile numbers, WeChat openids and free text are personal (health) information under PIPL: they are
+stored encrypted (`EncryptedTextField`) with a keyed `lookup_hash` where a look-up is needed (replies arrive
+with a number or an openid).
+"""
+
+import secrets
+import zoneinfo
+from datetime import date, time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from engage.core.crypto import EncryptedTextField
+
+
+def validate_time_zone(value: str) -> None:
+    if not value or value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known IANA time zone."), params={"value": value})
+
+
+def validate_times_of_day(value) -> None:
+    if not isinstance(value, list) or not value or len(value) > 288:
+        raise ValidationError(_("Give between 1 and 288 times of day."))
+    for item in value:
+        try:
+            time.fromisoformat(item)
+        except (TypeError, ValueError):
+            raise ValidationError(_("%(value)s is not a time of day (HH:MM)."), params={"value": item}) from None
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张**; staff lists show no full names."""
+    return f"{name[:1]}**" if name else ""
+
+
+class Channel(models.TextChoices):
+    WECHAT = "wechat", _("WeChat")
+    SMS = "sms", _("SMS")
+
+
+class Programme(models.Model):
+    """A patient-support programme (e.g. a diabetes adherence programme) run for a sponsor."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+    name = models.CharField(_("name"), max_length=200)
+    sponsor = models.CharField(_("sponsor"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    template_keys = models.JSONField(
+        _("approved message templates"), default=list, blank=True,
+        help_text=_("Keys of the message templates approved for this programme."),
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="reminder_programmes", verbose_name=_("staff"),
+        help_text=_("Programme staff see adherence; sales reps never do."),
+    )
+    enrolment_token = models.CharField(_("enrolment QR token"), max_length=64, unique=True, default=new_token,
+                                       editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patient programme")
+        verbose_name_plural = _("patient programmes")
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def current_consent_text(self) -> "ProgrammeConsentText | None":
+        return self.consent_texts.order_by("-published_at", "-id").first()
+
+
+class ProgrammeConsentText(models.Model):
+    """One version of a programme's consent texts. Consent rows name the version the person saw."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="consent_texts",
+                                  verbose_name=_("programme"))
+    version = models.CharField(_("version"), max_length=20)
+    text = models.TextField(_("programme consent text"))
+    health_info_text = models.TextField(_("health information consent text"))
+    published_at = models.DateTimeField(_("published"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("programme consent text")
+        verbose_name_plural = _("programme consent texts")
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "version"], name="consent_text_version_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme} v{self.version}"
+
+
+class Patient(models.Model):
+    """A patient enrolled in a programme. No log-in: reached over WeChat or SMS and by a signed link."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+    class Language(models.TextChoices):
+        ZH = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    class EnrolmentMethod(models.TextChoices):
+        DOCTOR_PORTAL = "doctor_portal", _("By the treating doctor")
+        SELF_QR = "self_qr", _("Self-enrolment (programme QR code)")
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="patients",
+                                  verbose_name=_("programme"))
+    name = EncryptedTextField(_("name"))
+    mobile = EncryptedTextField(_("mobile number"), blank=True, default="")
+    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    wechat_openid = EncryptedTextField(_("WeChat openid"), blank=True, default="")
+    openid_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai",
+                                 validators=[validate_time_zone])
+    preferred_channel = models.CharField(_("preferred channel"), max_length=10, choices=Channel.choices,
+                                         default=Channel.WECHAT)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminder_patients",
+        verbose_name=_("treating doctor"),
+    )
+    quiet_start = models.TimeField(_("quiet hours from"), null=True, blank=True, default=time(22, 0))
+    quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True, default=time(7, 0))
+    enrolment_method = models.CharField(_("enrolled"), max_length=20, choices=EnrolmentMethod.choices)
+    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
+    link_version = models.PositiveIntegerField(default=1, editable=False)  # bump to revoke patient links
+    created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "mobile_hash"], condition=~Q(mobile_hash=""),
+                                    name="patient_mobile_once_per_programme"),
+        ]
+
+    def __str__(self):
+        return f"{mask_name(self.name)} (#{self.pk})"
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def age_on(self, day: date) -> int | None:
+        if not self.birth_date:
+            return None
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+class Caregiver(models.Model):
+    """A family member or guardian who may be told when doses are missed, with their own contact and consent."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="caregiver",
+                                   verbose_name=_("patient"))
+    name = EncryptedTextField(_("name"))
+    relationship = models.CharField(_("relationship"), max_length=50, blank=True)
+    is_guardian = models.BooleanField(_("legal guardian"), default=False)
+    mobile = EncryptedTextField(_("mobile number"), blank=True, default="")
+    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    wechat_openid = EncryptedTextField(_("WeChat openid"), blank=True, default="")
+    openid_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    language = models.CharField(_("language"), max_length=10, choices=Patient.Language.choices,
+                                default=Patient.Language.ZH)
+    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("caregiver")
+        verbose_name_plural = _("caregivers")
+
+    def __str__(self):
+        return f"{mask_name(self.name)} ({self.relationship})"
+
+
+class PatientConsent(models.Model):
+    """One consent given by a patient (caregiver empty) or by their caregiver; withdrawn, never deleted."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+    class Kind(models.TextChoices):
+        PROGRAMME = "programme", _("Programme participation")
+        HEALTH_INFORMATION = "health_information", _("Processing of health information")
+        SMS = "sms", _("Reminders by SMS")
+        WECHAT = "wechat", _("Reminders by WeChat")
+
+    class Method(models.TextChoices):
+        DOCTOR_PORTAL = "doctor_portal", _("Recorded by the treating doctor")
+        SELF_QR = "self_qr", _("Given on the self-enrolment form")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents",
+                                verbose_name=_("patient"))
+    caregiver = models.ForeignKey(Caregiver, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="consents", verbose_name=_("caregiver"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    text_version = models.CharField(_("text version"), max_length=20)
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    given_at = models.DateTimeField(_("given"))
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    guardian_name = EncryptedTextField(_("guardian"), blank=True, default="",
+                                       help_text=_("Who consented for a patient under 14."))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("recorded by"))
+
+    class Meta:
+        verbose_name = _("patient consent")
+        verbose_name_plural = _("patient consents")
+        ordering = ["-given_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind"],
+                                    condition=Q(withdrawn_at__isnull=True, caregiver__isnull=True),
+                                    name="patient_consent_active_once"),
+            models.UniqueConstraint(fields=["caregiver", "kind"],
+                                    condition=Q(withdrawn_at__isnull=True, caregiver__isnull=False),
+                                    name="caregiver_consent_active_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.text_version}"
+
+
+class MedicationPlan(models.Model):
+    """What to take and when. Tapering is several plans with adjacent dates; as-needed plans get no reminders."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+
+    class ScheduleKind(models.TextChoices):
+        DAILY = "daily", _("Every day")
+        WEEKDAYS = "weekdays", _("On chosen weekdays")
+        EVERY_N_DAYS = "every_n_days", _("Every N days")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="plans", verbose_name=_("patient"))
+    drug = models.CharField(_("drug"), max_length=200)
+    dose_text = models.CharField(_("dose"), max_length=200)
+    times = models.JSONField(_("times of day"), default=list, validators=[validate_times_of_day],
+                             help_text=_("Local times, e.g. [\"08:00\", \"20:00\"]."))
+    schedule_kind = models.CharField(_("schedule"), max_length=20, choices=ScheduleKind.choices,
+                                     default=ScheduleKind.DAILY)
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True, help_text=_("0 = Monday … 6 = Sunday."))
+    interval_days = models.PositiveSmallIntegerField(_("every N days"), default=1)
+    cycle_active_days = models.PositiveSmallIntegerField(_("cycle: days on"), null=True, blank=True)
+    cycle_pause_days = models.PositiveSmallIntegerField(_("cycle: days off"), null=True, blank=True)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    as_needed = models.BooleanField(_("as needed (no reminders)"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Dose events exist up to this instant; the beat tick only revisits plans whose horizon runs short.
+    materialised_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("medication plan")
+        verbose_name_plural = _("medication plans")
+        indexes = [models.Index(fields=["is_active", "materialised_until"], name="plan_materialise_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                                   name="plan_end_after_start"),
+            models.CheckConstraint(condition=Q(interval_days__gte=1), name="plan_interval_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.drug} {self.dose_text}"
+
+    def occurs_on(self, day: date) -> bool:
+        """Whether the schedule has doses on local date `day`."""
+        if self.as_needed or day < self.start_date or (self.end_date and day > self.end_date):
+            return False
+        offset = (day - self.start_date).days
+        if self.cycle_active_days and self.cycle_pause_days:
+            if offset % (self.cycle_active_days + self.cycle_pause_days) >= self.cycle_active_days:
+                return False
+        if self.schedule_kind == self.ScheduleKind.WEEKDAYS:
+            return day.weekday() in (self.weekdays or [])
+        if self.schedule_kind == self.ScheduleKind.EVERY_N_DAYS:
+            return offset % max(self.interval_days, 1) == 0
+        return True
+
+    def local_times(self) -> list[time]:
+        return sorted({time.fromisoformat(t) for t in self.times})
+
+
+class FollowUpPlan(models.Model):
+    """A check-up reminder (e.g. HbA1c) on a date, optionally repeating every N months."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="follow_ups",
+                                verbose_name=_("patient"))
+    title = models.CharField(_("check-up"), max_length=200)
+    next_due_date = models.DateField(_("next due"))
+    interval_months = models.PositiveSmallIntegerField(_("repeat every N months"), null=True, blank=True)
+    remind_at = models.TimeField(_("remind at (local)"), default=time(9, 0))
+    is_active = models.BooleanField(_("active"), default=True)
+    last_reminded_for = models.DateField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up plan")
+        verbose_name_plural = _("follow-up plans")
+
+    def __str__(self):
+        return f"{self.title} {self.next_due_date}"
+
+
+class DoseEvent(models.Model):
+    """One expected dose: the unit of reminding, confirming and adherence."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        QUEUED = "queued", _("Reminder queued")
+        SENT = "sent", _("Reminder sent")
+        TAKEN = "taken", _("Taken")
+        SKIPPED = "skipped", _("Skipped")
+        MISSED = "missed", _("Missed")
+        EXPIRED = "expired", _("Expired (reminder not sent in time)")
+        CANCELLED = "cancelled", _("Cancelled (opt-out or no consent)")
+
+    OPEN = (Status.QUEUED, Status.SENT)
+
+    plan = models.ForeignKey(MedicationPlan, on_delete=models.CASCADE, related_name="doses", verbose_name=_("plan"))
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="doses", verbose_name=_("patient"))
+    local_date = models.DateField(_("local date"))
+    local_time = models.TimeField(_("local time"))
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    message = models.ForeignKey("messaging.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("reminder"))
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmed_via = models.CharField(_("confirmed via"), max_length=20, blank=True)
+    follow_up_sent_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("dose event")
+        verbose_name_plural = _("dose events")
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "local_date", "local_time"], name="dose_once_per_plan_slot"),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(status="scheduled"), name="dose_scheduled_due_idx"),
+            models.Index(fields=["due_at"], condition=Q(status__in=["queued", "sent"]), name="dose_open_due_idx"),
+            models.Index(fields=["patient", "due_at"], name="dose_patient_due_idx"),
+            models.Index(fields=["message"], name="dose_message_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} {self.local_date} {self.local_time:%H:%M}"
+
+
+class ReportedValue(models.Model):
+    """A measurement the patient reported, normalised to the canonical unit of its kind."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+    class Kind(models.TextChoices):
+        BLOOD_GLUCOSE = "blood_glucose", _("Blood glucose")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reported_values",
+                                verbose_name=_("patient"))
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    value = models.DecimalField(_("value"), max_digits=5, decimal_places=1)
+    unit = models.CharField(_("unit"), max_length=20)
+    original_value = models.DecimalField(max_digits=7, decimal_places=2)
+    original_unit = models.CharField(max_length=20)
+    note = EncryptedTextField(_("note"), blank=True, default="")
+    source = models.CharField(_("source"), max_length=20)
+    measured_at = models.DateTimeField(_("measured"))
+
+    class Meta:
+        verbose_name = _("reported value")
+        verbose_name_plural = _("reported values")
+        ordering = ["-measured_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.value} {self.unit}"
+
+
+class PharmacovigilanceCase(models.Model):
+    """Free text from a patient that may describe an adverse reaction, queued for medical staff."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        IN_REVIEW = "in_review", _("In review")
+        REPORTED = "reported", _("Reported to safety")
+        CLOSED = "closed", _("Closed, not an adverse event")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pv_cases",
+                                verbose_name=_("patient"))
+    text = EncryptedTextField(_("patient's words"))
+    matched_keywords = models.JSONField(_("matched keywords"), default=list)
+    source = models.CharField(_("source"), max_length=20)
+    source_key = models.CharField(max_length=200, unique=True, editable=False)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW,
+                              db_index=True)
+    review_notes = models.TextField(_("review notes"), blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("reviewed by"))
+    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("pharmacovigilance case")
+        verbose_name_plural = _("pharmacovigilance queue")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"PV #{self.pk} ({self.get_status_display()})"

@@ -1,0 +1,156 @@
+"""Reads that decide who sees patients and adherence, and the signed patient link.
+
+One access rule per object type: `access_patient` / `patients_visible_to` for patients and their adherence and
+reported values (the treating doctor, and staff of the patient's programme; sales reps never), and
+`programmes_visible_to` for programme-level adherence (programme staff only).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import Count, F, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from engage.errors import NotFound, PermissionDenied
+from engage.roles import Role, has_role, is_staff_member
+
+from .models import DoseEvent, Patient, Programme
+from .services import CONFIRM_WINDOW
+
+LINK_SALT = "engage.reminders.patient-link"
+LINK_MAX_AGE = timedelta(days=7)
+
+
+# --- The patient's signed link ----------------------------------------------------------------------------
+
+
+def patient_token(patient: Patient) -> str:
+    return signing.dumps({"p": patient.pk, "v": patient.link_version}, salt=LINK_SALT, compress=True)
+
+
+def patient_link(patient: Patient) -> str:
+    base = getattr(settings, "ENGAGE_PUBLIC_URL", "") or settings.WAGTAILADMIN_BASE_URL
+    return base.rstrip("/") + reverse("reminders_patient_page", args=[patient_token(patient)])
+
+
+def patient_from_token(token: str) -> Patient:
+    """The patient a link was signed for; expired, forged or revoked links are refused."""
+    max_age = getattr(settings, "REMINDERS_LINK_MAX_AGE", LINK_MAX_AGE)
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise PermissionDenied("link_expired",
+                               _("This link has expired. Reply to any reminder to get a new one.")) from None
+    except signing.BadSignature:
+        raise NotFound("link_invalid", _("This link is not valid.")) from None
+    if not isinstance(data, dict):
+        raise NotFound("link_invalid", _("This link is not valid."))
+    patient = Patient.objects.select_related("programme").filter(pk=data.get("p")).first()
+    if patient is None or patient.link_version != data.get("v"):
+        raise NotFound("link_invalid", _("This link is not valid."))
+    return patient
+
+
+def doses_of_day(patient: Patient, now: datetime | None = None) -> list[DoseEvent]:
+    """The patient's doses on today's local date, in their time zone."""
+    now = now or timezone.now()
+    today = now.astimezone(patient.tz).date()
+    return list(patient.doses.filter(local_date=today).exclude(status=DoseEvent.Status.CANCELLED)
+                .select_related("plan").order_by("due_at", "id"))
+
+
+# --- Who sees what ----------------------------------------------------------------------------------------
+
+
+def _is_rep(user) -> bool:
+    return has_role(user, Role.REP) and not user.is_superuser
+
+
+def patients_visible_to(user) -> QuerySet[Patient]:
+    """Treating doctors see their patients; programme staff (a staff role and listed on the programme) see the
+    programme's patients; sales reps and everyone else see none."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active or _is_rep(user):
+        return Patient.objects.none()
+    rule = Q(pk__in=[])
+    if has_role(user, Role.DOCTOR):
+        rule |= Q(doctor=user)
+    if is_staff_member(user):
+        rule |= Q(programme__staff=user)
+    return Patient.objects.filter(rule).distinct()
+
+
+def access_patient(user, patient_id: int) -> Patient:
+    patient = patients_visible_to(user).select_related("programme").filter(pk=patient_id).first()
+    if patient is None:
+        raise NotFound("patient_not_found", _("No such patient."))
+    return patient
+
+
+def programmes_visible_to(user) -> QuerySet[Programme]:
+    if not getattr(user, "is_authenticated", False) or _is_rep(user) or not is_staff_member(user):
+        return Programme.objects.none()
+    return Programme.objects.filter(staff=user).distinct()
+
+
+def access_programme(user, programme_id: int) -> Programme:
+    programme = programmes_visible_to(user).filter(pk=programme_id).first()
+    if programme is None:
+        raise NotFound("programme_not_found", _("No such programme."))
+    return programme
+
+
+# --- Adherence --------------------------------------------------------------------------------------------
+
+DUE_STATUSES = (DoseEvent.Status.QUEUED, DoseEvent.Status.SENT, DoseEvent.Status.TAKEN, DoseEvent.Status.SKIPPED,
+                DoseEvent.Status.MISSED)
+
+
+@dataclass(frozen=True)
+class Adherence:
+    due: int
+    taken_on_time: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.taken_on_time / self.due if self.due else None
+
+    @property
+    def percent(self) -> str:
+        return "–" if self.rate is None else f"{self.rate * 100:.0f}%"
+
+
+def _adherence_counts(doses: QuerySet, now: datetime):
+    # Due: doses whose time came and whose reminder went out (expired and cancelled ones were never asked for).
+    return doses.filter(due_at__lte=now, status__in=DUE_STATUSES).aggregate(
+        due=Count("id"),
+        on_time=Count("id", filter=Q(status=DoseEvent.Status.TAKEN,
+                                     confirmed_at__lte=F("due_at") + CONFIRM_WINDOW)),
+    )
+
+
+def adherence_of_patient(patient: Patient, *, days: int = 30, now: datetime | None = None) -> Adherence:
+    now = now or timezone.now()
+    counts = _adherence_counts(DoseEvent.objects.filter(patient=patient, due_at__gt=now - timedelta(days=days)), now)
+    return Adherence(counts["due"], counts["on_time"])
+
+
+def adherence_by_patient(patients: QuerySet[Patient], *, days: int = 30, now: datetime | None = None
+                         ) -> dict[int, Adherence]:
+    now = now or timezone.now()
+    rows = (DoseEvent.objects.filter(patient__in=patients, due_at__gt=now - timedelta(days=days), due_at__lte=now,
+                                     status__in=DUE_STATUSES)
+            .values("patient_id")
+            .annotate(due=Count("id"), on_time=Count("id", filter=Q(status=DoseEvent.Status.TAKEN,
+                                                                    confirmed_at__lte=F("due_at") + CONFIRM_WINDOW))))
+    return {r["patient_id"]: Adherence(r["due"], r["on_time"]) for r in rows}
+
+
+def adherence_of_programme(programme: Programme, *, days: int = 30, now: datetime | None = None) -> Adherence:
+    now = now or timezone.now()
+    counts = _adherence_counts(
+        DoseEvent.objects.filter(patient__programme=programme, due_at__gt=now - timedelta(days=days)), now)
+    return Adherence(counts["due"], counts["on_time"])

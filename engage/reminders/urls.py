@@ -1,0 +1,17 @@
+"""Mounted at /reminders/ by engage/urls.py."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("p/<str:token>/", views.patient_page, name="reminders_patient_page"),
+    path("join/<str:token>/", views.self_enrol, name="reminders_self_enrol"),
+    path("doctor/", views.doctor_patients, name="reminders_doctor_patients"),
+    path("doctor/enrol/", views.doctor_enrol, name="reminders_doctor_enrol"),
+    path("patients/<int:patient_id>/", views.doctor_patient, name="reminders_doctor_patient"),
+    path("programmes/<int:programme_id>/", views.programme_adherence, name="reminders_programme"),
+    path("programmes/<int:programme_id>/qr.svg", views.programme_qr, name="reminders_programme_qr"),
+    path("dev/phone/", views.dev_phone, name="reminders_dev_phone"),
+    path("dev/phone/reply/", views.dev_phone_reply, name="reminders_dev_phone_reply"),
+]
