@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class EventsConfig(AppConfig):
     name = "events"
     verbose_name = _("Meetings and live sessions")
+
+    def ready(self):
+        from events import signals_registrations
+
+        signals_registrations.connect()

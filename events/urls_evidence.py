@@ -1,1 +1,2 @@
+# Evidence downloads are staff-only admin views under /admin/meetings/… (events/admin/evidence.py).
 urlpatterns = []

@@ -50,7 +50,7 @@ ACTIVITIES = {
     "read_article": (6, "cms.articlepage"),
     "survey_answer": (2, "events.survey"),
     "live_watch": (2, "events.livesession"),
-    "meeting_attend": (1, "events.meeting"),
+    "attend_meeting": (1, "events.meeting"),
 }
 
 

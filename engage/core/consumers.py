@@ -3,20 +3,29 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from .notifications import user_group
 
 UNAUTHORISED = 4401
+FORBIDDEN = 4403
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
-    """One socket per open page of a signed-in user; receives `notify_user` events."""
+class GroupPushConsumer(AsyncJsonWebsocketConsumer):
+    """A push-only socket for a signed-in user, joined to one group. Subclasses decide the group in `join`
+    (returning the group and the first event to send, or None to refuse with 4403); anonymous sockets get 4401."""
+
+    async def join(self, user) -> tuple[str, dict] | None:
+        raise NotImplementedError
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHORISED)
             return
-        self.group = user_group(user.pk)
+        joined = await self.join(user)
+        if joined is None:
+            await self.close(code=FORBIDDEN)
+            return
+        self.group, first = joined
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json({"event": "hello", "payload": {"user_id": user.pk}})
+        await self.send_json(first)
 
     async def disconnect(self, code):
         group = getattr(self, "group", None)
@@ -27,6 +36,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         # The socket is push-only; a ping keeps proxies from closing it.
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong", "payload": {}})
+
+
+class NotificationConsumer(GroupPushConsumer):
+    """One socket per open page of a signed-in user; receives `notify_user` events."""
+
+    async def join(self, user):
+        return user_group(user.pk), {"event": "hello", "payload": {"user_id": user.pk}}
 
     async def notify(self, message):
         await self.send_json({"event": message["event"], "payload": message["payload"]})

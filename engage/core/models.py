@@ -20,6 +20,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")

@@ -243,7 +243,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='SurveyAnswer',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('choices', models.JSONField(blank=True, default=list)),
                 ('number', models.SmallIntegerField(blank=True, null=True)),
                 ('text', models.TextField(blank=True)),

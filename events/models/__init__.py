@@ -4,12 +4,14 @@ from .checkins import CheckIn, Scan
 from .pages import EventIndexPage, EventPage, EventType, Speaker
 from .photos import Photo, PhotoFlag
 from .registrations import FrequencyRule, Quota, Registration, Ticket
+from .settings import EventSettings
 from .surveys import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 
 __all__ = [
     "CheckIn",
     "EventIndexPage",
     "EventPage",
+    "EventSettings",
     "EventType",
     "FrequencyRule",
     "Photo",

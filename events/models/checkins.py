@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 class Scan(models.Model):
     """One attempt to check a ticket in (scanner camera, keyboard wedge, manual search, self check-in, API)."""
 
+    # Evidence rows, never content references: keep Wagtail's reference index (a task per save) out of the door.
+    wagtail_reference_index_ignore = True
+
     class Result(models.TextChoices):
         OK = "ok", _("Checked in")
         ALREADY = "already_checked_in", _("Already checked in")
@@ -60,6 +63,8 @@ class Scan(models.Model):
 
 class CheckIn(models.Model):
     """The one successful check-in of a ticket; a mistaken one is annulled with a reason."""
+
+    wagtail_reference_index_ignore = True
 
     ticket = models.ForeignKey("events.Ticket", on_delete=models.PROTECT, related_name="checkins",
                                verbose_name=_("ticket"))

@@ -5,6 +5,8 @@ registrations are plain models (events.models.registrations): a page publish res
 the revision and must never rewind a seat counter.
 """
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -14,8 +16,10 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
-from cms.models import Audience
+from cms.models import Audience, ReviewedPageMixin
 from events.blocks import AgendaBlock
+from events.forms_authoring import EventPageForm
+from events.panels import AcademicSharePanel
 
 
 class EventType(models.TextChoices):
@@ -59,6 +63,7 @@ class EventIndexPage(Page):
     intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
+    parent_page_types = ["cms.HomePage"]
     subpage_types = ["events.EventPage"]
     max_count = 1
     template = "events/event_index_page.html"
@@ -66,9 +71,25 @@ class EventIndexPage(Page):
     class Meta:
         verbose_name = _("meeting index")
 
+    def get_context(self, request, *args, **kwargs):
+        from events.selectors_pages import EventFilter, event_index_listing
 
-class EventPage(Page):
-    """One meeting: agenda, venue, time, capacity, who may come and how check-in works."""
+        context = super().get_context(request, *args, **kwargs)
+        context["filter"] = event_filter = EventFilter.from_query(request.GET)
+        context.update(event_index_listing(user=request.user, event_filter=event_filter))
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-cache"  # the list depends on who asks
+        return response
+
+
+class EventPage(ReviewedPageMixin, Page):
+    """One meeting: agenda, venue, time, capacity, who may come and how check-in works.
+
+    Goes live only through the medical → compliance review, like content (cms.models.ReviewedPageMixin).
+    """
 
     event_type = models.CharField(_("meeting type"), max_length=12, choices=EventType.choices,
                                   default=EventType.DEPARTMENT, db_index=True)
@@ -130,7 +151,8 @@ class EventPage(Page):
         MultiFieldPanel([FieldRowPanel([FieldPanel("event_type"), FieldPanel("therapy_area")]),
                          FieldPanel("topic"), FieldPanel("description")], heading=_("Meeting")),
         FieldPanel("agenda"),
-        FieldPanel("speakers"),
+        AcademicSharePanel(heading=_("Academic share of the agenda")),
+        FieldPanel("speakers", widget=forms.CheckboxSelectMultiple),
         MultiFieldPanel([FieldPanel("venue_name"), FieldPanel("venue_address"),
                          FieldRowPanel([FieldPanel("province"), FieldPanel("city")]),
                          FieldRowPanel([FieldPanel("venue_latitude"), FieldPanel("venue_longitude"),
@@ -152,7 +174,83 @@ class EventPage(Page):
     parent_page_types = ["events.EventIndexPage"]
     subpage_types = []
     template = "events/event_page.html"
+    base_form_class = EventPageForm
+    approval_area_code = "MTG"  # approval codes CN-MTG-<year>-<n>
 
     class Meta:
         verbose_name = _("meeting")
         verbose_name_plural = _("meetings")
+
+    def clean(self):
+        super().clean()
+        errors: dict[str, list] = {}
+
+        def add(field, message):
+            errors.setdefault(field, []).append(message)
+
+        starts, ends = self.starts_at, self.ends_at
+        if starts and ends and ends <= starts:
+            add("ends_at", _("The meeting must end after it starts."))
+        opens, closes = self.registration_opens_at, self.registration_closes_at
+        if opens and closes and closes <= opens:
+            add("registration_closes_at", _("Registration must close after it opens."))
+        if ends and closes and closes > ends:
+            add("registration_closes_at", _("Registration must close before the meeting ends."))
+        if ends and opens and opens >= ends:
+            add("registration_opens_at", _("Registration must open before the meeting ends."))
+        deadline = self.cancellation_deadline
+        if deadline and starts and deadline > starts:
+            add("cancellation_deadline", _("The cancellation deadline cannot be after the meeting starts."))
+        if deadline and opens and deadline <= opens:
+            add("cancellation_deadline", _("The cancellation deadline must be after registration opens."))
+        if self.checkin_closes_at and starts and self.checkin_closes_at <= starts:
+            add("checkin_closes_at", _("Check-in must close after the meeting starts."))
+        if (self.venue_latitude is None) != (self.venue_longitude is None):
+            message = _("Enter both the latitude and the longitude, or neither.")
+            add("venue_latitude", message)
+            add("venue_longitude", message)
+        errors.update(self._audience_errors())
+        if self.pk and self.capacity is not None:
+            taken = self._seats_taken()
+            if self.capacity < taken:
+                add("capacity", _("%(taken)s seats are already taken: the capacity cannot be smaller.")
+                    % {"taken": taken})
+        if errors:
+            raise ValidationError(errors)
+
+    def _audience_errors(self) -> dict[str, list]:
+        from events.provinces import PROVINCES
+        from members.models import DoctorProfile
+
+        errors: dict[str, list] = {}
+        for field, allowed in (("audience_titles", set(DoctorProfile.Title.values)),
+                               ("audience_provinces", set(PROVINCES))):
+            values = getattr(self, field)
+            if values in (None, ""):
+                setattr(self, field, [])
+                continue
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                errors[field] = [_("Enter a list of values.")]
+            elif unknown := sorted(set(values) - allowed):
+                errors[field] = [_("Unknown values: %(values)s.") % {"values": ", ".join(unknown)}]
+        return errors
+
+    def _seats_taken(self) -> int:
+        from django.db.models import Sum
+
+        from events.models.registrations import Quota
+
+        return Quota.objects.filter(event_id=self.pk).aggregate(total=Sum("taken"))["total"] or 0
+
+    def get_context(self, request, *args, **kwargs):
+        from events.selectors_pages import event_page_context
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(event_page_context(user=request.user, event=self,
+                                          preview=getattr(request, "is_preview", False)))
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-cache"  # the registration box differs per person
+        return response

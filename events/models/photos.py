@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.storage import private_storage
+
 
 def photo_path(instance, filename):
     return f"events/{instance.event_id}/photos/{filename}"
@@ -13,7 +15,7 @@ class Photo(models.Model):
                               verbose_name=_("meeting"))
     uploaded_by = models.ForeignKey("members.User", on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("uploaded by"))
-    image = models.FileField(_("image"), upload_to=photo_path, storage="private", max_length=300)
+    image = models.FileField(_("image"), upload_to=photo_path, storage=private_storage, max_length=300)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
     content_type = models.CharField(max_length=50)
     size = models.PositiveIntegerField(_("size (bytes)"))
@@ -28,6 +30,8 @@ class Photo(models.Model):
     exif_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     exif_camera = models.CharField(_("camera (EXIF)"), max_length=100, blank=True)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("photo")
@@ -46,6 +50,8 @@ class PhotoFlag(models.Model):
                                    verbose_name=_("similar to"))
     distance = models.PositiveSmallIntegerField(_("distance"))
     created_at = models.DateTimeField(auto_now_add=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("duplicate flag")

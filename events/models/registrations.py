@@ -32,6 +32,8 @@ class Quota(models.Model):
     invite_code = models.CharField(_("invitation code"), max_length=32, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("quota")
         verbose_name_plural = _("quotas")
@@ -88,6 +90,8 @@ class Registration(models.Model):
     reminded_day_before_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_hour_before_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
@@ -120,6 +124,8 @@ class Ticket(models.Model):
     issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("ticket")

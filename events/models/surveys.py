@@ -80,6 +80,8 @@ class SurveyParticipation(models.Model):
     doctor = models.ForeignKey("members.User", on_delete=models.PROTECT, related_name="survey_participations")
     answered_on = models.DateField(_("answered"))
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["survey", "doctor"], name="survey_one_submission")]
 
@@ -94,6 +96,8 @@ class SurveyResponse(models.Model):
                                related_name="survey_responses", help_text=_("Empty for anonymous surveys."))
     submitted_on = models.DateField(_("submitted"))
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
@@ -107,11 +111,15 @@ class SurveyResponse(models.Model):
 
 
 class SurveyAnswer(models.Model):
+    # Random ids like the response's: sequential ones would pair answers with participations by order.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(SurveyQuestion, on_delete=models.PROTECT, related_name="answers")
     choices = models.JSONField(default=list, blank=True)
     number = models.SmallIntegerField(null=True, blank=True)
     text = models.TextField(blank=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["response", "question"], name="survey_answer_once")]

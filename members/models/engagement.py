@@ -13,6 +13,7 @@ class EngagementKind(models.TextChoices):
     POINTS_EARNED = "points_earned", _("Points earned")
     POINTS_REDEEMED = "points_redeemed", _("Points redeemed")
     CONTENT_READ = "content_read", _("Content read")
+    MEETING_REGISTERED = "meeting_registered", _("Registered for a meeting")
     MEETING_ATTENDED = "meeting_attended", _("Meeting attended")
     LIVE_WATCHED = "live_watched", _("Live session watched")
     SURVEY_ANSWERED = "survey_answered", _("Survey answered")
@@ -33,6 +34,8 @@ class EngagementEvent(models.Model):
     occurred_at = models.DateTimeField(_("time"), db_index=True)
     metadata = models.JSONField(_("details"), default=dict, blank=True)
     source_key = models.CharField(max_length=200, unique=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("engagement event")

@@ -4,7 +4,8 @@
  * Active only when the page has <body data-ws-notifications="1">. Opens a WebSocket to /ws/notifications/,
  * keeps it alive with {"type": "ping"} every 25 s, reconnects with exponential backoff, and for every server
  * message {"event": ..., "payload": {...}}:
- *   - shows a WeUI top tip with payload.message when there is one;
+ *   - shows a WeUI top tip with payload.message when there is one (or the title of an inbox notification);
+ *   - keeps the inbox bell's unread badge current ("notification" adds one, "inbox.unread" sets the count);
  *   - dispatches a bubbling CustomEvent "engage:notification" on document.body with detail = the message,
  *     so pages can react: document.addEventListener("engage:notification", function (e) { e.detail.event ... }).
  * "pong" answers are internal and not dispatched. The socket state is mirrored on body[data-ws-state]
@@ -107,7 +108,10 @@
         var payload = data.payload && typeof data.payload === "object" ? data.payload : {};
         if (typeof payload.message === "string" && payload.message) {
           showTip(payload.message, payload);
+        } else if (data.event === "notification" && typeof payload.title === "string" && payload.title) {
+          showTip(payload.title, payload);
         }
+        updateInboxBadge(data.event, payload);
         body.dispatchEvent(new CustomEvent("engage:notification", { bubbles: true, detail: data }));
       };
 
@@ -181,6 +185,28 @@
     };
 
     connect();
+  }
+
+  /*
+   * The unread badge of the inbox bell (templates/core/includes/inbox_link.html): a new inbox notification
+   * adds one; "inbox.unread" (sent when the person reads notifications on another page) sets the count.
+   */
+  function updateInboxBadge(event, payload) {
+    var badge = document.querySelector("[data-inbox-unread]");
+    if (!badge) {
+      return;
+    }
+    var count = parseInt(badge.getAttribute("data-inbox-unread"), 10) || 0;
+    if (event === "notification") {
+      count += 1;
+    } else if (event === "inbox.unread" && typeof payload.unread === "number" && payload.unread >= 0) {
+      count = Math.floor(payload.unread);
+    } else {
+      return;
+    }
+    badge.setAttribute("data-inbox-unread", String(count));
+    badge.textContent = count > 99 ? "99+" : String(count);
+    badge.hidden = count === 0;
   }
 
   var tip = null;

@@ -129,18 +129,18 @@ def test_partial_award_reports_the_cap():
 
 def test_yearly_cap_across_days_and_reset_in_january():
     doctor = make_doctor()
-    rule("meeting_attend", points=50, daily_cap=100, yearly_cap=120)
+    rule("attend_meeting", points=50, daily_cap=100, yearly_cap=120)
     with time_machine.travel("2026-05-01 10:00 +0800", tick=False):
-        assert points_award(member=doctor, rule_code="meeting_attend", source=("m", 1)).points == 50
-        assert points_award(member=doctor, rule_code="meeting_attend", source=("m", 2)).points == 50
+        assert points_award(member=doctor, rule_code="attend_meeting", source=("m", 1)).points == 50
+        assert points_award(member=doctor, rule_code="attend_meeting", source=("m", 2)).points == 50
     with time_machine.travel("2026-05-02 10:00 +0800", tick=False):
-        third = points_award(member=doctor, rule_code="meeting_attend", source=("m", 3))
-        fourth = points_award(member=doctor, rule_code="meeting_attend", source=("m", 4))
+        third = points_award(member=doctor, rule_code="attend_meeting", source=("m", 3))
+        fourth = points_award(member=doctor, rule_code="attend_meeting", source=("m", 4))
     assert (third.points, third.reason) == (20, "yearly_cap")
     assert (fourth.points, fourth.reason) == (0, "yearly_cap")
     # 2027-01-01 00:30 Shanghai is still 2026 in UTC: the Shanghai year counts.
     with time_machine.travel("2027-01-01 00:30 +0800", tick=False):
-        assert points_award(member=doctor, rule_code="meeting_attend", source=("m", 4)).points == 50
+        assert points_award(member=doctor, rule_code="attend_meeting", source=("m", 4)).points == 50
 
 
 def test_caps_are_per_rule_and_per_doctor():
@@ -192,7 +192,7 @@ def test_long_explicit_keys_stay_unique():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fifty_threads_awarding_the_same_source_pay_exactly_once():
     doctor = make_doctor()
-    results = race(50, lambda i: points_award(member=doctor, rule_code="meeting_attend", source=("events.meeting", 1)))
+    results = race(50, lambda i: points_award(member=doctor, rule_code="attend_meeting", source=("events.meeting", 1)))
     assert all(isinstance(r, AwardResult) for r in results), [r for r in results if not isinstance(r, AwardResult)]
     assert sum(r.points for r in results) == 50
     assert sorted(r.reason for r in results).count("duplicate") == 49

@@ -26,7 +26,7 @@ def test_balance_equals_ledger_after_many_random_operations():
     doctors = [make_doctor() for _ in range(3)]
     admin = user_with_role("admin")
     rewards = [approved_reward(stock=1000, points_cost=cost, name=f"r{cost}") for cost in (10, 35, 120)]
-    rules = ["read_article", "meeting_attend", "survey_answer", "live_watch", "profile_verified"]
+    rules = ["read_article", "attend_meeting", "survey_answer", "live_watch", "profile_verified"]
     day = date(2026, 1, 5)
     for step in range(400):
         if step % 25 == 0:
@@ -69,7 +69,7 @@ def _award(doctor, when: str, rule: str, n: int) -> None:
 
 def test_points_expire_at_the_end_of_the_next_year_fifo_after_spending():
     doctor = make_doctor()
-    _award(doctor, "2026-03-01 10:00 +0800", "meeting_attend", 1)  # 50, valid until 2027-12-31
+    _award(doctor, "2026-03-01 10:00 +0800", "attend_meeting", 1)  # 50, valid until 2027-12-31
     _award(doctor, "2026-12-31 23:50 +0800", "survey_answer", 2)   # 20, valid until 2027-12-31
     _award(doctor, "2027-01-01 00:10 +0800", "live_watch", 3)      # 30, valid until 2028-12-31
     admin = user_with_role("admin")
@@ -97,7 +97,7 @@ def test_points_expire_at_the_end_of_the_next_year_fifo_after_spending():
 
 def test_spent_points_do_not_expire():
     doctor = make_doctor()
-    _award(doctor, "2026-05-01 10:00 +0800", "meeting_attend", 1)
+    _award(doctor, "2026-05-01 10:00 +0800", "attend_meeting", 1)
     with time_machine.travel("2026-06-01 10:00 +0800", tick=False):
         services.points_adjust(account=account_for(doctor), amount=-50, reason="spent", actor=user_with_role("admin"))
     with time_machine.travel("2028-01-01 01:00 +0800", tick=False):
@@ -107,8 +107,8 @@ def test_spent_points_do_not_expire():
 
 def test_newer_points_survive_when_older_ones_expire():
     doctor = make_doctor()
-    _award(doctor, "2026-05-01 10:00 +0800", "meeting_attend", 1)  # 50 → 2027-12-31
-    _award(doctor, "2027-05-01 10:00 +0800", "meeting_attend", 2)  # 50 → 2028-12-31
+    _award(doctor, "2026-05-01 10:00 +0800", "attend_meeting", 1)  # 50 → 2027-12-31
+    _award(doctor, "2027-05-01 10:00 +0800", "attend_meeting", 2)  # 50 → 2028-12-31
     with time_machine.travel("2027-08-01 10:00 +0800", tick=False):
         services.points_adjust(account=account_for(doctor), amount=-60, reason="spent", actor=user_with_role("admin"))
     account = PointsAccount.objects.get(user=doctor)
@@ -121,8 +121,8 @@ def test_newer_points_survive_when_older_ones_expire():
 
 def test_the_task_only_visits_accounts_with_something_due():
     due, fresh, empty = make_doctor(), make_doctor(), make_doctor()
-    _award(due, "2025-05-01 10:00 +0800", "meeting_attend", 1)
-    _award(fresh, "2026-05-01 10:00 +0800", "meeting_attend", 1)
+    _award(due, "2025-05-01 10:00 +0800", "attend_meeting", 1)
+    _award(fresh, "2026-05-01 10:00 +0800", "attend_meeting", 1)
     account_for(empty)
     ids = accounts_with_expired_credits(today=date(2027, 1, 1))
     assert ids == [PointsAccount.objects.get(user=due).pk]
