@@ -19,6 +19,7 @@ class ContentReviewPanel(Component):
             "counts": data["counts"],
             "expiring": list(data["expiring"][:10]),
             "in_review": list(data["in_review"][:10]),
+            "most_read": data["most_read"],
             "title": _("Content review"),
         }
 

@@ -200,21 +200,28 @@ def _publish(parent, page, *, expires_in_days: int | None = None) -> bool:
 
     from django.utils import timezone
 
-    from cms.services_review import content_approve, content_submit_for_review
-    from members.demo_data import DEMO_PASSWORD
-
     if parent.get_children().filter(slug=page.slug).exists():
         return False
     parent.add_child(instance=page)
+    expires_on = timezone.localdate() + datetime.timedelta(days=expires_in_days) if expires_in_days else None
+    demo_review_and_publish(page, expires_on=expires_on)
+    return True
+
+
+def demo_review_and_publish(page, *, expires_on=None) -> None:
+    """Saves a revision of `page` (content or meeting page, already in the tree) and takes it through the
+    review workflow: medical, then compliance approval by the demo reviewers with their password; the final
+    approval publishes it."""
+    from cms.services_review import content_approve, content_submit_for_review
+    from members.demo_data import DEMO_PASSWORD
+
     page.save_revision()
     content_submit_for_review(page=page, user=None)
-    expires_on = timezone.localdate() + datetime.timedelta(days=expires_in_days) if expires_in_days else None
     for username, role, name in (("demo-reviewer", "medical_reviewer", "医学审核演示账号"),
                                  ("demo-compliance", "compliance", "合规演示账号")):
         content_approve(task_state=page.current_workflow_state.current_task_state,
                         reviewer=_demo_reviewer(username, role, name), password=DEMO_PASSWORD,
                         expires_on=expires_on if role == "compliance" else None)
-    return True
 
 
 @transaction.atomic

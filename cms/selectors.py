@@ -66,12 +66,13 @@ class ContentAccess:
     required: str = Audience.PUBLIC
 
 
-def access_content(*, user, page: ContentPage) -> ContentAccess:
-    """May `user` read `page`'s body? Live and unexpired pages only; the audience against the access level."""
+def access_content(*, user, page: ContentPage, preview: bool = False) -> ContentAccess:
+    """May `user` read `page`'s body? Live and unexpired pages only; the audience against the access level.
+    `preview` skips the live/expiry check: the editor's preview of a draft as a given reader would see it."""
     from django.urls import reverse
     from django.utils.http import urlencode
 
-    if not page.live or (page.expires_at is not None and page.expires_at <= timezone.now()):
+    if not preview and (not page.live or (page.expires_at is not None and page.expires_at <= timezone.now())):
         return ContentAccess(False, "unavailable", str(_("This content is no longer available.")))
     if _reads_everything(user):
         return ContentAccess(True, required=page.audience)
@@ -310,6 +311,7 @@ class HomeSections:
     latest: list[ContentPage] = field(default_factory=list)
     specialties: list[TherapyArea] = field(default_factory=list)
     areas: list[TherapyAreaPage] = field(default_factory=list)
+    meetings: list = field(default_factory=list)  # events.EventPage: the next meetings, for signed-in members
     show_join: bool = False
 
 
@@ -331,6 +333,10 @@ def home_sections_for(*, user, limit: int = 6) -> HomeSections:
     kinds = _content_types()
     for page in [*sections.specialty_content, *sections.latest]:
         page.kind_code = kinds.get(page.content_type_id, "article")
+    if level >= AccessLevel.REGISTERED:
+        from events.selectors_pages import events_for_home
+
+        sections.meetings = events_for_home(user=user)
     return sections
 
 
@@ -347,6 +353,21 @@ def document_readable_by(*, user, document) -> bool:
         return True
     pages = ContentDocumentLink.objects.filter(document_id=document.pk, downloadable=True).values("page_id")
     return content_visible_to(user).filter(pk__in=pages).exists()
+
+
+def content_most_read(*, since: datetime, limit: int = 10) -> list[ContentPage]:
+    """The pages most read since `since`, by readers (one reading record per doctor and page), with the
+    completed reads and the reads that came from a colleague's shared link on each page."""
+    from cms.models import ReadingRecord
+
+    recent = Q(reading_records__started_at__gte=since)
+    return list(
+        ContentPage.objects.annotate(
+            readers=Count("reading_records", filter=recent),
+            completed=Count("reading_records", filter=recent & Q(reading_records__completed_at__isnull=False)),
+            forwarded=Count("reading_records", filter=recent & Q(reading_records__referrer__isnull=False)),
+        ).filter(readers__gt=0).order_by("-readers", "-completed", "-pk")[:limit]
+    ) if ReadingRecord.objects.filter(started_at__gte=since).exists() else []
 
 
 def content_review_dashboard(*, now=None) -> dict:
@@ -368,6 +389,7 @@ def content_review_dashboard(*, now=None) -> dict:
     approved = live.exclude(approval_code="").filter(expires_at__gt=now)
     return {
         "in_review": in_review, "approved": approved, "expiring": expiring, "expired": expired,
+        "most_read": content_most_read(since=now - timedelta(days=30)),
         "counts": {"in_review": in_review.count(), "approved": approved.count(), "expiring": expiring.count(),
                    "expired": expired.count()},
     }

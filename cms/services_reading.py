@@ -117,7 +117,7 @@ def reading_beacon(*, doctor, page_id: int, record_id: int, seconds: int, share:
 def _credit_read(*, doctor, page: ContentPage, record: ReadingRecord) -> int:
     award = points_award(member=doctor, rule_code=READ_RULE, source=page,
                          idempotency_key=f"read:{doctor.pk}:{page.pk}")
-    engagement_record(doctor=doctor, kind=EngagementKind.CONTENT_READ, source_key=f"content_read:{page.pk}",
+    engagement_record(doctor=doctor, kind=EngagementKind.CONTENT_READ, source_key=f"content_read:{page.pk}:{doctor.pk}",
                       obj=page, therapy_area=page.therapy_areas.order_by("pk").first(),
                       occurred_at=record.completed_at,
                       metadata={"seconds": record.active_seconds, "share": round(record.max_share, 2),

@@ -1,18 +1,20 @@
 """Writes of the medical-legal-regulatory review: approvals, approval codes, the publish guard and expiry.
 
 A content revision is published only when it carries both a medical and a compliance approval
-(cms.models.ContentPage.publish calls `content_check_publishable` on every publish path).
+(cms.models.ReviewedPageMixin.publish calls `content_check_publishable` on every publish path). Content pages and
+meeting pages (events.EventPage) are reviewed the same way; only content approvals expire.
 """
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page, Revision, TaskState, Workflow, WorkflowPage, WorkflowTask
 
-from cms.models import ContentPage, HomePage
+from cms.models import ContentPage, HomePage, ReviewedPageMixin
 from cms.models.review import ApprovalCodeCounter, ApprovalMeaning, ContentApproval, ReviewApprovalTask
 from engage.audit.services import audit_log
 from engage.errors import DomainError
@@ -60,10 +62,13 @@ def content_check_publishable(*, revision: Revision) -> None:
         )
 
 
-def _next_approval_code(*, page: ContentPage, when: datetime.datetime) -> str:
-    parent = page.get_parent().specific if page.depth > 1 else None
-    area = getattr(parent, "therapy_area", None) or page.therapy_areas.first()
-    area_code = (area.code[:3] if area else "gen").upper()
+def _next_approval_code(*, page: ReviewedPageMixin, when: datetime.datetime) -> str:
+    area_code = page.approval_area_code
+    if not area_code:
+        parent = page.get_parent().specific if page.depth > 1 else None
+        area = getattr(parent, "therapy_area", None) or page.therapy_areas.first()
+        area_code = area.code[:3] if area else "gen"
+    area_code = area_code.upper()
     year = timezone.localtime(when).year
     ApprovalCodeCounter.objects.bulk_create([ApprovalCodeCounter(area_code=area_code, year=year)],
                                             ignore_conflicts=True)
@@ -89,9 +94,9 @@ def content_approve(*, task_state: TaskState, reviewer, password: str, comment: 
     if not password or not reviewer.check_password(password):
         raise DomainError("wrong_password", _("The password is not correct; nothing was approved."), status=403)
     revision = task_state.revision
-    page = revision.content_object
-    if not isinstance(page, ContentPage):
-        page = ContentPage.objects.get(pk=revision.object_id)
+    page = Page.objects.get(pk=revision.object_id).specific
+    if not isinstance(page, ReviewedPageMixin):
+        raise DomainError("not_reviewable", _("This page is not reviewed this way."))
     if ContentApproval.objects.filter(revision=revision, meaning=task.meaning).exists():
         raise DomainError("already_approved", _("This version already has this approval."), status=409)
     now = timezone.now()
@@ -99,11 +104,12 @@ def content_approve(*, task_state: TaskState, reviewer, password: str, comment: 
     if task.meaning == ApprovalMeaning.COMPLIANCE:
         if not ContentApproval.objects.filter(revision=revision, meaning=ApprovalMeaning.MEDICAL).exists():
             raise DomainError("medical_approval_missing", _("Medical review must approve this version first."))
-        if expires_on is not None and expires_on <= timezone.localdate():
-            raise DomainError("expiry_in_past", _("The expiry date must be in the future."))
-        end_of_day = datetime.time(23, 59, tzinfo=timezone.get_current_timezone())
-        expires_at = (datetime.datetime.combine(expires_on, end_of_day)
-                      if expires_on else now + datetime.timedelta(days=APPROVAL_VALIDITY_DAYS))
+        if isinstance(page, ContentPage):  # meeting approvals do not expire: the meeting itself ends
+            if expires_on is not None and expires_on <= timezone.localdate():
+                raise DomainError("expiry_in_past", _("The expiry date must be in the future."))
+            end_of_day = datetime.time(23, 59, tzinfo=timezone.get_current_timezone())
+            expires_at = (datetime.datetime.combine(expires_on, end_of_day)
+                          if expires_on else now + datetime.timedelta(days=APPROVAL_VALIDITY_DAYS))
         code = _next_approval_code(page=page, when=now)
     approval = ContentApproval.objects.create(
         page_id=page.pk, revision=revision, task=task, meaning=task.meaning, reviewer=reviewer, comment=comment,
@@ -117,17 +123,22 @@ def content_approve(*, task_state: TaskState, reviewer, password: str, comment: 
 
 
 @transaction.atomic
-def content_apply_approval(*, page: ContentPage, revision: Revision) -> None:
-    """After a publish: the page shows the code and expiry of the approval of the published revision."""
+def content_apply_approval(*, page: ReviewedPageMixin, revision: Revision) -> None:
+    """After a publish: the page shows the code (and a content page the expiry) of the published revision's
+    approval."""
     approval = ContentApproval.objects.filter(revision=revision, meaning=ApprovalMeaning.COMPLIANCE).first()
     if approval is None:
         return
-    ContentPage.objects.filter(pk=page.pk).update(approval_code=approval.approval_code,
-                                                  expires_at=approval.expires_at)
-    page.approval_code, page.expires_at = approval.approval_code, approval.expires_at
+    if isinstance(page, ContentPage):
+        ContentPage.objects.filter(pk=page.pk).update(approval_code=approval.approval_code,
+                                                      expires_at=approval.expires_at)
+        page.approval_code, page.expires_at = approval.approval_code, approval.expires_at
+    else:
+        type(page).objects.filter(pk=page.pk).update(approval_code=approval.approval_code)
+        page.approval_code = approval.approval_code
 
 
-def content_submit_for_review(*, page: ContentPage, user) -> None:
+def content_submit_for_review(*, page: ReviewedPageMixin, user) -> None:
     """Starts the review workflow on the page's latest revision (Wagtail's "Submit for moderation")."""
     workflow = review_workflow_ensure()
     current = page.current_workflow_state
@@ -154,12 +165,31 @@ def content_withdraw_expired(*, now: datetime.datetime | None = None) -> int:
 EXPIRY_WARNING_DAYS = (30, 7)
 
 
+def _tell_owner_of_expiry(*, page: ContentPage, days: int) -> None:
+    """The owner's inbox (pushed to open pages) and, after commit, an email when the owner has an address."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    from engage.core.notifications import notification_send
+
+    values = {"title": page.title, "days": days, "code": page.approval_code or "-",
+              "date": timezone.localtime(page.expires_at).strftime("%Y-%m-%d")}
+    title = _("“%(title)s” expires within %(days)s days") % values
+    body = _("The approval %(code)s of “%(title)s” expires on %(date)s. Renew the review in time or the page "
+             "will be unpublished automatically.") % values
+    url = reverse("wagtailadmin_pages:edit", args=[page.pk])
+    notification_send(user=page.owner, kind="content.expiring", title=title, body=body, url=url,
+                      key=f"content.expiring:{page.pk}:{page.approval_code}:{days}")
+    if page.owner.email:
+        address, link = page.owner.email, f"{settings.WAGTAILADMIN_BASE_URL}{url}"
+        transaction.on_commit(lambda: send_mail(str(title), f"{body}\n\n{link}", None, [address], fail_silently=True))
+
+
 def content_warn_expiring(*, now: datetime.datetime | None = None) -> int:
     """Tells each owner once per threshold (30 and 7 days) that a live page's approval is about to expire."""
     from django.db import IntegrityError
 
     from cms.models import ContentExpiryNotice
-    from engage.core.notifications import notify_user
 
     now = now or timezone.now()
     sent = 0
@@ -176,9 +206,7 @@ def content_warn_expiring(*, now: datetime.datetime | None = None) -> int:
                                      "expires_at": page.expires_at.isoformat(),
                                      "owner": page.owner_id})
                     if page.owner_id:
-                        notify_user(page.owner, "content.expiring",
-                                    {"page": page.pk, "title": page.title, "days": days,
-                                     "expires_at": page.expires_at.isoformat()})
+                        _tell_owner_of_expiry(page=page, days=days)
             except IntegrityError:
                 continue  # already told: once per threshold
             sent += 1

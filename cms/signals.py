@@ -7,15 +7,15 @@ so they are the one place to hook; the receivers only call the service.
 from wagtail.signals import page_published, page_unpublished
 
 from cms import services
-from cms.models import ContentPage
+from cms.models import ContentPage, ReviewedPageMixin
 
 
 def _on_published(sender, instance, revision=None, **kwargs):
-    if isinstance(instance, ContentPage):
-        if revision is not None:
-            from cms.services_review import content_apply_approval
+    if isinstance(instance, ReviewedPageMixin) and revision is not None:
+        from cms.services_review import content_apply_approval
 
-            content_apply_approval(page=instance, revision=revision)
+        content_apply_approval(page=instance, revision=revision)
+    if isinstance(instance, ContentPage):
         services.content_index_page(page=instance)
 
 

@@ -37,10 +37,10 @@ def refuse_unapproved_publish(request, page):
     from django.contrib import messages
     from django.shortcuts import redirect
 
-    from cms.models import ContentPage
+    from cms.models import ReviewedPageMixin
     from cms.services_review import REQUIRED_MEANINGS, revision_approvals
 
-    if not isinstance(page.specific, ContentPage):
+    if not isinstance(page.specific, ReviewedPageMixin):  # content and meeting pages
         return None
     revision = page.get_latest_revision()
     if revision is not None and REQUIRED_MEANINGS <= revision_approvals(revision):

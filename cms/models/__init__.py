@@ -7,6 +7,7 @@ from .pages import (
     ContentPageTag,
     HomePage,
     LiteraturePage,
+    ReviewedPageMixin,
     TherapyAreaPage,
     VideoPage,
     audiences_for,
@@ -19,6 +20,6 @@ from .snippets import Product
 __all__ = [
     "AUDIENCE_LEVEL", "ApprovalCodeCounter", "ApprovalMeaning", "ArticlePage", "Audience", "ContentApproval",
     "ContentDocumentLink", "ContentExpiryNotice", "ContentPage", "ContentPageTag", "ContentSearchTerm",
-    "Favourite", "HomePage", "LiteraturePage", "Product", "ReadingRecord", "ReviewApprovalTask", "ShareCode",
-    "TherapyAreaPage", "VideoPage", "audiences_for",
+    "Favourite", "HomePage", "LiteraturePage", "Product", "ReadingRecord", "ReviewApprovalTask", "ReviewedPageMixin",
+    "ShareCode", "TherapyAreaPage", "VideoPage", "audiences_for",
 ]

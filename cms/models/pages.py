@@ -53,7 +53,7 @@ class HomePage(Page):
 
     max_count = 1
     template = "cms/home_page.html"
-    subpage_types = ["cms.TherapyAreaPage"]
+    subpage_types = ["cms.TherapyAreaPage", "events.EventIndexPage"]
 
     class Meta:
         verbose_name = _("home page")
@@ -97,7 +97,35 @@ class ContentPageTag(TaggedItemBase):
     content_object = ParentalKey("cms.ContentPage", on_delete=models.CASCADE, related_name="tagged_items")
 
 
-class ContentPage(Page):
+class ReviewedPageMixin:
+    """A page that goes live only with a revision approved by medical and compliance review (content pages and
+    meeting pages). Every publish path (admin, workflow, scheduled, scripts) ends in `publish` or `save`."""
+
+    review_required = True
+    # The middle part of the approval code (CN-<code>-<year>-<n>); None: the page's therapy area.
+    approval_area_code: str | None = None
+
+    def publish(self, revision, *args, **kwargs):
+        from cms.services_review import content_check_publishable
+
+        content_check_publishable(revision=revision)
+        return super().publish(revision, *args, **kwargs)
+
+    def save(self, *args, **kwargs):
+        """New pages start as drafts, and a page cannot be switched live by a plain save."""
+        from cms.services_review import content_check_publishable
+
+        if self._state.adding:
+            self.live = False
+        elif self.live:
+            stored = Page.objects.filter(pk=self.pk).values("live", "live_revision_id").first() or {}
+            if not stored.get("live") or stored.get("live_revision_id") != self.live_revision_id:
+                # Going live, or live with another revision: only with an approved one.
+                content_check_publishable(revision=self.live_revision if self.live_revision_id else None)
+        return super().save(*args, **kwargs)
+
+
+class ContentPage(ReviewedPageMixin, Page):
     """What every academic content page has. Not created directly: articles, literature and videos are."""
 
     audience = models.CharField(
@@ -159,27 +187,6 @@ class ContentPage(Page):
         """(document, downloadable) pairs this page shows; the document view serves only these."""
         return []
 
-    def publish(self, revision, *args, **kwargs):
-        """Every publish path (admin, workflow, scheduled, scripts) ends here: only approved revisions go live."""
-        from cms.services_review import content_check_publishable
-
-        content_check_publishable(revision=revision)
-        return super().publish(revision, *args, **kwargs)
-
-    def save(self, *args, **kwargs):
-        """A content page is live only with an approved live revision: new pages start as drafts, and
-        a page cannot be switched live by a plain save."""
-        from cms.services_review import content_check_publishable
-
-        if self._state.adding:
-            self.live = False
-        elif self.live:
-            stored = ContentPage.objects.filter(pk=self.pk).values("live", "live_revision_id").first() or {}
-            if not stored.get("live") or stored.get("live_revision_id") != self.live_revision_id:
-                # Going live, or live with another revision: only with an approved one.
-                content_check_publishable(revision=self.live_revision if self.live_revision_id else None)
-        return super().save(*args, **kwargs)
-
     @property
     def is_withdrawn(self) -> bool:
         """Was published once, and is now unpublished or past its approval's expiry."""
@@ -194,6 +201,30 @@ class ContentPage(Page):
         if not path_components and not self.live and self.first_published_at:
             return RouteResult(self)  # links already shared: serve() answers 410 with an explanation
         return super().route(request, path_components)
+
+    # The editor's live preview opens at the size of a phone in WeChat, where most doctors read.
+    preview_sizes = [
+        {"name": "wechat", "icon": "mobile-alt", "device_width": 375, "label": _("Preview on a phone in WeChat")},
+        {"name": "android", "icon": "mobile-alt", "device_width": 360, "label": _("Preview on a small Android phone")},
+        {"name": "tablet", "icon": "tablet-alt", "device_width": 768, "label": _("Preview in tablet size")},
+        {"name": "desktop", "icon": "desktop", "device_width": 1280, "label": _("Preview in desktop size")},
+    ]
+
+    @property
+    def preview_modes(self):
+        return [("", _("As a reader who may read it")), ("gate", _("As a visitor without access"))]
+
+    def serve_preview(self, request, mode_name):
+        if mode_name != "gate":
+            return super().serve_preview(request, mode_name)
+        from django.contrib.auth.models import AnonymousUser
+        from django.template.response import TemplateResponse
+
+        from cms.selectors import access_content
+
+        decision = access_content(user=AnonymousUser(), page=self, preview=True)
+        return TemplateResponse(request, "cms/content_gate.html",
+                                {"page": self, "self": self, "decision": decision, "request": request})
 
     def serve(self, request, *args, **kwargs):
         from cms.selectors import access_content

@@ -28,6 +28,8 @@ class ReadingRecord(models.Model):
     referrer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                  related_name="referred_reads", verbose_name=_("shared by"))
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("reading record")
         verbose_name_plural = _("reading records")
@@ -52,6 +54,8 @@ class Favourite(models.Model):
                              verbose_name=_("page"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("favourite")
         verbose_name_plural = _("favourites")
@@ -68,6 +72,8 @@ class ShareCode(models.Model):
                                 verbose_name=_("user"))
     code = models.CharField(_("code"), max_length=16, unique=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("share code")

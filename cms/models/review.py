@@ -58,7 +58,8 @@ class ReviewApprovalTask(AbstractGroupApprovalTask):
 class ContentApproval(models.Model):
     """One reviewer's approval of one exact revision. Never changed or deleted."""
 
-    page = models.ForeignKey("cms.ContentPage", on_delete=models.PROTECT, related_name="approvals")
+    # Any reviewed page (cms.models.ReviewedPageMixin): content pages and meeting pages.
+    page = models.ForeignKey("wagtailcore.Page", on_delete=models.PROTECT, related_name="review_approvals")
     revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
     task = models.ForeignKey("wagtailcore.Task", null=True, on_delete=models.SET_NULL, related_name="+")
     meaning = models.CharField(_("meaning"), max_length=12, choices=ApprovalMeaning.choices)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 class RequestContext:
     ip_address: str | None = None
     user_agent: str = ""
+    user: object = None  # request.user (lazy): forms that must re-check the signed-in person read it here
 
 
 _EMPTY = RequestContext()
@@ -31,7 +32,8 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         token = _current.set(
-            RequestContext(ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:400])
+            RequestContext(ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+                           user=getattr(request, "user", None))
         )
         try:
             return self.get_response(request)

@@ -37,6 +37,8 @@ class AuditEntry(models.Model):
 
     objects = AuditQuerySet.as_manager()
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")

@@ -123,3 +123,23 @@ def make_video(parent=None, *, title="胰岛素注射技术", audience=Audience.
         transcript="今天讲胰岛素注射。", chapters=[("chapter", {"start": "0:00", "title": "引言"})],
     )
     return publish(parent, page, areas=[parent.specific.therapy_area])
+
+
+def assert_unapproved_publish_refused(page) -> None:
+    """No publish path takes an unapproved revision of `page` live: a script, a superuser skipping permission
+    checks, a superuser's own new revision."""
+    import pytest
+
+    from engage.errors import DomainError
+    from tests.factories import UserFactory
+
+    superuser = UserFactory(is_superuser=True, is_staff=True)
+    with pytest.raises(DomainError) as error:
+        page.save_revision().publish()
+    assert error.value.code == "revision_not_approved"
+    with pytest.raises(DomainError):
+        page.get_latest_revision().publish(user=superuser, skip_permission_checks=True)
+    with pytest.raises(DomainError):
+        page.save_revision(user=superuser).publish(user=superuser)
+    page.refresh_from_db()
+    assert not page.live and page.live_revision_id is None

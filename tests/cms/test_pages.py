@@ -21,7 +21,9 @@ from tests.factories import UserFactory
 
 class TestPageTree(WagtailPageTestCase):
     def test_content_lives_under_therapy_areas_under_home(self):
-        self.assertAllowedSubpageTypes(HomePage, {TherapyAreaPage})
+        from events.models import EventIndexPage
+
+        self.assertAllowedSubpageTypes(HomePage, {TherapyAreaPage, EventIndexPage})  # meetings: tests/events
         self.assertAllowedSubpageTypes(TherapyAreaPage, {ArticlePage, LiteraturePage, VideoPage})
         self.assertAllowedSubpageTypes(ArticlePage, set())
         self.assertCanCreateAt(TherapyAreaPage, ArticlePage)

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from wagtail.models import Workflow, WorkflowPage
 
 from cms.models import ArticlePage, Audience, ContentApproval, ContentExpiryNotice, HomePage
@@ -24,6 +24,7 @@ from tests.cms.content import (
     REVIEW_PASSWORD,
     approve_and_publish,
     area_page,
+    assert_unapproved_publish_refused,
     make_article,
     reviewer,
 )
@@ -49,17 +50,7 @@ def test_the_workflow_is_required_for_the_whole_content_tree():
 
 
 def test_unapproved_revisions_cannot_be_published_by_script_or_superuser():
-    page = draft_article()
-    superuser = UserFactory(is_superuser=True, is_staff=True)
-    with pytest.raises(DomainError) as error:
-        page.save_revision().publish()
-    assert error.value.code == "revision_not_approved"
-    with pytest.raises(DomainError):
-        page.get_latest_revision().publish(user=superuser, skip_permission_checks=True)
-    with pytest.raises(DomainError):
-        page.save_revision(user=superuser).publish(user=superuser)
-    page.refresh_from_db()
-    assert not page.live and page.live_revision_id is None
+    assert_unapproved_publish_refused(draft_article())
 
 
 def test_half_approved_revision_cannot_be_published():
@@ -162,6 +153,20 @@ def test_admin_workflow_action_needs_the_password(client):
     assert AuditEntry.objects.filter(action="content.approve.medical").exists()
 
 
+def test_wrong_password_in_the_approval_dialog_says_so_on_the_field(client):
+    page = draft_article()
+    content_submit_for_review(page=page, user=None)
+    task_state = page.current_workflow_state.current_task_state
+    client.force_login(reviewer("medical_reviewer"))
+    url = reverse("wagtailadmin_pages:workflow_action", args=[page.pk, "approve", task_state.pk])
+    response = client.post(url, {"comment": "ok", "password": "wrong"}, headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code == 200
+    html = response.json()["html"]
+    with translation.override("zh-hans"):
+        assert translation.gettext("The password is not correct; nothing was approved.") in html
+    assert not ContentApproval.objects.exists()
+
+
 def test_final_approval_assigns_code_and_default_expiry_shown_in_the_footer(client):
     page = approve_and_publish(draft_article())
     year = timezone.localdate().year
@@ -211,18 +216,26 @@ def test_expired_pages_are_unpublished_audited_and_answer_410(client):
     assert content_expiry_task()["withdrawn"] == 0  # idempotent
 
 
-def test_owners_are_warned_once_per_threshold():
-    owner = UserFactory()
-    page = make_article(slug="warn")
+def test_owners_are_warned_once_per_threshold(django_capture_on_commit_callbacks, mailoutbox):
+    from engage.core.models import Notification
+
+    owner = UserFactory(email="owner@pharma.example.cn")
+    page = make_article(slug="warn", title="即将到期的文章")
     ArticlePage.objects.filter(pk=page.pk).update(owner=owner,
                                                   expires_at=timezone.now() + datetime.timedelta(days=20))
-    assert content_warn_expiring() == 1
-    assert content_warn_expiring() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert content_warn_expiring() == 1
+        assert content_warn_expiring() == 0
     ArticlePage.objects.filter(pk=page.pk).update(expires_at=timezone.now() + datetime.timedelta(days=5))
-    assert content_warn_expiring() == 1
-    assert content_warn_expiring() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert content_warn_expiring() == 1
+        assert content_warn_expiring() == 0
     assert sorted(ContentExpiryNotice.objects.values_list("days_before", flat=True)) == [7, 30]
     assert AuditEntry.objects.filter(action="content.expiry_warning").count() == 2
+    notices = Notification.objects.filter(user=owner, kind="content.expiring")
+    assert notices.count() == 2 and all("即将到期的文章" in n.title for n in notices)
+    warnings = [m for m in mailoutbox if m.to == ["owner@pharma.example.cn"]]
+    assert len(warnings) == 2 and f"/admin/pages/{page.pk}/edit/" in warnings[0].body
 
 
 @pytest.mark.parametrize("role", ["admin", "medical_reviewer", "compliance", "marketing"])
@@ -288,3 +301,31 @@ def test_a_page_cannot_be_switched_live_without_publishing_an_approved_revision(
     approved.title = "只改了标题"
     approved.save()  # saving a live page with its approved live revision is fine
     assert ArticlePage.objects.get(pk=page.pk).live
+
+
+def test_dashboard_most_read_counts_readers_completions_and_forwards(client, role_user):
+    from datetime import timedelta
+
+    from cms.models import ReadingRecord
+    from cms.selectors import content_most_read
+    from tests.cms.content import make_reader
+
+    popular, quiet, old = (make_article(slug=s, title=t) for s, t in
+                           (("popular", "最常读的文章"), ("quiet", "较少读的文章"), ("old", "很久以前读的文章")))
+    readers = [make_reader("verified") for _ in range(3)]
+    now = timezone.now()
+    for n, reader in enumerate(readers):
+        ReadingRecord.objects.create(doctor=reader, page=popular, completed_at=now if n < 2 else None,
+                                     referrer=readers[0] if n == 2 else None)
+    ReadingRecord.objects.create(doctor=readers[0], page=quiet)
+    ReadingRecord.objects.create(doctor=readers[1], page=old, started_at=now - timedelta(days=45))
+
+    ranked = content_most_read(since=now - timedelta(days=30))
+    assert [(p.pk, p.readers, p.completed, p.forwarded) for p in ranked] == [
+        (popular.pk, 3, 2, 1), (quiet.pk, 1, 0, 0)]
+
+    client.force_login(role_user("marketing"))
+    html = client.get(reverse("wagtailadmin_home")).content.decode()
+    table = html.split('data-testid="most-read"', 1)[1].split("</table>", 1)[0]
+    assert table.index("最常读的文章") < table.index("较少读的文章")
+    assert "很久以前读的文章" not in table

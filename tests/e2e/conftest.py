@@ -82,3 +82,28 @@ def browser_page():
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_migration_data(django_db_blocker):
+    """The live server's transactional tests end with a flush, which empties the migrations' data (roles, policies,
+    therapy areas). Put it back once each browser-test module is done, so tests that run later find the database
+    as migrated. Module scope: it is torn down after the tests' flush."""
+    yield
+    from django.db import connection
+
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents:
+        with django_db_blocker.unblock():
+            connection.creation.deserialize_db_from_string(contents)
+
+
+def sign_in(page, base_url, user) -> None:
+    """Signs `user` in for the browser `page` with a session made by Django's test client."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])

@@ -2,27 +2,13 @@
 the background) and sees the reading points on the member page; an unverified doctor sees the gate."""
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 
 from cms.models import Audience
 from tests.cms.content import area_page, make_article, make_reader
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_migration_data(django_db_blocker):
-    """The live server's transactional tests end with a flush: put the migrations' data back for later tests."""
-    yield
-    from django.db import connection
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with django_db_blocker.unblock():
-            connection.creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture
@@ -32,19 +18,12 @@ def _short_reads(monkeypatch):
     monkeypatch.setenv("READING_BEACON_SECONDS", "1")
 
 
-def _sign_in(page, base_url, user):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
-
-
 def test_verified_doctor_reads_to_completion_and_earns_points(_short_reads, live_asgi_server, browser_page):
     page = browser_page
     body = [("rich_text", "<p>二甲双胍是2型糖尿病的一线用药。</p>" + "<p>血糖管理需要长期随访。</p>" * 40)]
     article = make_article(area_page("diabetes"), title="糖尿病患者的血糖管理", body=body, slug="glucose")
     doctor = make_reader("verified")
-    _sign_in(page, live_asgi_server, doctor)
+    sign_in(page, live_asgi_server, doctor)
     page.goto(live_asgi_server + "/content/search/")
     page.fill("[data-testid=content-filters] input[name=q]", "糖尿病")
     page.press("[data-testid=content-filters] input[name=q]", "Enter")
@@ -65,7 +44,7 @@ def test_verified_doctor_reads_to_completion_and_earns_points(_short_reads, live
 def test_unverified_doctor_sees_the_gate(live_asgi_server, browser_page):
     page = browser_page
     article = make_article(area_page("diabetes"), audience=Audience.VERIFIED, slug="gated")
-    _sign_in(page, live_asgi_server, make_reader("pending"))
+    sign_in(page, live_asgi_server, make_reader("pending"))
     response = page.goto(live_asgi_server + article.url)
     assert response.status == 403
     assert page.locator("[data-testid=content-gate]").get_attribute("data-reason") == "await_verification"
