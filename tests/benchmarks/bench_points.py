@@ -8,21 +8,17 @@ The measurement runs in a child process (`python -m tests.benchmarks.bench_point
 configured for that database only there; it prints one JSON line the parent turns into Rows.
 """
 
-import json
 import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-from tests.benchmarks.core import BASE_DIR, Context, Row
-from tests.benchmarks.server import BenchmarkError
+from tests.benchmarks.child import bench_doctors, child_main, query_count, run_child, setup_django
+from tests.benchmarks.core import Context, Row
 
 WORKERS = 8
 AWARDS_PER_WORKER = 250  # per round
 DOCTORS = 64  # the award workers spread over these accounts; each worker keeps to its own
-SCRATCH_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 AWARD_BASELINE = "plain single-row INSERTs into members_pointstransaction (ORM create, autocommit), same workers"
 QUERY_BASELINE = "the same page for a doctor with 10 ledger rows"
@@ -34,29 +30,7 @@ QUERY_BASELINE = "the same page for a doctor with 10 ledger rows"
 
 def points(ctx: Context) -> list[Row]:
     """Points awards per second and the member page's query count, on PostgreSQL."""
-    env = dict(ctx.env)
-    scratch = None
-    if env.get("DATABASE_URL", "").startswith("postgres"):
-        where = "the runner's DATABASE_URL"
-    else:
-        scratch = f"engage_bench_points_{os.getpid()}"
-        _admin_sql(f'CREATE DATABASE "{scratch}"')
-        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{scratch}"
-        where = f"scratch database {scratch} on 127.0.0.1:5432 (created and dropped by this benchmark)"
-    print(f"  bench_points: PostgreSQL from {where}", flush=True)
-    try:
-        if scratch:
-            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
-                           check=True)
-        rounds = str(max(ctx.options.rounds, 1))
-        done = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_points", "--measure", rounds],
-                              cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=1800)
-        if done.returncode != 0:
-            raise BenchmarkError(f"measurement failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        if scratch:
-            _admin_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    result = run_child(ctx, "tests.benchmarks.bench_points", str(max(ctx.options.rounds, 1)))
     note = "" if result["queries_small"] == result["queries_large"] else "NOT EQUAL"
     awards_note = f"{WORKERS} workers, {result['awards']} awards"
     return [
@@ -70,22 +44,10 @@ def points(ctx: Context) -> list[Row]:
     ]
 
 
-def _admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(SCRATCH_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(statement)
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Child side (Django configured for the benchmark database)
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.benchmarks.settings")
-    import django
-
-    django.setup()
 
 
 def _worker_init() -> None:
@@ -127,25 +89,6 @@ def _timed(pool, job, run: str, count: int, groups: list[list[int]]) -> float:
     return elapsed
 
 
-def _doctors(prefix: str, n: int):
-    from django.contrib.auth.models import Group
-
-    from members.models import Department, DoctorProfile, Hospital, PointsAccount, User
-
-    hospital, _ = Hospital.objects.get_or_create(name="基准测试医院", city="上海市", defaults={"province": "上海市"})
-    department, _ = Department.objects.get_or_create(code="bench", defaults={"name": "基准科", "name_en": "Bench"})
-    group = Group.objects.get(name="doctor")
-    users = []
-    for i in range(n):
-        user, created = User.objects.get_or_create(username=f"{prefix}{i}", defaults={
-            "email": f"{prefix}{i}@bench.engage.local"})
-        if created:
-            user.groups.add(group)
-            DoctorProfile.objects.create(user=user, real_name=f"基准{i}", hospital=hospital, department=department,
-                                         title="attending", status="verified")
-        PointsAccount.objects.get_or_create(user=user)
-        users.append(user)
-    return users
 
 
 def _ledger(user, n: int) -> None:
@@ -160,23 +103,11 @@ def _ledger(user, n: int) -> None:
     PointsAccount.objects.filter(pk=account.pk).update(balance=5 * n)
 
 
-def _query_count(user, path: str) -> int:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    client.get(path)  # warm up: content types, session
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {path} answered {response.status_code}")
-    return len(ctx.captured_queries)
 
 
-def measure(rounds: int) -> dict:
-    _setup_django()
+def measure(rounds: str) -> dict:
+    rounds = int(rounds)
+    setup_django()
     from django.db import connections
 
     from members.models import PointsAccount, PointsRule
@@ -184,19 +115,19 @@ def measure(rounds: int) -> dict:
     PointsRule.objects.update_or_create(code="bench_award", defaults={
         "name": "benchmark", "points": 5, "daily_cap": None, "yearly_cap": None, "enabled": True,
         "active_from": None, "active_until": None})
-    doctors = _doctors("bench-points-", DOCTORS)
+    doctors = bench_doctors("bench-points-", DOCTORS)
     user_groups = [[u.pk for u in doctors[w::WORKERS]] for w in range(WORKERS)]
     account_ids = dict(PointsAccount.objects.filter(user__in=doctors).values_list("user_id", "pk"))
     account_groups = [[account_ids[uid] for uid in group] for group in user_groups]
 
-    small, large = _doctors("bench-page-small-", 1)[0], _doctors("bench-page-large-", 1)[0]
+    small, large = bench_doctors("bench-page-small-", 1)[0], bench_doctors("bench-page-large-", 1)[0]
     _ledger(small, 10)
     _ledger(large, 1000)
     queries = {
-        "queries_small": _query_count(small, "/members/me/"),
-        "queries_large": _query_count(large, "/members/me/"),
-        "points_page_small": _query_count(small, "/members/me/points/"),
-        "points_page_large": _query_count(large, "/members/me/points/"),
+        "queries_small": query_count(small, "/members/me/"),
+        "queries_large": query_count(large, "/members/me/"),
+        "points_page_small": query_count(small, "/members/me/points/"),
+        "points_page_large": query_count(large, "/members/me/points/"),
     }
 
     connections.close_all()
@@ -213,8 +144,4 @@ def measure(rounds: int) -> dict:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--measure":
-        print(json.dumps(measure(int(sys.argv[2]))))
-    else:
-        print("usage: python -m tests.benchmarks.bench_points --measure ROUNDS  (the runner calls this)")
-        raise SystemExit(2)
+    child_main("tests.benchmarks.bench_points", measure)

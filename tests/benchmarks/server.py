@@ -131,14 +131,15 @@ class LoadResult:
         return self.client_cpu_seconds > 0.8 * self.seconds
 
 
-async def _drive(url: str, *, requests: int, concurrency: int, timeout: float) -> LoadResult:
+async def _drive(url: str, *, requests: int, concurrency: int, timeout: float,
+                 headers: dict | None = None) -> LoadResult:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     statuses: Counter = Counter()
     errors: Counter = Counter()
     remaining = requests
 
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers) as client:
 
         async def worker():
             nonlocal remaining
@@ -159,9 +160,10 @@ async def _drive(url: str, *, requests: int, concurrency: int, timeout: float) -
     return LoadResult(requests, seconds, latencies, statuses, errors, cpu)
 
 
-def drive(url: str, *, requests: int, concurrency: int, timeout: float = 30.0) -> LoadResult:
+def drive(url: str, *, requests: int, concurrency: int, timeout: float = 30.0,
+          headers: dict | None = None) -> LoadResult:
     """Sends `requests` GETs to `url` over `concurrency` keep-alive connections, from this process."""
-    return asyncio.run(_drive(url, requests=requests, concurrency=concurrency, timeout=timeout))
+    return asyncio.run(_drive(url, requests=requests, concurrency=concurrency, timeout=timeout, headers=headers))
 
 
 def cpu_count() -> int:

@@ -1,7 +1,8 @@
 """The portal's URLs plus the baselines the benchmarks compare against."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from engage.urls import handler404, handler500  # noqa: F401  (the error views travel with the URLconf)
 
@@ -11,7 +12,17 @@ def baseline(request):
     return HttpResponse("baseline", content_type="text/plain; charset=utf-8")
 
 
+@csrf_exempt
+def checkin_baseline(request, secret: str):
+    """The floor for a check-in: one single-row UPDATE on the ticket table, no auth, no lock, no extra rows."""
+    from events.models import Ticket
+
+    updated = Ticket.objects.filter(secret=secret).update(revoked_reason="")
+    return JsonResponse({"updated": updated}, status=201 if updated else 404)
+
+
 urlpatterns = [
     path("__bench__/baseline", baseline),
+    path("__bench__/checkin-baseline/<str:secret>", checkin_baseline),
     path("", include("engage.urls")),
 ]
