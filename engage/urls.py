@@ -21,8 +21,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("members/", include("members.urls")),
+    path("reminders/", include("engage.reminders.urls")),
     path("content/", include("cms.urls")),
     path("events/", include("events.urls")),
+    path("webhooks/", include("engage.messaging.urls")),
+    path("inbox/", include("engage.core.urls_inbox")),
 ]
 
 if settings.DEBUG:

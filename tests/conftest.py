@@ -5,6 +5,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+pytest_plugins = ["tests.fakes.fixtures"]  # fake Twilio/WeChat servers, signed webhooks
+
 HOW_TO_START = """
 The test suite runs on PostgreSQL and Redis and could not reach {what} at {where}.
 Start them (or point DATABASE_URL / REDIS_URL elsewhere):
@@ -89,3 +91,15 @@ def pytest_collection_modifyitems(items):
         kwargs = dict(marker.kwargs) if marker is not None else {}
         kwargs.update(transaction=True, serialized_rollback=True)
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks queued with .delay() run at once in the test's thread (for tests that follow a side effect
+    through its task; the worker itself is tested in tests/engage/test_celery_worker.py)."""
+    from engage.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -207,6 +207,15 @@ CELERY_BEAT_SCHEDULE["members-points-expire"] = {  # expire due academic points 
 CELERY_BEAT_SCHEDULE["members-segments-recompute"] = {  # regrade doctors' segments nightly at 02:30
     "task": "members.tasks.segments_recompute_task", "schedule": crontab(hour=2, minute=30),
 }
+CELERY_BEAT_SCHEDULE["messaging-sweep"] = {  # outbox: re-dispatch lost tasks, settle stuck sends; every minute
+    "task": "engage.messaging.tasks.messages_sweep", "schedule": 60.0, "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["reminders-tick"] = {  # dose events: materialise, send due reminders, follow up; every minute
+    "task": "engage.reminders.tasks.reminders_tick_task", "schedule": 60.0, "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["events-registration-reminders"] = {  # meeting reminders, day and hour before; every 5 min
+    "task": "events.tasks.registration_reminders_task", "schedule": 300.0, "options": {"expires": 290},
+}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -296,6 +305,7 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", "")
 ENGAGE_SMS_BACKEND = env("ENGAGE_SMS_BACKEND", "engage.messaging.backends.OutboxSmsBackend")
+ENGAGE_PUBLIC_URL = env("ENGAGE_PUBLIC_URL", "")  # absolute URL Twilio/WeChat call back (status callbacks)
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Engage <no-reply@engage.local>")
 

@@ -13,6 +13,8 @@ class PointsAccount(models.Model):
     balance = models.IntegerField(_("balance"), default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
     class Meta:
         verbose_name = _("points account")
         verbose_name_plural = _("points accounts")
@@ -79,6 +81,8 @@ class PointsTransaction(models.Model):
     actor = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("points transaction")
@@ -160,6 +164,8 @@ class Redemption(models.Model):
     licence_number = models.CharField(_("licence number"), max_length=27, blank=True)
     hospital_name = models.CharField(_("hospital"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+
+    wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
         verbose_name = _("redemption")

@@ -16,8 +16,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from cms.demo_content import seed_content
+from cms.demo_reading import seed_demo_reading
 from engage.audit.services import audit_log
+from engage.reminders.demo import seed_demo_reminders
 from engage.roles import Role
+from events.demo import seed_demo_events
+from events.demo_surveys import seed_demo_surveys
 from members import demo_data
 from members.demo_points import seed_demo_points
 from members.demo_profiles import seed_demo_profiles
@@ -57,9 +61,13 @@ class Command(BaseCommand):
             self._email_addresses(users)
             self.created.update(seed_demo_profiles())  # verification + consents: members/demo_profiles.py
             self.created.update(seed_content())  # academic content: cms/demo_content.py
+            self.created.update(seed_demo_events())  # meetings, today's with registrations: events/demo.py
+            self.created.update(seed_demo_surveys())  # meeting surveys and answers: events/demo_surveys.py
             self.created.update(seed_demo_territories())
             self.created.update(seed_demo_segments())  # after the rest: members/demo_segments.py
             self.created.update(seed_demo_points())  # rewards, points history, redemptions: members/demo_points.py
+            self.created.update(seed_demo_reading())  # reads, forwards, favourites: cms/demo_reading.py
+            self.created.update(seed_demo_reminders())  # patients, plans: engage/reminders/demo.py
             if sum(self.created.values()):
                 audit_log(
                     actor=None,
