@@ -31,8 +31,6 @@ class RecipientQuerySet(models.QuerySet):
 class OutboundMessage(models.Model):
     """Everything the platform sends to a person, one row per message: the outbox and its evidence."""
 
-    objects = RecipientQuerySet.as_manager()
-
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
         WECHAT_TEMPLATE = "wechat_template", _("WeChat template message")
@@ -87,6 +85,9 @@ class OutboundMessage(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
+
+
+    objects = RecipientQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("outbound message")
