@@ -33,16 +33,23 @@ _memory_storage = MemoryStorage()
 class _Client(WeChatClient):
     """wechatpy's client with the token URL under API_BASE_URL (the fake server in tests) and a timeout on it."""
 
+    _token_in_use = None  # the token this client last sent; the one to replace when WeChat refuses it
+
+    @property
+    def access_token(self):
+        self._token_in_use = super().access_token
+        return self._token_in_use
+
     def fetch_access_token(self):
-        """One process fetches at a time (a new token voids the old one for everybody): under a Redis lock, a token
-        another process stored meanwhile is taken instead of fetching again."""
+        """One process fetches at a time (a new token voids the old one for everybody): under a Redis lock, a stored
+        token other than the one this client has been using (or any, if it has used none) is taken instead of
+        fetching again, so a stampede of fresh clients fetches once."""
         redis = redis_client()
         if redis is None:
             return self._fetch_token()
-        seen = self.session.get(self.access_token_key)
         with redis.lock(f"engage:wechatpy:{self.appid}:fetch", timeout=30, blocking_timeout=30):
             current = self.session.get(self.access_token_key)
-            if current and current != seen:
+            if current and current != self._token_in_use:
                 return {"access_token": current}
             return self._fetch_token()
 
