@@ -79,12 +79,13 @@ class TwilioSmsBackend:
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        self.client = Client(
-            settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN,
-            http_client=TwilioHttpClient(timeout=conf.get("ENGAGE_PROVIDER_TIMEOUT")),
-        )
+        http_client = TwilioHttpClient(timeout=conf.get("ENGAGE_PROVIDER_TIMEOUT"))
+        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
         if base := conf.get("ENGAGE_TWILIO_API_BASE_URL"):
             self.client.api.base_url = base.rstrip("/")
+        # HTTP(S)_PROXY / NO_PROXY for the API's address, read once: requests would scan the environment per send.
+        http_client.proxy = requests.utils.get_environ_proxies(self.client.api.base_url)
+        http_client.session.trust_env = False
 
     @staticmethod
     def status_callback_url(query: str = "") -> str | None:

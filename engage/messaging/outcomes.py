@@ -7,48 +7,78 @@
         ...                             # message.status in sent/delivered/failed/undelivered/unknown
 
     register_outcome_handler(on_outcome)  # e.g. in AppConfig.ready(); registering twice is harmless
+    register_outcome_handler(on_outcomes, many=True)  # called with a list of messages instead
 
 A handler is called after commit, once per status change (sent, delivered, failed, undelivered, unknown), with a
 fresh OutboundMessage. `message.fallback_of` is set on the SMS the gateway enqueued after a WeChat message could not
 reach its user (both carry the same `purpose`). A handler that raises is logged and does not stop the others.
+
+The batch sender gathers the outcomes of a batch (`outcomes_gathered()`) and reports them together when the batch
+ends: one query loads the messages and a `many` handler is called once for all of them.
 """
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from django.db import transaction
 
 logger = logging.getLogger("engage.messaging")
 
-_HANDLERS: list[Callable] = []
+_HANDLERS: list[tuple[Callable, bool]] = []
 REPORTED = {"sent", "delivered", "failed", "undelivered", "unknown"}
+_gathering = threading.local()
 
 
-def register_outcome_handler(fn: Callable) -> Callable:
-    if fn not in _HANDLERS:
-        _HANDLERS.append(fn)
+def register_outcome_handler(fn: Callable, *, many: bool = False) -> Callable:
+    if all(handler is not fn for handler, _ in _HANDLERS):
+        _HANDLERS.append((fn, many))
     return fn
 
 
 def unregister_outcome_handler(fn: Callable) -> None:
-    if fn in _HANDLERS:
-        _HANDLERS.remove(fn)
+    _HANDLERS[:] = [(handler, many) for handler, many in _HANDLERS if handler is not fn]
 
 
-def _notify(message_id: int) -> None:
+def _notify(message_ids: list[int]) -> None:
     from .models import OutboundMessage
 
-    message = OutboundMessage.objects.filter(pk=message_id).first()
-    if message is None:
+    messages = list(OutboundMessage.objects.filter(pk__in=set(message_ids)).order_by("pk"))
+    if not messages:
         return
-    for handler in list(_HANDLERS):
-        try:
-            handler(message)
-        except Exception:
-            logger.exception("outcome handler %r failed for message %s", handler, message_id)
+    for handler, many in list(_HANDLERS):
+        for batch in ([messages] if many else [[m] for m in messages]):
+            try:
+                handler(batch if many else batch[0])
+            except Exception:
+                logger.exception("outcome handler %r failed for messages %s", handler, [m.pk for m in batch])
+
+
+def _committed(message_id: int) -> None:
+    gathered = getattr(_gathering, "ids", None)
+    if gathered is not None:
+        gathered.append(message_id)
+    else:
+        _notify([message_id])
+
+
+@contextmanager
+def outcomes_gathered():
+    """Outcomes committed inside the block are reported together when it ends (nested blocks join the outer)."""
+    if getattr(_gathering, "ids", None) is not None:
+        yield
+        return
+    _gathering.ids = []
+    try:
+        yield
+    finally:
+        ids, _gathering.ids = _gathering.ids, None
+        if ids:
+            _notify(ids)
 
 
 def outcome_changed(message_id: int, status: str) -> None:
     """Schedules the handlers for after the current transaction commits (at once outside one)."""
     if status in REPORTED and _HANDLERS:
-        transaction.on_commit(lambda: _notify(message_id))
+        transaction.on_commit(lambda: _committed(message_id))

@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -39,7 +40,7 @@ from engage.errors import DomainError, PermissionDenied
 from . import conf, ratelimit
 from .inbound import Inbound, handlers
 from .models import InboundMessage, OutboundMessage, mask_recipient
-from .outcomes import outcome_changed, register_outcome_handler  # noqa: F401  (re-exported for callers)
+from .outcomes import outcome_changed, outcomes_gathered, register_outcome_handler  # noqa: F401  (re-exported)
 from .templates import get_template
 
 logger = logging.getLogger("engage.messaging")
@@ -77,11 +78,73 @@ def _dispatch(message_id: int, countdown: float | None = None) -> None:
     transaction.on_commit(send)
 
 
+DELIVER_BATCH = 50  # messages per `messages_deliver` task
+
+
+def _dispatch_many(message_ids: list[int], countdown: float | None = None) -> None:
+    """Queues `messages_deliver` tasks of DELIVER_BATCH after commit; a lost one is rescued by the sweeper."""
+
+    def send():
+        from .tasks import messages_deliver
+
+        for i in range(0, len(message_ids), DELIVER_BATCH):
+            try:
+                chunk = message_ids[i:i + DELIVER_BATCH]
+                if countdown:
+                    messages_deliver.apply_async((chunk,), countdown=max(0.0, countdown))
+                else:
+                    messages_deliver.delay(chunk)
+            except Exception:
+                logger.exception("could not queue messages %s…; the sweeper will", message_ids[i])
+
+    if message_ids:
+        transaction.on_commit(send)
+
+
 def _preview(template_key: str, params: dict, language: str, channel: str) -> str:
     template = get_template(template_key)
     if channel != Channel.SMS and template.wechat_fields and not template.sms:
         return " / ".join(f["value"] for f in template.render_wechat(params).values())
     return template.render_sms(params, language)
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """One message for `messages_enqueue_many` (the same fields as `message_enqueue`'s arguments)."""
+
+    channel: str
+    to: str
+    template_key: str
+    params: dict
+    idempotency_key: str
+    language: str = "zh-hans"
+    fallback_sms_to: str | None = None
+    purpose: str = ""
+    user_id: int | None = None
+
+
+def _outbox_row(spec: MessageSpec) -> OutboundMessage:
+    """The unsaved outbox row of a spec, validated and rendered; refuses an unknown channel or no recipient."""
+    if spec.channel not in Channel.values:
+        raise DomainError("unknown_channel", _("Unknown message channel."))
+    to = (spec.to or "").strip()
+    if not to:
+        raise DomainError("recipient_missing", _("The message has no recipient."))
+    params = dict(spec.params or {})
+    return OutboundMessage(
+        channel=spec.channel,
+        recipient=to,
+        recipient_hash=lookup_hash(to),
+        recipient_masked=mask_recipient(to),
+        fallback_sms_to=(spec.fallback_sms_to or "") if spec.channel != Channel.SMS else "",
+        user_id=spec.user_id,
+        purpose=spec.purpose,
+        template_key=spec.template_key,
+        params=params,
+        language=spec.language,
+        rendered=_preview(spec.template_key, params, spec.language, spec.channel),
+        idempotency_key=spec.idempotency_key or f"{spec.template_key}:{uuid.uuid4().hex}",
+    )
 
 
 def message_enqueue(
@@ -102,36 +165,38 @@ def message_enqueue(
 
     The same idempotency key returns the existing message and schedules nothing: a message is sent once.
     """
-    if channel not in Channel.values:
-        raise DomainError("unknown_channel", _("Unknown message channel."))
-    to = (to or "").strip()
-    if not to:
-        raise DomainError("recipient_missing", _("The message has no recipient."))
-    params = dict(params or {})
-    rendered = _preview(template_key, params, language, channel)
-    key = idempotency_key or f"{template_key}:{uuid.uuid4().hex}"
+    message = _outbox_row(MessageSpec(
+        channel=channel, to=to, template_key=template_key, params=params, idempotency_key=idempotency_key or "",
+        language=language, fallback_sms_to=fallback_sms_to, purpose=purpose,
+    ))
+    message.user, message.fallback_of, message.resend_of = user, fallback_of, resend_of
     try:
         with transaction.atomic():
-            message = OutboundMessage.objects.create(
-                channel=channel,
-                recipient=to,
-                recipient_hash=lookup_hash(to),
-                recipient_masked=mask_recipient(to),
-                fallback_sms_to=(fallback_sms_to or "") if channel != Channel.SMS else "",
-                user=user,
-                purpose=purpose,
-                template_key=template_key,
-                params=params,
-                language=language,
-                rendered=rendered,
-                idempotency_key=key,
-                fallback_of=fallback_of,
-                resend_of=resend_of,
-            )
+            message.save(force_insert=True)
     except IntegrityError:
-        return OutboundMessage.objects.get(idempotency_key=key)
+        return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
     _dispatch(message.pk)
     return message
+
+
+def messages_enqueue_many(specs: list[MessageSpec], *, dispatch: bool = True) -> dict[str, int]:
+    """Records many messages with one INSERT per 1,000 (`ON CONFLICT DO NOTHING` on the idempotency key) and
+    returns {idempotency key: message id} for all of them, new or existing. With `dispatch`, the new and still
+    queued ones are handed to `messages_deliver` tasks of DELIVER_BATCH after commit; without it the caller
+    delivers them (`messages_deliver_now`) after its commit, and the sweeper does if the caller dies first.
+
+    Validation is all or nothing: one bad spec raises before anything is written."""
+    rows = [_outbox_row(spec) for spec in specs]
+    if not rows:
+        return {}
+    keys = [row.idempotency_key for row in rows]
+    with transaction.atomic():
+        OutboundMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        found = {key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
+            idempotency_key__in=keys).values_list("idempotency_key", "pk", "status")}
+    if dispatch:
+        _dispatch_many([pk for pk, status in found.values() if status == Status.QUEUED])
+    return {key: pk for key, (pk, _status) in found.items()}
 
 
 def _transition(message_id: int, status: str, *, claim_token: str | None = None, **fields) -> bool:
@@ -199,72 +264,114 @@ def retry_delay(attempts: int) -> float:
     return min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + random.random())
 
 
-def _requeue(message_id: int, claim_token: str, delay: float, **fields) -> bool:
+def _requeue(message_id: int, claim_token: str, delay: float, *, dispatch: bool = True, **fields) -> bool:
     now = timezone.now()
     moved = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING, claim_token=claim_token).update(
         status=Status.QUEUED, claim_token="", claimed_at=None, provider_call_started_at=None,
         next_attempt_at=now + timedelta(seconds=delay), updated_at=now, **fields,
     )
-    if moved:
+    if moved and dispatch:
         _dispatch(message_id, countdown=delay)
     return bool(moved)
 
 
-def message_deliver_now(*, message_id: int) -> OutboundMessage | None:
-    """Claims a queued, due message and hands it to the provider at most once; a message already claimed, not yet
-    due or finished is left alone. Called by the `message_deliver` task (any number of times per message)."""
+def _provider_call(message: OutboundMessage):
+    """The provider's answer: a SendResult, or the SendError / DomainError it ended with. Anything else that
+    goes wrong once the request may have left us is an unknown outcome (never resent)."""
     from .backends import SendError
 
+    try:
+        outcome = _call_provider(message)
+    except (SendError, DomainError) as exc:
+        outcome = exc
+    except Exception as exc:
+        logger.exception("provider call for message %s failed unexpectedly", message.pk)
+        outcome = SendError("internal_error", f"{type(exc).__name__}: {exc}"[:500], kind=SendError.UNKNOWN)
+    _crash_point("after_provider_call")
+    return outcome
+
+
+def _settle(message: OutboundMessage, outcome, claim_token: str) -> None:
+    """Applies the provider's answer to a message whose call started (one-way: a late result still lands)."""
+    from .backends import SendError
+
+    if isinstance(outcome, SendError):
+        error = {"error_code": outcome.code[:50], "error_message": str(outcome)[:2000]}
+        if outcome.kind == SendError.TRANSIENT and message.attempts < int(conf.get("ENGAGE_MESSAGE_MAX_ATTEMPTS")):
+            _requeue(message.pk, claim_token, retry_delay(message.attempts), **error)
+        elif outcome.kind == SendError.UNKNOWN:
+            _transition(message.pk, Status.UNKNOWN, **error)
+        elif _transition(message.pk, Status.FAILED, **error) and outcome.unreachable:
+            _fallback_to_sms(message.pk)
+    elif isinstance(outcome, DomainError):  # a template that cannot be rendered: nothing was sent, nothing will work
+        _transition(message.pk, Status.FAILED, error_code=outcome.code[:50], error_message=str(outcome.message)[:2000])
+    else:
+        pid = (outcome.provider_message_id or "")[:100]
+        if not _transition(message.pk, Status.SENT, provider_message_id=pid, error_code="", error_message="") and pid:
+            # a status report overtook us (or the sweeper marked it unknown): keep the provider id anyway
+            OutboundMessage.objects.filter(pk=message.pk, provider_message_id="").update(provider_message_id=pid)
+
+
+def messages_deliver_now(*, message_ids: list[int]) -> int:
+    """Claims the queued, due messages among `message_ids` in one UPDATE and hands each to its provider at most
+    once; messages already claimed, not yet due or finished are left alone. Returns how many provider calls were
+    made. Called by the `messages_deliver` / `message_deliver` tasks, any number of times per message.
+
+    Exactly once, per message: `provider_call_started_at` is committed before its provider call, and the call's
+    outcome is committed in the same transaction as the next message's start mark (one commit per message). A
+    process that dies in between leaves claimed rows without a start mark (the sweeper requeues them) or one row
+    whose call started (the sweeper marks it `unknown`, never resends it). When the provider's rate limit is
+    exhausted the rest of the batch is given back and retried shortly. Outcome handlers hear about the whole batch
+    at its end."""
     now = timezone.now()
     token = uuid.uuid4().hex
     claimed = (
-        OutboundMessage.objects.filter(pk=message_id, status=Status.QUEUED)
+        OutboundMessage.objects.filter(pk__in=list(message_ids), status=Status.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
         .update(status=Status.SENDING, claim_token=token, claimed_at=now, provider_call_started_at=None,
                 updated_at=now)
     )
     if not claimed:
-        return OutboundMessage.objects.filter(pk=message_id).first()
+        return 0
     _crash_point("after_claim")
-    message = OutboundMessage.objects.get(pk=message_id)
+    messages = list(OutboundMessage.objects.filter(pk__in=list(message_ids), claim_token=token).order_by("pk"))
+    pending = None  # (message, outcome) of the last provider call, written with the next start mark
+    calls = 0
+    with outcomes_gathered():
+        try:
+            for i, message in enumerate(messages):
+                wait = ratelimit.acquire(provider_key(message))
+                with transaction.atomic():
+                    if pending is not None:
+                        _settle(*pending, token)
+                        pending = None
+                    if wait > 0:  # the provider's bucket is empty: give the claims back and try again shortly
+                        delay = min(wait, 60.0) + random.random() * 0.5
+                        given_back = [m.pk for m in messages[i:] if _requeue(m.pk, token, delay, dispatch=False)]
+                        _dispatch_many(given_back, countdown=delay)
+                        break
+                    started = OutboundMessage.objects.filter(
+                        pk=message.pk, status=Status.SENDING, claim_token=token
+                    ).update(provider_call_started_at=timezone.now(), attempts=F("attempts") + 1,
+                             updated_at=timezone.now())
+                if not started:  # swept and requeued meanwhile: someone else sends it
+                    continue
+                # From here on the provider may have the message: the outcome is applied by the one-way state
+                # machine alone (the sweeper never requeues a row whose provider call started).
+                message.attempts += 1
+                calls += 1
+                pending = (message, _provider_call(message))
+        finally:
+            if pending is not None:
+                with transaction.atomic():
+                    _settle(*pending, token)
+    return calls
 
-    wait = ratelimit.acquire(provider_key(message))
-    if wait > 0:  # the provider's bucket is empty: give the claim back and try again shortly
-        _requeue(message_id, token, min(wait, 60.0) + random.random() * 0.5)
-        return OutboundMessage.objects.get(pk=message_id)
 
-    started = OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING, claim_token=token).update(
-        provider_call_started_at=timezone.now(), attempts=F("attempts") + 1, updated_at=timezone.now()
-    )
-    if not started:  # swept and requeued meanwhile: someone else sends it
-        return OutboundMessage.objects.get(pk=message_id)
-    message.attempts += 1
-
-    # From here on the provider may have the message: the outcome is applied by the one-way state machine alone
-    # (the sweeper never requeues a row whose provider call started), so a late result still lands.
-    try:
-        result = _call_provider(message)
-    except SendError as exc:
-        _crash_point("after_provider_call")
-        error = {"error_code": exc.code[:50], "error_message": str(exc)[:2000]}
-        if exc.kind == SendError.TRANSIENT and message.attempts < int(conf.get("ENGAGE_MESSAGE_MAX_ATTEMPTS")):
-            _requeue(message_id, token, retry_delay(message.attempts), **error)
-        elif exc.kind == SendError.UNKNOWN:
-            _transition(message_id, Status.UNKNOWN, **error)
-        else:
-            with transaction.atomic():
-                if _transition(message_id, Status.FAILED, **error) and exc.unreachable:
-                    _fallback_to_sms(message_id)
-    except DomainError as exc:  # a template that cannot be rendered: nothing was sent, nothing will work
-        _transition(message_id, Status.FAILED, error_code=exc.code[:50],
-                    error_message=str(exc.message)[:2000])
-    else:
-        _crash_point("after_provider_call")
-        pid = (result.provider_message_id or "")[:100]
-        if not _transition(message_id, Status.SENT, provider_message_id=pid, error_code="", error_message="") and pid:
-            # a status report overtook us (or the sweeper marked it unknown): keep the provider id anyway
-            OutboundMessage.objects.filter(pk=message_id, provider_message_id="").update(provider_message_id=pid)
-    return OutboundMessage.objects.get(pk=message_id)
+def message_deliver_now(*, message_id: int) -> OutboundMessage | None:
+    """One message through `messages_deliver_now`; returns it as it stands afterwards."""
+    messages_deliver_now(message_ids=[message_id])
+    return OutboundMessage.objects.filter(pk=message_id).first()
 
 
 def message_status_report(

@@ -20,3 +20,9 @@ def messages_sweep() -> dict:
 def wechat_event_process(event: dict) -> None:
     """A WeChat callback event too slow to handle within WeChat's 5 s (none today: delivery reports are cheap)."""
     services.message_status_report(**event)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def messages_deliver(message_ids: list[int]) -> int:
+    """A batch of messages (`messages_enqueue_many`); repeated or overlapping deliveries of the task are harmless."""
+    return services.messages_deliver_now(message_ids=message_ids)

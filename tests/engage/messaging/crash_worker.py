@@ -1,7 +1,8 @@
 """Runs the sending task once in a separate process, which the test hook may kill mid-way (os._exit).
 
-Usage: python -m tests.engage.messaging.crash_worker <message_id>; env: DATABASE_URL, REDIS_URL,
-ENGAGE_MESSAGING_CRASH_AT, ENGAGE_TEST_SETTINGS (JSON of settings to override, e.g. the fake server URLs).
+Usage: python -m tests.engage.messaging.crash_worker <message_id> [<message_id> …] (several: one batch);
+env: DATABASE_URL, REDIS_URL, ENGAGE_MESSAGING_CRASH_AT, ENGAGE_TEST_SETTINGS (JSON of settings to override, e.g.
+the fake server URLs).
 """
 
 import json
@@ -11,18 +12,18 @@ import sys
 import django
 
 
-def main(message_id: int) -> None:
+def main(message_ids: list[int]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engage.settings.test")
     django.setup()
     from django.conf import settings
 
     for name, value in json.loads(os.environ.get("ENGAGE_TEST_SETTINGS", "{}")).items():
         setattr(settings, name, value)
-    from engage.messaging.services import message_deliver_now
+    from engage.messaging.services import messages_deliver_now
     from tests.engage.messaging import fixtures_templates  # noqa: F401  (the test template)
 
-    message_deliver_now(message_id=message_id)
+    messages_deliver_now(message_ids=message_ids)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main([int(arg) for arg in sys.argv[1:]])

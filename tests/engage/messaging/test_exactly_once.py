@@ -26,11 +26,12 @@ OVERRIDES = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVIC
              "ENGAGE_MESSAGING_RATE_LIMITS", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "ENGAGE_WECHAT_API_BASE_URL"]
 
 
-def run_worker(message_id: int, database_url: str, crash_at: str = "") -> int:
+def run_worker(message_id: int | list[int], database_url: str, crash_at: str = "") -> int:
     overrides = {name: getattr(django_settings, name) for name in OVERRIDES if hasattr(django_settings, name)}
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "engage.settings.test", "DATABASE_URL": database_url,
            "REDIS_URL": django_settings.REDIS_URL, "ENGAGE_TEST_SETTINGS": json.dumps(overrides), CRASH_ENV: crash_at}
-    result = subprocess.run([sys.executable, "-m", "tests.engage.messaging.crash_worker", str(message_id)],
+    ids = message_id if isinstance(message_id, list) else [message_id]
+    result = subprocess.run([sys.executable, "-m", "tests.engage.messaging.crash_worker", *map(str, ids)],
                             cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert result.returncode in (0, 17), result.stderr.decode()[-3000:]
     return result.returncode
