@@ -16,4 +16,4 @@ class RemindersConfig(AppConfig):
 
         register_templates()
         register_inbound_handler(on_inbound)
-        register_outcome_handler(on_outcome)
+        register_outcome_handler(on_outcome, many=True)

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -381,13 +382,16 @@ def dose_confirm_on_page(*, patient: Patient, dose_id: int, taken: bool, now: da
     return dose
 
 
-def dose_outcome_apply(*, message_ids: list[int], status: str, sent_at: datetime | None = None) -> int:
-    """The gateway's outcome handler: the reminder of a queued dose went out, so the dose is `sent`."""
-    if status not in ("sent", "delivered"):
+def dose_outcome_apply(*, sent_at: dict[int, datetime | None]) -> int:
+    """The gateway's outcome handler: the reminders {message id: time sent} of queued doses went out, so those doses
+    are `sent` (one UPDATE for the lot)."""
+    if not sent_at:
         return 0
     now = timezone.now()
-    return DoseEvent.objects.filter(message_id__in=message_ids, status=DoseEvent.Status.QUEUED).update(
-        status=DoseEvent.Status.SENT, sent_at=sent_at or now, updated_at=now)
+    when = Case(*[When(message_id=pk, then=Value(at or now)) for pk, at in sent_at.items()],
+                default=Value(now), output_field=DateTimeField())
+    return DoseEvent.objects.filter(message_id__in=list(sent_at), status=DoseEvent.Status.QUEUED).update(
+        status=DoseEvent.Status.SENT, sent_at=when, updated_at=now)
 
 
 # --- Reported values and pharmacovigilance ----------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 Exactly once rests on PostgreSQL, not on the beat. Due rows are claimed with `SELECT … FOR UPDATE SKIP LOCKED`
 and marked `queued` in a short transaction per batch, so two ticks at once take disjoint rows and a repeated
-task finds nothing left to claim. After that commit each claimed dose's reminder is written to the outbox
-(`message_enqueue`, idempotency key `dose:<id>`) in the transaction that links it to the dose — in the tick's
-process, or fanned out to all workers as tasks of 100 doses. The same key can never make a second outbox row,
-a dose already linked is skipped, and a dose claimed by a worker that died before writing its reminder is
-enqueued again by a later tick (`doses_recover`). The gateway delivers each outbox row at most once.
+task finds nothing left to claim. After that commit the claimed doses' reminders are written to the outbox
+(`messages_enqueue_many`: one INSERT per chunk, idempotency key `dose:<id>`) in the transaction that links them
+to their doses — in the tick's process, or fanned out to all workers as tasks of 100 doses that then send their
+own reminders (`messages_deliver_now`). The same key can never make a second outbox row, a dose already linked
+is skipped, and a dose claimed by a worker that died before writing its reminder is enqueued again by a later
+tick (`doses_recover`). The gateway delivers each outbox row at most once.
 
 Time zones: a plan's times are local wall-clock times in the patient's IANA zone. A local time that does not
 exist (a spring-forward gap, e.g. 02:30 in New York on the second Sunday of March) is due at the first valid
@@ -217,18 +218,22 @@ def doses_dispatch(*, now: datetime | None = None, batch: int = BATCH, max_batch
             if after_claim is not None:
                 after_claim([d.pk for d in doses])
             kinds = active_consents({d.patient_id for d in doses})
+            ended: dict[tuple[str, str], list[int]] = {}  # (status, reason) -> dose ids
             for dose in doses:
                 if now - dose.due_at > grace:
-                    dose.status, dose.status_reason = DoseEvent.Status.EXPIRED, "late"
+                    ended.setdefault((DoseEvent.Status.EXPIRED, "late"), []).append(dose.pk)
                     result.expired += 1
                 elif patient_route(dose.patient, kinds.get(dose.patient_id, set())) is None or not dose.plan.is_active:
-                    dose.status = DoseEvent.Status.CANCELLED
-                    dose.status_reason = "opted_out" if dose.patient.opted_out_at else "no_consented_channel"
+                    reason = "opted_out" if dose.patient.opted_out_at else "no_consented_channel"
+                    ended.setdefault((DoseEvent.Status.CANCELLED, reason), []).append(dose.pk)
                     result.cancelled += 1
                 else:
-                    dose.status, dose.queued_at = DoseEvent.Status.QUEUED, now
                     queued_ids.append(dose.pk)
-            DoseEvent.objects.bulk_update(doses, ["status", "status_reason", "queued_at", "updated_at"])
+            changed_at = timezone.now()
+            DoseEvent.objects.filter(pk__in=queued_ids).update(status=DoseEvent.Status.QUEUED, queued_at=now,
+                                                               updated_at=changed_at)
+            for (status, reason), ids in ended.items():
+                DoseEvent.objects.filter(pk__in=ids).update(status=status, status_reason=reason, updated_at=changed_at)
             if fan_out:
                 transaction.on_commit(lambda ids=queued_ids: _fan_out(ids))
         result.queued += len(queued_ids)
@@ -250,27 +255,43 @@ def _fan_out(dose_ids: list[int]) -> None:
             logger.exception("could not queue reminders of doses %s…", dose_ids[i])
 
 
-def dose_reminders_enqueue(*, dose_ids: list[int]) -> int:
+def dose_reminders_enqueue(*, dose_ids: list[int], deliver_here: bool = False) -> int:
     """Writes the reminder of each claimed dose to the outbox once (idempotency key `dose:<id>`) and links it, in
-    one transaction for the chunk; the gateway schedules delivery after that commit. Doses already linked, locked
-    by another copy of this task, or no longer `queued` (confirmed, opted out meanwhile) are skipped: running this
-    twice, or at once, is harmless."""
+    one transaction for the chunk: one INSERT for all the reminders, one UPDATE linking them. Doses already linked
+    (by another copy of this task, which is waited for) or no longer `queued` (confirmed, opted out meanwhile) are
+    skipped: running this twice, or at once, is harmless. After the commit the reminders are handed to the
+    gateway's delivery tasks, or with `deliver_here` sent from this process (the fan-out task does, saving a
+    trip through the broker; the gateway's sweeper sends whatever a dying process left queued)."""
+    from engage.messaging.services import MessageSpec, messages_deliver_now, messages_enqueue_many
+
     now = timezone.now()
     with transaction.atomic():
-        doses = list(DoseEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        # A blocking lock in id order, not SKIP LOCKED: a claiming tick may hold these rows for a moment, and a copy
+        # of this task running at once is waited for, after which its linked doses no longer match.
+        doses = list(DoseEvent.objects.select_for_update(of=("self",))
                      .filter(pk__in=dose_ids, status=DoseEvent.Status.QUEUED, message__isnull=True)
                      .select_related("patient", "plan").order_by("pk"))
         kinds = active_consents({d.patient_id for d in doses})
+        specs, cancelled = {}, []
         for dose in doses:
             route = patient_route(dose.patient, kinds.get(dose.patient_id, set()))
             if route is None:  # opted out or consent withdrawn since the claim
-                dose.status, dose.status_reason = DoseEvent.Status.CANCELLED, "opted_out"
+                cancelled.append(dose.pk)
                 continue
-            dose.message = _enqueue(route, template_key="dose_reminder", params=dose_params(dose),
-                                    key=f"dose:{dose.pk}", purpose=PURPOSE_DOSE)
-            dose.updated_at = now
-        DoseEvent.objects.bulk_update(doses, ["message", "status", "status_reason", "updated_at"])
-    return sum(1 for d in doses if d.message_id)
+            specs[dose.pk] = MessageSpec(
+                channel=route.channel, to=route.to, template_key="dose_reminder", params=dose_params(dose),
+                idempotency_key=f"dose:{dose.pk}", language=route.language, fallback_sms_to=route.fallback_sms_to,
+                purpose=PURPOSE_DOSE)
+        message_ids = messages_enqueue_many(list(specs.values()), dispatch=not deliver_here)
+        linked = [d for d in doses if d.pk in specs]
+        for dose in linked:
+            dose.message_id, dose.updated_at = message_ids[specs[dose.pk].idempotency_key], now
+        DoseEvent.objects.bulk_update(linked, ["message", "updated_at"], batch_size=1000)
+        DoseEvent.objects.filter(pk__in=cancelled).update(status=DoseEvent.Status.CANCELLED,
+                                                          status_reason="opted_out", updated_at=now)
+    if deliver_here and linked:
+        messages_deliver_now(message_ids=[d.message_id for d in linked])
+    return len(linked)
 
 
 def doses_recover(*, now: datetime, fan_out: bool = False, limit: int = 5000) -> int:

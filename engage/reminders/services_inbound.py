@@ -104,9 +104,14 @@ def _link(patient: Patient) -> str:
     return patient_link(patient)
 
 
-def on_outcome(message) -> None:
-    """A reminder (or the SMS that replaced an unreachable WeChat one) went out: its dose is `sent`."""
-    if message.purpose != PURPOSE_DOSE:
-        return
-    ids = [message.pk] + ([message.fallback_of_id] if getattr(message, "fallback_of_id", None) else [])
-    services.dose_outcome_apply(message_ids=ids, status=message.status, sent_at=message.sent_at)
+def on_outcome(messages) -> None:
+    """Reminders (or the SMS that replaced an unreachable WeChat one) went out: their doses are `sent`. Registered
+    with `many=True`: one call per delivered batch."""
+    sent_at = {}
+    for message in messages:
+        if message.purpose == PURPOSE_DOSE and message.status in ("sent", "delivered"):
+            sent_at[message.pk] = message.sent_at
+            if getattr(message, "fallback_of_id", None):
+                sent_at[message.fallback_of_id] = message.sent_at
+    if sent_at:
+        services.dose_outcome_apply(sent_at=sent_at)

@@ -13,5 +13,6 @@ def reminders_tick_task() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def dose_reminders_enqueue_task(dose_ids: list[int]) -> int:
-    """Writes the reminders of claimed doses to the outbox; repeated deliveries of the task are harmless."""
-    return dose_reminders_enqueue(dose_ids=dose_ids)
+    """Writes the reminders of claimed doses to the outbox and sends them from this worker (no second trip through
+    the broker); repeated deliveries of the task are harmless."""
+    return dose_reminders_enqueue(dose_ids=dose_ids, deliver_here=True)

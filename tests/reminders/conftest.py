@@ -26,13 +26,17 @@ def _clean_buckets():
 
 @pytest.fixture
 def recorded_deliveries(monkeypatch):
-    """The gateway's `message_deliver` task, recorded instead of sent to the broker (no worker in unit tests)."""
+    """The gateway's delivery tasks (`message_deliver`, `messages_deliver` for batches), recorded as a flat list of
+    message ids instead of sent to the broker (no worker in unit tests)."""
     from engage.messaging import tasks
 
     calls: list[int] = []
     monkeypatch.setattr(tasks.message_deliver, "delay", lambda message_id: calls.append(message_id))
     monkeypatch.setattr(tasks.message_deliver, "apply_async",
                         lambda args=(), **kw: calls.append(args[0]))
+    monkeypatch.setattr(tasks.messages_deliver, "delay", lambda message_ids: calls.extend(message_ids))
+    monkeypatch.setattr(tasks.messages_deliver, "apply_async",
+                        lambda args=(), **kw: calls.extend(args[0]))
     return calls
 
 

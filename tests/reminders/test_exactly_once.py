@@ -123,16 +123,8 @@ def test_worker_killed_after_commit_sends_each_once(due_doses, test_database_url
     assert set(sent) == {S.SENT}  # via the outcome handler
 
 
-def test_fanned_out_enqueue_tasks_delivered_twice_at_once(due_doses, monkeypatch, recorded_deliveries):
-    from engage.reminders import tasks
-
-    chunks: list[list[int]] = []
-    monkeypatch.setattr(tasks.dose_reminders_enqueue_task, "delay", lambda ids: chunks.append(ids))
-    result = doses_dispatch(now=NOW + timedelta(minutes=3), fan_out=True)
-    assert result.queued == len(due_doses)
-    assert sorted(i for chunk in chunks for i in chunk) == sorted(d.pk for d in due_doses)
-    assert OutboundMessage.objects.count() == 0  # written by the tasks, not by the tick
-    # Every chunk task delivered twice, both copies running at the same time.
+def _each_chunk_twice_at_once(chunks, run_task) -> None:
+    """Every chunk task delivered twice, the copies taken by 4 threads at the same time."""
     all_chunks = chunks * 2
     lock = threading.Lock()
 
@@ -142,8 +134,39 @@ def test_fanned_out_enqueue_tasks_delivered_twice_at_once(due_doses, monkeypatch
                 if not all_chunks:
                     return
                 chunk = all_chunks.pop()
-            dose_reminders_enqueue(dose_ids=chunk)
+            run_task(chunk)
 
     _run_concurrently(worker, 4)
+
+
+def test_fanned_out_enqueue_tasks_delivered_twice_at_once(due_doses, monkeypatch, recorded_deliveries):
+    from engage.reminders import tasks
+
+    chunks: list[list[int]] = []
+    monkeypatch.setattr(tasks.dose_reminders_enqueue_task, "delay", lambda ids: chunks.append(ids))
+    result = doses_dispatch(now=NOW + timedelta(minutes=3), fan_out=True)
+    assert result.queued == len(due_doses)
+    assert sorted(i for chunk in chunks for i in chunk) == sorted(d.pk for d in due_doses)
+    assert OutboundMessage.objects.count() == 0  # written by the tasks, not by the tick
+    _each_chunk_twice_at_once(chunks, lambda chunk: dose_reminders_enqueue(dose_ids=chunk))
     _assert_each_dose_once(due_doses)
     assert len(recorded_deliveries) == len(due_doses)
+
+
+def test_fanned_out_tasks_send_their_own_reminders_once_when_delivered_twice_at_once(
+        due_doses, monkeypatch, recorded_deliveries, fake_twilio):
+    """The fan-out task writes its chunk's reminders and sends them itself (no second trip through the broker);
+    two copies of every chunk at once still make one outbox row and one provider request per dose."""
+    from engage.reminders import tasks
+
+    chunks: list[list[int]] = []
+    monkeypatch.setattr(tasks.dose_reminders_enqueue_task, "delay", lambda ids: chunks.append(ids))
+    doses_dispatch(now=NOW + timedelta(minutes=3), fan_out=True, batch=10)
+    _each_chunk_twice_at_once(chunks, tasks.dose_reminders_enqueue_task.run)
+    keys = OutboundMessage.objects.filter(purpose="dose_reminder").values_list("idempotency_key", flat=True)
+    assert sorted(keys) == sorted(f"dose:{d.pk}" for d in due_doses)
+    assert recorded_deliveries == []  # nothing went through the broker
+    assert len(fake_twilio.sent) == len(due_doses) == len({m["To"] + m["Body"] for m in fake_twilio.sent})
+    doses = DoseEvent.objects.filter(pk__in=[d.pk for d in due_doses]).select_related("message")
+    assert {d.status for d in doses} == {S.SENT}
+    assert all(d.sent_at == d.message.sent_at for d in doses)  # each dose carries its own reminder's time
