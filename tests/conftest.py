@@ -103,3 +103,16 @@ def celery_eager():
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_sessions_before_teardown(django_db_setup, django_db_blocker):
+    """A thread or process a test started (a browser test's server thread, a killed worker whose backend is not yet
+    reaped) may still be connected to the test database when the run ends, and PostgreSQL then refuses to drop it.
+    Those sessions are ended first, so the test database is always dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                       "AND pid <> pg_backend_pid()", [connection.settings_dict["NAME"]])
