@@ -32,6 +32,7 @@ from cms.models import (
     audiences_for,
 )
 from cms.search import query_terms
+from engage.core.paging import PageOf
 from engage.roles import is_staff_member
 from members.models import DoctorProfile, TherapyArea
 from members.selectors import AccessLevel, access_level_of
@@ -157,20 +158,9 @@ class ContentFilter:
         return result
 
 
-@dataclass
-class ContentListing:
+@dataclass(kw_only=True)
+class ContentListing(PageOf):
     items: list[ContentPage]
-    page: int
-    num_pages: int
-    total: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.num_pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
 
 
 # The rendition the content card shows; prefetched so a listing's query count does not grow with its length.

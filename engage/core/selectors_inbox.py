@@ -7,27 +7,17 @@ from django.db.models import BooleanField, Case, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from engage.core.models import Notification
+from engage.core.paging import PageOf
 from engage.errors import NotFound
 
 INBOX_PAGE_SIZE = 20
 MAX_PAGE = 1000
 
 
-@dataclass
-class InboxPage:
+@dataclass(kw_only=True)
+class InboxPage(PageOf):
     items: list[Notification]
-    page: int
-    num_pages: int
-    total: int
     unread: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.num_pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
 
 
 def unread_count(*, user) -> int:

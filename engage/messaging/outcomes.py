@@ -48,11 +48,11 @@ def _notify(message_ids: list[int]) -> None:
     if not messages:
         return
     for handler, many in list(_HANDLERS):
-        for batch in ([messages] if many else [[m] for m in messages]):
+        for argument in ([messages] if many else messages):
             try:
-                handler(batch if many else batch[0])
+                handler(argument)
             except Exception:
-                logger.exception("outcome handler %r failed for messages %s", handler, [m.pk for m in batch])
+                logger.exception("outcome handler %r failed for %r", handler, argument)
 
 
 def _committed(message_id: int) -> None:

@@ -17,11 +17,9 @@ import time
 import uuid
 from collections import Counter
 
-import httpx
-
 from tests.benchmarks.child import child_json, postgres_env
 from tests.benchmarks.core import BASE_DIR, Context, Row
-from tests.benchmarks.server import BenchmarkError, LoadResult, UvicornServer
+from tests.benchmarks.server import BenchmarkError, LoadResult, UvicornServer, drive_calls
 
 TICKETS = 2000
 WARMUP_TICKETS = 80
@@ -65,31 +63,9 @@ def checkin(ctx: Context) -> list[Row]:
 
 async def _scan(base_url: str, requests: list[tuple[str, dict | None]], token: str) -> LoadResult:
     """POSTs every (path, body) once over CLIENTS keep-alive connections."""
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    headers = {"Authorization": f"Bearer {token}"}
-    latencies: list[float] = []
-    statuses: Counter = Counter()
-    errors: Counter = Counter()
-    queue = list(reversed(requests))
-
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60, headers=headers) as client:
-
-        async def scanner():
-            while queue:
-                path, body = queue.pop()
-                started = time.perf_counter()
-                try:
-                    response = await client.post(path, json=body or {})
-                except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] += 1
-
-        started, cpu_started = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(scanner() for _ in range(CLIENTS)))
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return LoadResult(len(requests), seconds, latencies, statuses, errors, cpu)
+    calls = [lambda client, path=path, body=body: client.post(path, json=body or {}) for path, body in requests]
+    return await drive_calls(calls, concurrency=CLIENTS, timeout=60, headers={"Authorization": f"Bearer {token}"},
+                             base_url=base_url)
 
 
 def _checkin_requests(event_id: int, secrets: list[str]) -> list[tuple[str, dict]]:

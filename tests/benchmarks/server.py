@@ -131,23 +131,24 @@ class LoadResult:
         return self.client_cpu_seconds > 0.8 * self.seconds
 
 
-async def _drive(url: str, *, requests: int, concurrency: int, timeout: float,
-                 headers: dict | None = None) -> LoadResult:
+async def drive_calls(calls: list, *, concurrency: int, timeout: float, headers: dict | None = None,
+                      base_url: str = "") -> LoadResult:
+    """Makes every call once (`call(client)` returns the request's awaitable, e.g. `lambda c: c.get(url)`) over
+    `concurrency` keep-alive connections; latencies, statuses, errors and the client's CPU time."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     statuses: Counter = Counter()
     errors: Counter = Counter()
-    remaining = requests
+    queue = list(reversed(calls))
 
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout, headers=headers) as client:
 
         async def worker():
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
+            while queue:
+                call = queue.pop()
                 started = time.perf_counter()
                 try:
-                    response = await client.get(url)
+                    response = await call(client)
                 except httpx.HTTPError as exc:
                     errors[type(exc).__name__] += 1
                     continue
@@ -157,7 +158,13 @@ async def _drive(url: str, *, requests: int, concurrency: int, timeout: float,
         started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return LoadResult(requests, seconds, latencies, statuses, errors, cpu)
+    return LoadResult(len(calls), seconds, latencies, statuses, errors, cpu)
+
+
+async def _drive(url: str, *, requests: int, concurrency: int, timeout: float,
+                 headers: dict | None = None) -> LoadResult:
+    return await drive_calls([lambda client: client.get(url)] * requests, concurrency=concurrency, timeout=timeout,
+                             headers=headers)
 
 
 def drive(url: str, *, requests: int, concurrency: int, timeout: float = 30.0,

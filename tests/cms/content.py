@@ -143,3 +143,19 @@ def assert_unapproved_publish_refused(page) -> None:
         page.save_revision(user=superuser).publish(user=superuser)
     page.refresh_from_db()
     assert not page.live and page.live_revision_id is None
+
+
+def assert_half_approved_publish_refused(page) -> None:
+    """After the medical step alone (compliance still to come), the revision of `page` cannot be published."""
+    import pytest
+
+    from cms.services_review import content_approve, content_submit_for_review
+    from engage.errors import DomainError
+
+    content_submit_for_review(page=page, user=None)
+    content_approve(task_state=page.current_workflow_state.current_task_state,
+                    reviewer=reviewer("medical_reviewer"), password=REVIEW_PASSWORD)
+    with pytest.raises(DomainError):
+        page.get_latest_revision().publish()
+    page.refresh_from_db()
+    assert not page.live

@@ -24,6 +24,7 @@ from tests.cms.content import (
     REVIEW_PASSWORD,
     approve_and_publish,
     area_page,
+    assert_half_approved_publish_refused,
     assert_unapproved_publish_refused,
     make_article,
     reviewer,
@@ -54,14 +55,7 @@ def test_unapproved_revisions_cannot_be_published_by_script_or_superuser():
 
 
 def test_half_approved_revision_cannot_be_published():
-    page = draft_article()
-    content_submit_for_review(page=page, user=None)
-    content_approve(task_state=page.current_workflow_state.current_task_state,
-                    reviewer=reviewer("medical_reviewer"), password=REVIEW_PASSWORD)
-    with pytest.raises(DomainError):
-        page.get_latest_revision().publish()
-    page.refresh_from_db()
-    assert not page.live
+    assert_half_approved_publish_refused(draft_article())
 
 
 def _edit_post_data(page, title):

@@ -10,7 +10,12 @@ from cms.models import ContentApproval
 from cms.services_review import WORKFLOW_NAME, content_approve, content_submit_for_review
 from engage.errors import DomainError
 from events.models import EventPage
-from tests.cms.content import REVIEW_PASSWORD, assert_unapproved_publish_refused, reviewer
+from tests.cms.content import (
+    REVIEW_PASSWORD,
+    assert_half_approved_publish_refused,
+    assert_unapproved_publish_refused,
+    reviewer,
+)
 from tests.events.factories import make_event, publish_event
 from tests.factories import UserFactory
 
@@ -41,14 +46,7 @@ def test_a_plain_save_cannot_switch_a_meeting_live():
 
 
 def test_a_half_approved_revision_cannot_be_published():
-    page = draft_event()
-    content_submit_for_review(page=page, user=None)
-    content_approve(task_state=page.current_workflow_state.current_task_state,
-                    reviewer=reviewer("medical_reviewer"), password=REVIEW_PASSWORD)
-    with pytest.raises(DomainError):
-        page.get_latest_revision().publish()
-    page.refresh_from_db()
-    assert not page.live
+    assert_half_approved_publish_refused(draft_event())
 
 
 def test_wrong_password_approves_nothing():

@@ -25,6 +25,13 @@ WECHAT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters,
 WECHAT_APP_ID = "wx0123456789abcdef"
 
 
+def _talk_to_fakes(settings) -> None:
+    """What every provider fake needs: our public URL for callbacks, a short timeout, no rate limit."""
+    settings.ENGAGE_PUBLIC_URL = PUBLIC_URL
+    settings.ENGAGE_PROVIDER_TIMEOUT = 1.0
+    settings.ENGAGE_MESSAGING_RATE_LIMITS = {}
+
+
 @pytest.fixture
 def fake_twilio(settings):
     fake = FakeTwilio("AC" + "1" * 32, "twilio-auth-token").start()
@@ -33,9 +40,7 @@ def fake_twilio(settings):
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "2" * 32
     settings.ENGAGE_SMS_BACKEND = "engage.messaging.backends.TwilioSmsBackend"
     settings.ENGAGE_TWILIO_API_BASE_URL = fake.url
-    settings.ENGAGE_PUBLIC_URL = PUBLIC_URL
-    settings.ENGAGE_PROVIDER_TIMEOUT = 1.0
-    settings.ENGAGE_MESSAGING_RATE_LIMITS = {}
+    _talk_to_fakes(settings)
     yield fake
     fake.stop()
 
@@ -48,9 +53,7 @@ def fake_wechat(settings):
     settings.WECHAT_TOKEN = WECHAT_TOKEN
     settings.WECHAT_ENCODING_AES_KEY = ""
     settings.ENGAGE_WECHAT_API_BASE_URL = f"{fake.url}/cgi-bin/"
-    settings.ENGAGE_PUBLIC_URL = PUBLIC_URL
-    settings.ENGAGE_PROVIDER_TIMEOUT = 1.0
-    settings.ENGAGE_MESSAGING_RATE_LIMITS = {}
+    _talk_to_fakes(settings)
     yield fake
     fake.stop()
 
