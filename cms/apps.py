@@ -7,6 +7,6 @@ class CmsConfig(AppConfig):
     verbose_name = _("Academic content")
 
     def ready(self):
-        from cms import signals
+        from cms.pages import signals  # ready(): app modules load after the registry
 
         signals.connect()

@@ -3,8 +3,9 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from . import views, views_reading
-from .feeds import ContentFeed, ContentSitemap
+from cms.pages import views
+from cms.pages.feeds import ContentFeed, ContentSitemap
+from cms.reading import views as views_reading
 
 urlpatterns = [
     path("search/", views.search, name="content_search"),

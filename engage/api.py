@@ -6,10 +6,29 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
-from engage.api_auth import api_auth
-from engage.errors import DomainError
+from engage.core.authentication import api_auth
+from engage.core.errors import DomainError
 
-api = NinjaAPI(
+# Operation ids are what clients generate code from: they stay as they were before the code moved into area
+# packages (ninja derives them from the module path). New modules get ninja's default.
+OPERATION_ID_MODULES = {
+    "cms.pages.api": "cms.api",
+    "cms.reading.api": "cms.api_reading",
+    "events.checkin.api": "events.api_checkins",
+    "events.registrations.api": "events.api_registrations",
+    "members.hospitals.api": "members.api_hospitals",
+    "members.points.api": "members.api_points",
+    "members.profiles.api": "members.api",
+}
+
+
+class EngageAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__
+        return f"{OPERATION_ID_MODULES.get(module, module)}_{operation.view_func.__name__}".replace(".", "_")
+
+
+api = EngageAPI(
     title="Engage API",
     version="1",
     description="Doctor engagement platform API. Authenticate with a session (and CSRF) or a bearer token.",
@@ -67,13 +86,13 @@ def on_not_found(request, exc):
     return error_response(request, 404, "not_found", _("Not found."))
 
 
-api.add_router("/members", "members.api.router")
-api.add_router("/members/me/points", "members.api_points.points_router")
-api.add_router("/rewards", "members.api_points.rewards_router")
-api.add_router("/hospitals", "members.api_hospitals.hospitals_router")
-api.add_router("/content", "cms.api.router")
-api.add_router("/content", "cms.api_reading.content_router")
-api.add_router("/me/reading", "cms.api_reading.me_router")
-api.add_router("/events", "events.api_checkins.router")
-api.add_router("/events", "events.api_registrations.router")
-api.add_router("/me/registrations", "events.api_registrations.me_router")
+api.add_router("/members", "members.profiles.api.router")
+api.add_router("/members/me/points", "members.points.api.points_router")
+api.add_router("/rewards", "members.points.api.rewards_router")
+api.add_router("/hospitals", "members.hospitals.api.hospitals_router")
+api.add_router("/content", "cms.pages.api.router")
+api.add_router("/content", "cms.reading.api.content_router")
+api.add_router("/me/reading", "cms.reading.api.me_router")
+api.add_router("/events", "events.checkin.api.router")
+api.add_router("/events", "events.registrations.api.router")
+api.add_router("/me/registrations", "events.registrations.api.me_router")

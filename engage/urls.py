@@ -1,3 +1,5 @@
+"""The project's URLs. Apps are included by dotted name: the project imports no feature app."""
+
 from django.conf import settings
 from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
@@ -8,7 +10,6 @@ from wagtail.documents import urls as wagtaildocs_urls
 from engage.api import api
 from engage.core.health import healthz
 from engage.core.views import api_not_found
-from members import views as member_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -16,7 +17,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
-    path("accounts/login/code/confirm/", member_views.confirm_login_code, name="account_confirm_login_code"),
+    path("accounts/", include("members.accounts.urls")),  # before allauth: wraps its code confirmation
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
@@ -25,7 +26,7 @@ urlpatterns = [
     path("content/", include("cms.urls")),
     path("events/", include("events.urls")),
     path("webhooks/", include("engage.messaging.urls")),
-    path("inbox/", include("engage.core.urls_inbox")),
+    path("inbox/", include("engage.inbox.urls")),
 ]
 
 if settings.DEBUG:

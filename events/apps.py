@@ -7,6 +7,8 @@ class EventsConfig(AppConfig):
     verbose_name = _("Meetings and live sessions")
 
     def ready(self):
-        from events import signals_registrations
+        from events.registrations import (
+            signals as signals_registrations,  # ready(): app modules load after the registry
+        )
 
         signals_registrations.connect()

@@ -1,13 +1,12 @@
-"""/events/… site views; each area keeps its own URL module so the areas can grow independently."""
+"""/events/… site views; each area keeps its own urls.py."""
 
 from django.urls import include, path
 
 app_name = "events"
 
 urlpatterns = [
-    path("", include("events.urls_registrations")),
-    path("", include("events.urls_checkin")),
-    path("", include("events.urls_photos")),
-    path("", include("events.urls_surveys")),
-    path("", include("events.urls_evidence")),
+    path("", include("events.registrations.urls")),
+    path("", include("events.checkin.urls")),
+    path("", include("events.photos.urls")),
+    path("", include("events.surveys.urls")),
 ]

@@ -1,2 +1,16 @@
-# Each module registers its own hooks, snippets and views when imported.
-from events.admin import authoring, checkin, evidence, photos, registrations, surveys  # noqa: F401
+"""Admin wiring for events/: each area registers its viewsets and hooks in its admin.py, imported here; and the
+blocks events shows on cms's home page and members' member page."""
+
+from wagtail import hooks
+
+from engage.core.sections import HOME_SECTIONS_HOOK, MEMBER_SECTIONS_HOOK
+from events.checkin import admin as checkin_admin  # noqa: F401
+from events.evidence import admin as evidence_admin  # noqa: F401
+from events.pages import admin as pages_admin  # noqa: F401
+from events.pages.selectors import events_home_section, events_member_section
+from events.photos import admin as photos_admin  # noqa: F401
+from events.registrations import admin as registrations_admin  # noqa: F401
+from events.surveys import admin as surveys_admin  # noqa: F401
+
+hooks.register(HOME_SECTIONS_HOOK, events_home_section)
+hooks.register(MEMBER_SECTIONS_HOOK, events_member_section)

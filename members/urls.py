@@ -2,7 +2,10 @@
 
 from django.urls import path
 
-from . import views, views_points, views_profile, views_rep
+from members.accounts import views
+from members.hospitals import views as views_rep
+from members.points import views as views_points
+from members.profiles import views as views_profile
 
 urlpatterns = [
     path("me/", views.member_home, name="member_home"),

@@ -1,9 +1,7 @@
-"""Admin wiring for members/: each area keeps its viewsets and hooks in members/admin/<area>.py and is
-imported here so Wagtail registers it."""
-from .admin import (  # noqa: F401
-    doctors,
-    hospitals,
-    points,
-    segments,
-    verification,
-)
+"""Admin wiring for members/: each area registers its viewsets and hooks in its admin.py, imported here."""
+
+from members.engagement import admin as engagement_admin  # noqa: F401
+from members.hospitals import admin as hospitals_admin  # noqa: F401
+from members.points import admin as points_admin  # noqa: F401
+from members.profiles import admin as profiles_admin  # noqa: F401
+from members.segments import admin as segments_admin  # noqa: F401

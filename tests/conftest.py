@@ -63,9 +63,10 @@ def role_user(db):
 
 @pytest.fixture
 def doctor(db):
-    from tests.factories import user_with_role
+    """A user with the doctor role and no profile yet (so not verified)."""
+    from tests.factories import make_doctor
 
-    return user_with_role("doctor")
+    return make_doctor(verified=False, profile=False)
 
 
 @pytest.fixture

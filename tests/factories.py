@@ -1,7 +1,14 @@
+import io
+import itertools
+
 import factory
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from members.models import Department, DoctorProfile, Hospital, User
+from members.accounts.models import User
+from members.hospitals.models import Department, Hospital
+from members.profiles.models import DoctorProfile
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -59,3 +66,77 @@ def user_with_role(role: str, **kwargs) -> User:
     user = UserFactory(**kwargs)
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+_licences = itertools.count()
+
+
+def make_doctor(*, verified: bool = True, kol: bool = False, profile: bool = True, role: bool = True,
+                city: str | None = None, province: str | None = None, specialties=(), user: User | None = None,
+                via_services: bool = False, **profile_fields) -> User:
+    """A doctor member (the user is returned).
+
+        make_doctor()                                  # verified: doctor role, profile verified now
+        make_doctor(kol=True)                          # verified KOL / speaker
+        make_doctor(verified=False)                    # profile pending verification
+        make_doctor(status=DoctorProfile.Status.REJECTED)      # any status; any other profile field too
+        make_doctor(city="北京市")                      # at a new hospital in that city (province= likewise)
+        make_doctor(hospital=h, specialties=[diabetes])
+        make_doctor(verified=False, profile=False)     # signed up as a doctor, no profile yet
+        make_doctor(role=False, verified=False)        # a bare pending profile, without the doctor role group
+        make_doctor(via_services=True, user=u, ...)    # through the profile form's service and a compliance
+                                                       # verification: consents, certificate, history, points
+
+    Every profile gets a unique 15-digit licence number unless `licence_number=` is given. `user=` makes a doctor
+    of an existing account (a new UserFactory user otherwise)."""
+    if not profile:
+        if verified or kol or profile_fields or specialties or city or province or via_services:
+            raise TypeError("make_doctor(profile=False) takes verified=False and no profile options")
+        user = user or UserFactory()
+        if role:
+            user.groups.add(Group.objects.get(name="doctor"))
+        return user
+    user = user or UserFactory()
+    if (city or province) and "hospital" not in profile_fields:
+        profile_fields["hospital"] = HospitalFactory(province=province or city, city=city or province)
+    profile_fields.setdefault("licence_number", f"1101{next(_licences):011d}")
+    if via_services:
+        if kol or not role:
+            raise TypeError("make_doctor(via_services=True) takes neither kol=True nor role=False")
+        return _doctor_via_services(user, verified=verified, specialties=specialties, **profile_fields)
+    status = profile_fields.pop("status", None) or (
+        DoctorProfile.Status.VERIFIED if verified or kol else DoctorProfile.Status.PENDING)
+    profile_fields.setdefault("verified_at", timezone.now() if status == DoctorProfile.Status.VERIFIED else None)
+    if role:
+        user.groups.add(Group.objects.get(name="doctor"))
+    doctor_profile = DoctorProfileFactory(user=user, status=status, is_speaker=kol, **profile_fields)
+    if specialties:
+        doctor_profile.specialties.set(specialties)
+    return user
+
+
+def _doctor_via_services(user: User, *, verified: bool, specialties, **fields) -> User:
+    """The profile form's service (privacy and SMS consents from 203.0.113.7, a JPEG certificate in the private
+    storage, the doctor role), then, if `verified`, a compliance officer's verification (history, points)."""
+    from PIL import Image
+
+    from members.profiles.services import ProfileInput, profile_complete, verification_decide
+
+    certificate = io.BytesIO()
+    Image.new("RGB", (60, 40), (200, 180, 90)).save(certificate, "JPEG")
+    data = ProfileInput(
+        real_name=fields.pop("real_name", "王丽华"), gender=fields.pop("gender", DoctorProfile.Gender.FEMALE),
+        hospital_id=(fields.pop("hospital", None) or HospitalFactory()).pk,
+        department_id=(fields.pop("department", None) or DepartmentFactory()).pk,
+        title=fields.pop("title", DoctorProfile.Title.ATTENDING), specialty_ids=[area.pk for area in specialties],
+        licence_number=fields.pop("licence_number"),
+    )
+    if fields:
+        raise TypeError(f"make_doctor(via_services=True) cannot set {sorted(fields)}")
+    doctor_profile = profile_complete(
+        user=user, data=data, certificate=SimpleUploadedFile("certificate.jpg", certificate.getvalue(),
+                                                             content_type="image/jpeg"),
+        privacy=True, marketing={"marketing_sms": True}, ip_address="203.0.113.7", user_agent="pytest")
+    if verified:
+        verification_decide(profile_id=doctor_profile.pk, actor=user_with_role("compliance"), decision="verified")
+    return User.objects.get(pk=user.pk)

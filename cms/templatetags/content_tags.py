@@ -3,12 +3,12 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from cms.richtext import clean_rich_text
+from cms.pages.richtext import clean_rich_text
 
 register = template.Library()
 
 
 @register.filter
 def safe_richtext(value) -> str:
-    """Stored rich text for a reader: expanded and whitelisted (cms.richtext)."""
+    """Stored rich text for a reader: expanded and whitelisted (cms.pages.richtext)."""
     return mark_safe(clean_rich_text(value))  # noqa: S308 - whitelisted by clean_rich_text

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from cms import selectors_reading
-from cms.services_reading import completion_rule, share_code_for
+from cms.reading import selectors as selectors_reading
+from cms.reading.services import completion_rule, share_code_for
 
 register = template.Library()
 

@@ -3,6 +3,8 @@
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from engage.core.clients import client_ip
+
 
 @dataclass(frozen=True)
 class RequestContext:
@@ -17,13 +19,6 @@ _current: ContextVar[RequestContext | None] = ContextVar("engage_audit_context",
 
 def current() -> RequestContext:
     return _current.get() or _EMPTY
-
-
-def client_ip(request) -> str | None:
-    # Behind the load balancer the first X-Forwarded-For hop is the client; REMOTE_ADDR is the proxy.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
-    return ip or None
 
 
 class AuditContextMiddleware:

@@ -2,8 +2,8 @@ import ipaddress
 
 from django.db import models
 
-from . import context
-from .models import AuditEntry
+from engage.audit import context
+from engage.audit.models import AuditEntry
 
 
 def _label(actor) -> str:

@@ -2,12 +2,11 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.permissions import register_permission_policy
 
-from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy
-from engage.roles import Role
+from engage.audit.models import AuditEntry
+from engage.core.policies import ReadOnlyModelViewSet, ReadOnlyPolicy
+from engage.core.roles import Capability
 
-from .models import AuditEntry
-
-register_permission_policy(AuditEntry, ReadOnlyRolePolicy(AuditEntry, roles=(Role.COMPLIANCE, Role.ADMIN)))
+register_permission_policy(AuditEntry, ReadOnlyPolicy(AuditEntry, Capability.VIEW_AUDIT_TRAIL))
 
 
 class AuditEntryViewSet(ReadOnlyModelViewSet):

@@ -1,6 +1,6 @@
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+"""A push-only WebSocket joined to one group: the base of the inbox and live-counter sockets."""
 
-from .notifications import user_group
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 UNAUTHORISED = 4401
 FORBIDDEN = 4403
@@ -36,13 +36,3 @@ class GroupPushConsumer(AsyncJsonWebsocketConsumer):
         # The socket is push-only; a ping keeps proxies from closing it.
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong", "payload": {}})
-
-
-class NotificationConsumer(GroupPushConsumer):
-    """One socket per open page of a signed-in user; receives `notify_user` events."""
-
-    async def join(self, user):
-        return user_group(user.pk), {"event": "hello", "payload": {"user_id": user.pk}}
-
-    async def notify(self, message):
-        await self.send_json({"event": message["event"], "payload": message["payload"]})

@@ -1,4 +1,4 @@
-from engage.roles import is_staff_member, roles_of
+from engage.core.roles import is_staff_member, roles_of
 
 
 def portal(request):

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
+from celery import current_app as celery_app
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -11,8 +12,6 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from engage.celery import app as celery_app
 
 TIMEOUT_SECONDS = 2.0
 

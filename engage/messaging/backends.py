@@ -16,8 +16,8 @@ import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from . import conf
-from .templates import get_template
+from engage.messaging import conf
+from engage.messaging.templates import get_template
 
 logger = logging.getLogger("engage.messaging")
 

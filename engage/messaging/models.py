@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from engage.core.crypto import EncryptedTextField
+from engage.core.crypto import EncryptedTextField, lookup_hash
 
 
 def mask_recipient(value: str) -> str:
@@ -23,8 +23,6 @@ def mask_recipient(value: str) -> str:
 class RecipientQuerySet(models.QuerySet):
     def to(self, recipient: str):
         """Messages to `recipient` (a number or openid as stored), found by its keyed hash."""
-        from engage.core.crypto import lookup_hash
-
         return self.filter(recipient_hash=lookup_hash(recipient))
 
 

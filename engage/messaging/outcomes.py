@@ -24,6 +24,8 @@ from contextlib import contextmanager
 
 from django.db import transaction
 
+from engage.messaging.models import OutboundMessage
+
 logger = logging.getLogger("engage.messaging")
 
 _HANDLERS: list[tuple[Callable, bool]] = []
@@ -42,8 +44,6 @@ def unregister_outcome_handler(fn: Callable) -> None:
 
 
 def _notify(message_ids: list[int]) -> None:
-    from .models import OutboundMessage
-
     messages = list(OutboundMessage.objects.filter(pk__in=set(message_ids)).order_by("pk"))
     if not messages:
         return

@@ -8,7 +8,7 @@ from functools import cache
 
 from django.conf import settings
 
-from . import conf
+from engage.messaging import conf
 
 # KEYS[1] bucket; ARGV rate (tokens/s), burst, requested. Uses the server clock so all workers agree.
 LUA_BUCKET_SCRIPT = """

@@ -35,13 +35,16 @@ from django.utils.translation import gettext as _
 
 from engage.audit.services import audit_log
 from engage.core.crypto import lookup_hash
-from engage.errors import DomainError, PermissionDenied
-
-from . import conf, ratelimit
-from .inbound import Inbound, handlers
-from .models import InboundMessage, OutboundMessage, mask_recipient
-from .outcomes import outcome_changed, outcomes_gathered, register_outcome_handler  # noqa: F401  (re-exported)
-from .templates import get_template
+from engage.core.errors import DomainError, PermissionDenied
+from engage.core.jobs import enqueue_on_commit
+from engage.core.roles import Capability, can
+from engage.messaging import conf, ratelimit
+from engage.messaging.backends import SendError, sms_backend
+from engage.messaging.inbound import Inbound, handlers
+from engage.messaging.models import InboundMessage, OutboundMessage, mask_recipient
+from engage.messaging.outcomes import outcome_changed, outcomes_gathered, register_outcome_handler  # noqa: F401  (re-exported)
+from engage.messaging.templates import get_template
+from engage.messaging.wechat import wechat_sender
 
 logger = logging.getLogger("engage.messaging")
 Status = OutboundMessage.Status
@@ -63,19 +66,7 @@ def _crash_point(name: str) -> None:
 
 def _dispatch(message_id: int, countdown: float | None = None) -> None:
     """Queues the sending task after commit. A lost dispatch (broker down) is rescued by the sweeper."""
-
-    def send():
-        from .tasks import message_deliver
-
-        try:
-            if countdown:
-                message_deliver.apply_async((message_id,), countdown=max(0.0, countdown))
-            else:
-                message_deliver.delay(message_id)
-        except Exception:
-            logger.exception("could not queue message %s; the sweeper will", message_id)
-
-    transaction.on_commit(send)
+    enqueue_on_commit("engage.messaging.tasks.message_deliver", message_id, countdown=countdown)
 
 
 DELIVER_BATCH = 50  # messages per `messages_deliver` task
@@ -84,21 +75,9 @@ DELIVER_BATCH = 50  # messages per `messages_deliver` task
 def _dispatch_many(message_ids: list[int], countdown: float | None = None) -> None:
     """Queues `messages_deliver` tasks of DELIVER_BATCH after commit; a lost one is rescued by the sweeper."""
 
-    def send():
-        from .tasks import messages_deliver
-
-        for i in range(0, len(message_ids), DELIVER_BATCH):
-            try:
-                chunk = message_ids[i:i + DELIVER_BATCH]
-                if countdown:
-                    messages_deliver.apply_async((chunk,), countdown=max(0.0, countdown))
-                else:
-                    messages_deliver.delay(chunk)
-            except Exception:
-                logger.exception("could not queue messages %s…; the sweeper will", message_ids[i])
-
-    if message_ids:
-        transaction.on_commit(send)
+    for i in range(0, len(message_ids), DELIVER_BATCH):
+        enqueue_on_commit("engage.messaging.tasks.messages_deliver", message_ids[i:i + DELIVER_BATCH],
+                          countdown=countdown)
 
 
 def _preview(template_key: str, params: dict, language: str, channel: str) -> str:
@@ -234,9 +213,6 @@ def _fallback_to_sms(message_id: int) -> OutboundMessage | None:
 
 
 def _call_provider(message: OutboundMessage):
-    from .backends import sms_backend
-    from .wechat import wechat_sender
-
     if message.channel == Channel.SMS:
         return sms_backend().send(
             message.recipient, message.template_key, message.params, message.language,
@@ -278,8 +254,6 @@ def _requeue(message_id: int, claim_token: str, delay: float, *, dispatch: bool 
 def _provider_call(message: OutboundMessage):
     """The provider's answer: a SendResult, or the SendError / DomainError it ended with. Anything else that
     goes wrong once the request may have left us is an unknown outcome (never resent)."""
-    from .backends import SendError
-
     try:
         outcome = _call_provider(message)
     except (SendError, DomainError) as exc:
@@ -293,8 +267,6 @@ def _provider_call(message: OutboundMessage):
 
 def _settle(message: OutboundMessage, outcome, claim_token: str) -> None:
     """Applies the provider's answer to a message whose call started (one-way: a late result still lands)."""
-    from .backends import SendError
-
     if isinstance(outcome, SendError):
         error = {"error_code": outcome.code[:50], "error_message": str(outcome)[:2000]}
         if outcome.kind == SendError.TRANSIENT and message.attempts < int(conf.get("ENGAGE_MESSAGE_MAX_ATTEMPTS")):
@@ -441,9 +413,7 @@ def message_sweep(*, now: datetime | None = None, limit: int = 1000) -> dict[str
 
 def message_resend(*, message: OutboundMessage, actor, reason: str) -> OutboundMessage:
     """Staff resend a failed, undelivered or unknown message as a new message linked to the original; audited."""
-    from engage.roles import is_staff_member
-
-    if not (actor is not None and actor.is_authenticated and is_staff_member(actor)):
+    if not can(actor, Capability.RESEND_MESSAGES):
         raise PermissionDenied("messaging_resend_forbidden", _("Only staff may resend messages."))
     reason = (reason or "").strip()
     if not reason:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from engage.messaging import services
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -7,7 +7,7 @@
 
 from dataclasses import dataclass, field
 
-from engage.errors import DomainError
+from engage.core.errors import DomainError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from engage.messaging import views
 
 app_name = "messaging"
 urlpatterns = [

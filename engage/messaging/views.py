@@ -10,10 +10,10 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbid
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import conf
-from .inbound import classify_text
-from .models import InboundMessage, OutboundMessage
-from .services import inbound_receive, message_status_report
+from engage.messaging import conf
+from engage.messaging.inbound import classify_text
+from engage.messaging.models import InboundMessage, OutboundMessage
+from engage.messaging.services import inbound_receive, message_status_report
 
 logger = logging.getLogger("engage.messaging")
 

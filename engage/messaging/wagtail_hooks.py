@@ -11,23 +11,21 @@ from wagtail.admin.views.generic import InspectView
 from wagtail.admin.widgets import Button
 from wagtail.permissions import register_permission_policy
 
-from engage.core.admin_policies import ReadOnlyModelViewSet, ReadOnlyRolePolicy
-from engage.errors import DomainError
-from engage.roles import Role, is_staff_member
+from engage.core.errors import DomainError
+from engage.core.policies import ReadOnlyModelViewSet, ReadOnlyPolicy
+from engage.core.roles import Capability, can
+from engage.messaging.models import InboundMessage, OutboundMessage
+from engage.messaging.services import RESENDABLE, message_resend
 
-from .models import InboundMessage, OutboundMessage
-from .services import RESENDABLE, message_resend
-
-ROLES = (Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)
-register_permission_policy(OutboundMessage, ReadOnlyRolePolicy(OutboundMessage, roles=ROLES))
-register_permission_policy(InboundMessage, ReadOnlyRolePolicy(InboundMessage, roles=ROLES))
+register_permission_policy(OutboundMessage, ReadOnlyPolicy(OutboundMessage, Capability.VIEW_OUTBOX))
+register_permission_policy(InboundMessage, ReadOnlyPolicy(InboundMessage, Capability.VIEW_OUTBOX))
 
 
 class OutboxInspectView(InspectView):
     @property
     def header_more_buttons(self):
         buttons = list(super().header_more_buttons)
-        if self.object.status in RESENDABLE and is_staff_member(self.request.user):
+        if self.object.status in RESENDABLE and can(self.request.user, Capability.RESEND_MESSAGES):
             buttons.append(Button(_("Resend"), url=reverse("outbox:resend", args=[self.object.pk]), icon_name="mail",
                                   priority=30))
         return buttons
@@ -72,7 +70,7 @@ class InboundMessageViewSet(ReadOnlyModelViewSet):
 def resend_view(request, pk: int):
     """GET: the reason form; POST: resend (a new message linked to the original), audited."""
     original = get_object_or_404(OutboundMessage, pk=pk)
-    if not is_staff_member(request.user):
+    if not can(request.user, Capability.RESEND_MESSAGES):
         raise DjangoPermissionDenied
     error = ""
     if request.method == "POST":

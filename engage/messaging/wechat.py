@@ -16,10 +16,10 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from . import conf
-from .backends import SendError, SendResult, network_error
-from .ratelimit import redis_client
-from .templates import get_template
+from engage.messaging import conf
+from engage.messaging.backends import SendError, SendResult, network_error
+from engage.messaging.ratelimit import redis_client
+from engage.messaging.templates import get_template
 
 # The user cannot be reached over WeChat: fall back to SMS when the caller allowed it.
 UNREACHABLE = {40003, 43004, 43019, 43101, 43107}

@@ -9,11 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from engage.core.crypto import lookup_hash
-from members import demo_data
-from members.models import DoctorProfile, User
-
-from . import services
-from .models import Patient, PatientConsent, Programme, ProgrammeConsentText
+from engage.core.demo import demo_seeder
+from engage.core.roles import Role
+from engage.reminders import selectors, services
+from engage.reminders.models import Patient, PatientConsent, Programme, ProgrammeConsentText
+from members.accounts import demo as demo_data
+from members.accounts.models import User
+from members.profiles.models import DoctorProfile
 
 PROGRAMME_NAME = "糖尿病用药依从性项目（演示）"
 CONSENT_VERSION = "1.0"
@@ -46,6 +48,7 @@ def demo_patients() -> list[Patient]:
     return list(programme.patients.order_by("pk")) if programme else []
 
 
+@demo_seeder(order=100)
 def seed_demo_reminders() -> dict[str, int]:
     created = {"patient programmes": 0, "patients": 0, "medication plans": 0}
     with transaction.atomic():
@@ -58,13 +61,13 @@ def seed_demo_reminders() -> dict[str, int]:
             )
             ProgrammeConsentText.objects.create(programme=programme, version=CONSENT_VERSION, text=PROGRAMME_TEXT,
                                                 health_info_text=HEALTH_TEXT)
-            staff_names = [s.username for s in demo_data.STAFF if s.role in ("marketing", "medical_reviewer")]
+            staff_names = [s.username for s in demo_data.STAFF if s.role in (Role.MARKETING, Role.MEDICAL_REVIEWER)]
             programme.staff.add(*User.objects.filter(username__in=staff_names))
             created["patient programmes"] += 1
         doctor = (DoctorProfile.objects.filter(status=DoctorProfile.Status.VERIFIED,
                                                user__username__startswith="demo-doctor-")
                   .select_related("user").order_by("user__username").first())
-        doctor_user = doctor.user if doctor and services.is_verified_doctor(doctor.user) else None
+        doctor_user = doctor.user if doctor and selectors.can_treat_patients(doctor.user) else None
         all_kinds = frozenset({PatientConsent.Kind.PROGRAMME, PatientConsent.Kind.HEALTH_INFORMATION,
                                PatientConsent.Kind.SMS})
         consent = services.ConsentGiven(kinds=all_kinds, text_version=CONSENT_VERSION)
@@ -80,11 +83,13 @@ def seed_demo_reminders() -> dict[str, int]:
             )
             # Demo patients are reminded around the clock, so a visitor sees follow-ups at any hour.
             Patient.objects.filter(pk=patient.pk).update(quiet_start=None, quiet_end=None)
-            services.medication_plan_create(patient=patient, drug=drug, dose_text=dose, times=_every(every, first),
-                                            start_date=timezone.localdate(), actor=doctor_user)
+            if doctor_user is not None:  # plans are the treating doctor's to write
+                services.medication_plan_create(patient=patient, drug=drug, dose_text=dose,
+                                                times=_every(every, first), start_date=timezone.localdate(),
+                                                actor=doctor_user)
+                created["medication plans"] += 1
             services.follow_up_plan_create(patient=patient, title="糖化血红蛋白（HbA1c）",
                                            first_date=timezone.localdate(), interval_months=3)
             created["patients"] += 1
-            created["medication plans"] += 1
     return created
 

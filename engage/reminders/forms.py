@@ -6,7 +6,7 @@ from datetime import time
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import MedicationPlan, Patient
+from engage.reminders.models import MedicationPlan, Patient
 
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Tokyo", "Asia/Singapore", "Europe/London",
                 "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Australia/Sydney"]

@@ -105,8 +105,9 @@ class ProgrammeConsentText(models.Model):
         return f"{self.programme} v{self.version}"
 
 
-class Patient(models.Model):
-    """A patient enrolled in a programme. No log-in: reached over WeChat or SMS and by a signed link."""
+class ContactDetails(models.Model):
+    """How a person without a log-in is reached: name, mobile and WeChat openid encrypted at rest with keyed hashes
+    for look-ups, language, and whether they opted out. Shared by patients and caregivers."""
 
     wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
 
@@ -114,22 +115,35 @@ class Patient(models.Model):
         ZH = "zh-hans", "简体中文"
         EN = "en", "English"
 
+    name = EncryptedTextField(_("name"))
+    mobile = EncryptedTextField(_("mobile number"), blank=True, default="")
+    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    wechat_openid = EncryptedTextField(_("WeChat openid"), blank=True, default="")
+    openid_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH)
+    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+
+class Patient(ContactDetails):
+    """A patient enrolled in a programme. No log-in: reached over WeChat or SMS and by a signed link."""
+
     class EnrolmentMethod(models.TextChoices):
         DOCTOR_PORTAL = "doctor_portal", _("By the treating doctor")
         SELF_QR = "self_qr", _("Self-enrolment (programme QR code)")
 
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="patients",
                                   verbose_name=_("programme"))
-    name = EncryptedTextField(_("name"))
-    mobile = EncryptedTextField(_("mobile number"), blank=True, default="")
-    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
-    wechat_openid = EncryptedTextField(_("WeChat openid"), blank=True, default="")
-    openid_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai",
                                  validators=[validate_time_zone])
     preferred_channel = models.CharField(_("preferred channel"), max_length=10, choices=Channel.choices,
                                          default=Channel.WECHAT)
-    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     doctor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminder_patients",
@@ -138,7 +152,6 @@ class Patient(models.Model):
     quiet_start = models.TimeField(_("quiet hours from"), null=True, blank=True, default=time(22, 0))
     quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True, default=time(7, 0))
     enrolment_method = models.CharField(_("enrolled"), max_length=20, choices=EnrolmentMethod.choices)
-    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
     link_version = models.PositiveIntegerField(default=1, editable=False)  # bump to revoke patient links
     created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
 
@@ -154,10 +167,6 @@ class Patient(models.Model):
         return f"{mask_name(self.name)} (#{self.pk})"
 
     @property
-    def masked_name(self) -> str:
-        return mask_name(self.name)
-
-    @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
@@ -168,24 +177,13 @@ class Patient(models.Model):
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
-class Caregiver(models.Model):
+class Caregiver(ContactDetails):
     """A family member or guardian who may be told when doses are missed, with their own contact and consent."""
-
-    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
-
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="caregiver",
                                    verbose_name=_("patient"))
-    name = EncryptedTextField(_("name"))
     relationship = models.CharField(_("relationship"), max_length=50, blank=True)
     is_guardian = models.BooleanField(_("legal guardian"), default=False)
-    mobile = EncryptedTextField(_("mobile number"), blank=True, default="")
-    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
-    wechat_openid = EncryptedTextField(_("WeChat openid"), blank=True, default="")
-    openid_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
-    language = models.CharField(_("language"), max_length=10, choices=Patient.Language.choices,
-                                default=Patient.Language.ZH)
-    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,14 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engage.errors import NotFound, PermissionDenied
-from engage.roles import Role, has_role, is_staff_member
-
-from .models import DoseEvent, Patient, Programme
-from .services import CONFIRM_WINDOW
+from engage.core.errors import NotFound, PermissionDenied
+from engage.core.roles import Capability, can
+from engage.core.sections import PageSection
+from engage.reminders.models import DoseEvent, Patient, Programme
+from members.accounts.selectors import AccessLevel, access_level_of
 
 LINK_SALT = "engage.reminders.patient-link"
 LINK_MAX_AGE = timedelta(days=7)
+CONFIRM_WINDOW = timedelta(hours=2)  # a reply confirms a dose at most this long after it fell due
 
 
 # --- The patient's signed link ----------------------------------------------------------------------------
@@ -66,24 +67,31 @@ def doses_of_day(patient: Patient, now: datetime | None = None) -> list[DoseEven
 # --- Who sees what ----------------------------------------------------------------------------------------
 
 
-def _is_rep(user) -> bool:
-    return has_role(user, Role.REP) and not user.is_superuser
+def can_treat_patients(user) -> bool:
+    """Verified doctors enrol their patients and keep their medication plans; sales reps never (engage.core.roles)."""
+    return can(user, Capability.TREAT_PATIENTS) and access_level_of(user) >= AccessLevel.VERIFIED
+
+
+def can_edit_plans(user, patient: Patient) -> bool:
+    """Only the patient's treating doctor, verified, adds or changes their medication plans."""
+    return patient.doctor_id is not None and patient.doctor_id == getattr(user, "pk", None) and can_treat_patients(user)
 
 
 def patients_visible_to(user) -> QuerySet[Patient]:
     """Treating doctors see their patients; programme staff (a staff role and listed on the programme) see the
     programme's patients; sales reps and everyone else see none."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active or _is_rep(user):
-        return Patient.objects.none()
     rule = Q(pk__in=[])
-    if has_role(user, Role.DOCTOR):
+    if can(user, Capability.TREAT_PATIENTS):
         rule |= Q(doctor=user)
-    if is_staff_member(user):
+    if can(user, Capability.VIEW_PROGRAMME_PATIENTS):
         rule |= Q(programme__staff=user)
+    if not rule.children[1:]:
+        return Patient.objects.none()
     return Patient.objects.filter(rule).distinct()
 
 
-def access_patient(user, patient_id: int) -> Patient:
+def access_patient(*, user, patient_id) -> Patient:
+    """The patient when `user` may see them (patients_visible_to); NotFound otherwise, with no hint."""
     patient = patients_visible_to(user).select_related("programme").filter(pk=patient_id).first()
     if patient is None:
         raise NotFound("patient_not_found", _("No such patient."))
@@ -91,12 +99,13 @@ def access_patient(user, patient_id: int) -> Patient:
 
 
 def programmes_visible_to(user) -> QuerySet[Programme]:
-    if not getattr(user, "is_authenticated", False) or _is_rep(user) or not is_staff_member(user):
+    if not can(user, Capability.VIEW_PROGRAMME_PATIENTS):
         return Programme.objects.none()
     return Programme.objects.filter(staff=user).distinct()
 
 
-def access_programme(user, programme_id: int) -> Programme:
+def access_programme(*, user, programme_id) -> Programme:
+    """The programme when `user` is on its staff; NotFound otherwise."""
     programme = programmes_visible_to(user).filter(pk=programme_id).first()
     if programme is None:
         raise NotFound("programme_not_found", _("No such programme."))
@@ -154,3 +163,10 @@ def adherence_of_programme(programme: Programme, *, days: int = 30, now: datetim
     counts = _adherence_counts(
         DoseEvent.objects.filter(patient__programme=programme, due_at__gt=now - timedelta(days=days)), now)
     return Adherence(counts["due"], counts["on_time"])
+
+
+def reminders_member_section(*, user) -> PageSection | None:
+    """The member page's link to a verified doctor's patients (MEMBER_SECTIONS_HOOK)."""
+    if not can_treat_patients(user):
+        return None
+    return PageSection(key="patients", template="reminders/member_section.html", order=30)

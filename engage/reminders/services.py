@@ -1,25 +1,30 @@
 """Writes for patients: enrolment with consent, plans, opt-out, dose confirmations, reported values and the
-pharmacovigilance queue. The beat's scheduling and sending lives in services_dispatch.py."""
+pharmacovigilance queue; the beat tick (materialise dose events, send due reminders exactly once, follow up,
+escalate, mark missed); and what a patient's reply does."""
 
-import re
+import logging
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Value, When
-from django.utils import timezone
+from django.db.models import Case, DateTimeField, Q, Value, When
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from engage.audit.services import audit_log
 from engage.core.crypto import lookup_hash
-from engage.errors import Conflict, DomainError, NotFound, PermissionDenied
-from members.phone import normalise_mobile
-
-from .models import (
+from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from engage.core.jobs import enqueue_on_commit
+from engage.messaging.services import MessageSpec, message_enqueue, messages_deliver_now, messages_enqueue_many
+from engage.reminders.models import (
     Caregiver,
+    Channel,
     DoseEvent,
     FollowUpPlan,
     MedicationPlan,
@@ -31,11 +36,18 @@ from .models import (
     validate_time_zone,
     validate_times_of_day,
 )
+from engage.reminders.parsing import parse_glucose
+from engage.reminders.selectors import CONFIRM_WINDOW, can_edit_plans, can_treat_patients, patient_link
+from members.accounts.phone import normalise_mobile
 
 GUARDIAN_AGE = 14  # PIPL art. 31: personal information of a minor under 14 needs a guardian's consent
-CONFIRM_WINDOW = timedelta(hours=2)  # a reply confirms a dose at most this long after it fell due
+
+
+
+
 EARLY_CONFIRM = timedelta(hours=1)  # the patient page may confirm a dose this long before it is due
-REQUIRED_KINDS = frozenset({PatientConsent.Kind.PROGRAMME, PatientConsent.Kind.HEALTH_INFORMATION})
+Kind = PatientConsent.Kind
+REQUIRED_KINDS = frozenset({Kind.PROGRAMME, Kind.HEALTH_INFORMATION})
 
 
 @dataclass(frozen=True)
@@ -81,13 +93,6 @@ def _consent_rows(*, patient, caregiver, consent: ConsentGiven, method: str, now
     ]
 
 
-def is_verified_doctor(user) -> bool:
-    from engage.roles import Role, has_role
-    from members.selectors import AccessLevel, access_level_of
-
-    return has_role(user, Role.DOCTOR) and access_level_of(user) >= AccessLevel.VERIFIED
-
-
 def patient_enrol(
     *,
     programme: Programme,
@@ -109,7 +114,7 @@ def patient_enrol(
     now = timezone.now()
     if not programme.is_active:
         raise DomainError("programme_closed", _("This programme does not accept new patients."))
-    if method == Patient.EnrolmentMethod.DOCTOR_PORTAL and not is_verified_doctor(doctor):
+    if method == Patient.EnrolmentMethod.DOCTOR_PORTAL and not can_treat_patients(doctor):
         raise PermissionDenied("doctor_not_verified", _("Only verified doctors can enrol patients."))
     text = programme.current_consent_text()
     if text is None:
@@ -246,9 +251,6 @@ def caregiver_opt_out(*, caregivers: list[Caregiver], source: str) -> int:
     return count
 
 
-# --- Plans ------------------------------------------------------------------------------------------------
-
-
 def medication_plan_create(
     *,
     patient: Patient,
@@ -262,9 +264,13 @@ def medication_plan_create(
     cycle: tuple[int, int] | None = None,
     end_date: date | None = None,
     as_needed: bool = False,
-    actor=None,
+    actor,
 ) -> MedicationPlan:
-    """Adds a plan; its dose events appear on the next beat tick (48 hours ahead)."""
+    """Adds a plan for `actor`, who must be the patient's treating doctor and verified; its dose events appear on
+    the next beat tick (48 hours ahead)."""
+    if not can_edit_plans(actor, patient):
+        raise PermissionDenied("not_treating_doctor",
+                               _("Only the patient's treating doctor, once verified, may add a medication plan."))
     plan = MedicationPlan(
         patient=patient, drug=drug.strip()[:200], dose_text=dose_text.strip()[:200],
         times=sorted({t.strip() for t in times}), schedule_kind=schedule_kind, weekdays=sorted(set(weekdays or [])),
@@ -318,9 +324,6 @@ def follow_up_plan_create(*, patient: Patient, title: str, first_date: date, int
                                            interval_months=interval_months)
         audit_log(actor=actor, action="reminders.follow_up_plan_create", obj=plan)
     return plan
-
-
-# --- Confirmations ----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -394,8 +397,6 @@ def dose_outcome_apply(*, sent_at: dict[int, datetime | None]) -> int:
         status=DoseEvent.Status.SENT, sent_at=when, updated_at=now)
 
 
-# --- Reported values and pharmacovigilance ----------------------------------------------------------------
-
 GLUCOSE_MMOL_RANGE = (Decimal("1.0"), Decimal("35.0"))
 MGDL_PER_MMOL = Decimal("18.016")  # glucose, 180.16 g/mol
 UNITS = {"mmol/l": "mmol/L", "mmol": "mmol/L", "mg/dl": "mg/dL", "mg": "mg/dL"}
@@ -468,22 +469,6 @@ def pv_case_open_if_needed(*, patient: Patient, text: str, source: str, source_k
     return case
 
 
-GLUCOSE_RE = re.compile(
-    r"(?:血糖|bg|glucose|sugar)\s*[:：=]?\s*(?P<value>\d{1,5}(?:[.,]\d{1,3})?)\s*(?P<unit>mmol/?l|mg/?dl)?",
-    re.IGNORECASE,
-)
-
-
-def parse_glucose(text: str) -> tuple[str, str] | None:
-    """"血糖 7.8" / "BG 140 mg/dL" -> (value, unit). A bare number is not a glucose (it could be "1")."""
-    match = GLUCOSE_RE.search(text or "")
-    if not match:
-        return None
-    unit = (match.group("unit") or "").lower().replace("/", "")
-    unit = {"mmoll": "mmol/L", "mgdl": "mg/dL"}.get(unit, "mmol/L")
-    return match.group("value"), unit
-
-
 def pv_case_review(*, case: PharmacovigilanceCase, status: str, notes: str, actor) -> PharmacovigilanceCase:
     """Medical staff move a case along (in review, reported to safety, closed), with their notes; audited."""
     if status not in PharmacovigilanceCase.Status.values:
@@ -495,3 +480,482 @@ def pv_case_review(*, case: PharmacovigilanceCase, status: str, notes: str, acto
         case.save(update_fields=["status", "review_notes", "reviewed_by", "updated_at"])
         audit_log(actor=actor, action="reminders.pv_case_review", obj=case, before=before, after={"status": status})
     return case
+
+
+logger = logging.getLogger("engage.reminders")
+HORIZON = timedelta(hours=48)
+REMATERIALISE_BEFORE = timedelta(hours=1)  # a plan is revisited when its horizon is less than 47 h away
+GRACE = timedelta(minutes=15)  # a reminder later than this is stale: the dose expires instead
+FOLLOW_UP_AFTER = timedelta(minutes=30)
+ESCALATE_AFTER = timedelta(minutes=60)
+BATCH = 500
+PURPOSE_DOSE = "dose_reminder"
+PURPOSE_FOLLOW_UP = "dose_follow_up"
+PURPOSE_ESCALATION = "dose_escalation"
+PURPOSE_CHECKUP = "checkup_reminder"
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def local_due_at(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of local wall time `day at` in `tz` (gap: first valid instant after it; repeat: first)."""
+    naive = datetime.combine(day, at)
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == naive:
+        return first
+    # In a gap: fold=0 reads the time with the offset before the transition, fold=1 with the one after; the
+    # transition lies between the two readings. Bisect to the second.
+    other = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    lo, hi = min(first, other), max(first, other)
+    after_offset = naive.replace(tzinfo=tz, fold=1).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == after_offset:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0)
+
+
+def plan_dose_slots(plan: MedicationPlan, tz: ZoneInfo, start: datetime, end: datetime):
+    """(local date, local time, due_at) of the plan's doses with start <= due_at < end."""
+    first_day = start.astimezone(tz).date() - timedelta(days=1)
+    last_day = end.astimezone(tz).date() + timedelta(days=1)
+    times = plan.local_times()
+    day = first_day
+    while day <= last_day:
+        if plan.occurs_on(day):
+            for at in times:
+                due = local_due_at(day, at, tz)
+                if start <= due < end:
+                    yield day, at, due
+        day += timedelta(days=1)
+
+
+def doses_materialise(*, now: datetime | None = None, limit: int = 2000) -> int:
+    """Creates the dose events of the next 48 hours for plans whose horizon runs short. Safe to run twice at
+    once: rows are unique on (plan, local date, local time) and inserted with ON CONFLICT DO NOTHING."""
+    now = now or timezone.now()
+    end = now + HORIZON
+    plans = list(
+        MedicationPlan.objects.filter(is_active=True, as_needed=False, patient__opted_out_at__isnull=True,
+                                      patient__programme__is_active=True)
+        .filter(Q(materialised_until__isnull=True) | Q(materialised_until__lt=end - REMATERIALISE_BEFORE))
+        .select_related("patient").order_by("materialised_until", "id")[:limit]
+    )
+    created = 0
+    for plan in plans:
+        start = max(plan.materialised_until or now, now - GRACE)
+        rows = [
+            DoseEvent(plan=plan, patient_id=plan.patient_id, local_date=day, local_time=at, due_at=due)
+            for day, at, due in plan_dose_slots(plan, plan.patient.tz, start, end)
+        ]
+        with transaction.atomic():
+            DoseEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+            MedicationPlan.objects.filter(pk=plan.pk).update(materialised_until=end)
+        created += len(rows)
+    return created
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str  # the gateway's channel
+    to: str
+    fallback_sms_to: str | None
+    language: str
+
+
+def active_consents(patient_ids) -> dict[int, set[str]]:
+    kinds: dict[int, set[str]] = {}
+    for pid, kind in PatientConsent.objects.filter(
+        patient_id__in=list(patient_ids), caregiver__isnull=True, withdrawn_at__isnull=True
+    ).values_list("patient_id", "kind"):
+        kinds.setdefault(pid, set()).add(kind)
+    return kinds
+
+
+def patient_route(patient: Patient, kinds: set[str]) -> Route | None:
+    """Where a patient's reminder goes: their preferred channel they consented to; WeChat with an SMS fallback
+    only when they consented to SMS too. None: opted out, consent missing, or no consented channel."""
+    if patient.opted_out_at is not None or not REQUIRED_KINDS <= kinds:
+        return None
+    sms = patient.mobile if Kind.SMS in kinds and patient.mobile else ""
+    wechat = patient.wechat_openid if Kind.WECHAT in kinds and patient.wechat_openid else ""
+    if wechat and (patient.preferred_channel == Channel.WECHAT or not sms):
+        return Route("wechat_template", wechat, sms or None, patient.language)
+    if sms:
+        return Route("sms", sms, None, patient.language)
+    return None
+
+
+def caregiver_route(caregiver: Caregiver | None) -> Route | None:
+    if caregiver is None or caregiver.opted_out_at is not None:
+        return None
+    kinds = set(caregiver.consents.filter(withdrawn_at__isnull=True).values_list("kind", flat=True))
+    if Kind.PROGRAMME not in kinds:
+        return None
+    sms = caregiver.mobile if caregiver.mobile and Kind.SMS in kinds else ""
+    if caregiver.wechat_openid and Kind.WECHAT in kinds:
+        return Route("wechat_template", caregiver.wechat_openid, sms or None, caregiver.language)
+    if sms:
+        return Route("sms", sms, None, caregiver.language)
+    return None
+
+
+def in_quiet_hours(patient: Patient, now: datetime) -> bool:
+    start, end = patient.quiet_start, patient.quiet_end
+    if start is None or end is None or start == end:
+        return False
+    local = now.astimezone(patient.tz).time()
+    return start <= local < end if start < end else (local >= start or local < end)
+
+
+def _enqueue(route: Route, *, template_key: str, params: dict, key: str, purpose: str):
+    return message_enqueue(channel=route.channel, to=route.to, template_key=template_key, params=params,
+                           language=route.language, idempotency_key=key, fallback_sms_to=route.fallback_sms_to,
+                           purpose=purpose)
+
+
+def dose_params(dose: DoseEvent) -> dict:
+    return {"time": f"{dose.local_time:%H:%M}", "drug": dose.plan.drug, "dose": dose.plan.dose_text,
+            "url": patient_link(dose.patient)}
+
+
+@dataclass
+class DispatchResult:
+    queued: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    recovered: int = 0
+
+
+FAN_OUT_CHUNK = 100  # doses per `dose_reminders_enqueue_task` when the tick fans out to the workers
+RECOVER_AFTER = timedelta(minutes=5)  # a claimed dose still without its outbox row after this is enqueued again
+
+
+def doses_dispatch(*, now: datetime | None = None, batch: int = BATCH, max_batches: int | None = None,
+                   fan_out: bool = False, after_claim=None) -> DispatchResult:
+    """Claims due `scheduled` doses batch by batch (`FOR UPDATE SKIP LOCKED`, committed per batch): stale ones
+    expire, those of opted-out or non-consenting patients are cancelled, the rest become `queued`. After each
+    commit their reminders are written to the outbox — here, or with `fan_out` by Celery tasks of
+    FAN_OUT_CHUNK doses spread over the workers. Claimed doses whose reminder was never written (a worker died in
+    between) are enqueued again after RECOVER_AFTER. `after_claim` is a test hook called with the claimed ids
+    inside the claiming transaction."""
+    now = now or timezone.now()
+    grace = _setting("REMINDERS_GRACE", GRACE)
+    result = DispatchResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        queued_ids: list[int] = []
+        with transaction.atomic():
+            doses = list(
+                DoseEvent.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=DoseEvent.Status.SCHEDULED, due_at__lte=now)
+                .select_related("patient", "plan").order_by("due_at", "id")[:batch]
+            )
+            if not doses:
+                break
+            if after_claim is not None:
+                after_claim([d.pk for d in doses])
+            kinds = active_consents({d.patient_id for d in doses})
+            ended: dict[tuple[str, str], list[int]] = {}  # (status, reason) -> dose ids
+            for dose in doses:
+                if now - dose.due_at > grace:
+                    ended.setdefault((DoseEvent.Status.EXPIRED, "late"), []).append(dose.pk)
+                    result.expired += 1
+                elif patient_route(dose.patient, kinds.get(dose.patient_id, set())) is None or not dose.plan.is_active:
+                    reason = "opted_out" if dose.patient.opted_out_at else "no_consented_channel"
+                    ended.setdefault((DoseEvent.Status.CANCELLED, reason), []).append(dose.pk)
+                    result.cancelled += 1
+                else:
+                    queued_ids.append(dose.pk)
+            changed_at = timezone.now()
+            DoseEvent.objects.filter(pk__in=queued_ids).update(status=DoseEvent.Status.QUEUED, queued_at=now,
+                                                               updated_at=changed_at)
+            for (status, reason), ids in ended.items():
+                DoseEvent.objects.filter(pk__in=ids).update(status=status, status_reason=reason, updated_at=changed_at)
+            if fan_out:
+                _fan_out(queued_ids)
+        result.queued += len(queued_ids)
+        if not fan_out:
+            dose_reminders_enqueue(dose_ids=queued_ids)
+        if len(doses) < batch:
+            break
+    result.recovered = doses_recover(now=now, fan_out=fan_out)
+    return result
+
+
+def dose_reminders_enqueue(*, dose_ids: list[int], deliver_here: bool = False) -> int:
+    """Writes the reminder of each claimed dose to the outbox once (idempotency key `dose:<id>`) and links it, in
+    one transaction for the chunk: one INSERT for all the reminders, one UPDATE linking them. Doses already linked
+    (by another copy of this task, which is waited for) or no longer `queued` (confirmed, opted out meanwhile) are
+    skipped: running this twice, or at once, is harmless. After the commit the reminders are handed to the
+    gateway's delivery tasks, or with `deliver_here` sent from this process (the fan-out task does, saving a
+    trip through the broker; the gateway's sweeper sends whatever a dying process left queued)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # A blocking lock in id order, not SKIP LOCKED: a claiming tick may hold these rows for a moment, and a copy
+        # of this task running at once is waited for, after which its linked doses no longer match.
+        doses = list(DoseEvent.objects.select_for_update(of=("self",))
+                     .filter(pk__in=dose_ids, status=DoseEvent.Status.QUEUED, message__isnull=True)
+                     .select_related("patient", "plan").order_by("pk"))
+        kinds = active_consents({d.patient_id for d in doses})
+        specs, cancelled = {}, []
+        for dose in doses:
+            route = patient_route(dose.patient, kinds.get(dose.patient_id, set()))
+            if route is None:  # opted out or consent withdrawn since the claim
+                cancelled.append(dose.pk)
+                continue
+            specs[dose.pk] = MessageSpec(
+                channel=route.channel, to=route.to, template_key="dose_reminder", params=dose_params(dose),
+                idempotency_key=f"dose:{dose.pk}", language=route.language, fallback_sms_to=route.fallback_sms_to,
+                purpose=PURPOSE_DOSE)
+        message_ids = messages_enqueue_many(list(specs.values()), dispatch=not deliver_here)
+        linked = [d for d in doses if d.pk in specs]
+        for dose in linked:
+            dose.message_id, dose.updated_at = message_ids[specs[dose.pk].idempotency_key], now
+        DoseEvent.objects.bulk_update(linked, ["message", "updated_at"], batch_size=1000)
+        DoseEvent.objects.filter(pk__in=cancelled).update(status=DoseEvent.Status.CANCELLED,
+                                                          status_reason="opted_out", updated_at=now)
+    if deliver_here and linked:
+        messages_deliver_now(message_ids=[d.message_id for d in linked])
+    return len(linked)
+
+
+def _fan_out(dose_ids: list[int]) -> None:
+    """One task per FAN_OUT_CHUNK doses, sent after commit; a chunk a broker outage loses, doses_recover rescues."""
+    for i in range(0, len(dose_ids), FAN_OUT_CHUNK):
+        enqueue_on_commit("engage.reminders.tasks.dose_reminders_enqueue_task", dose_ids[i:i + FAN_OUT_CHUNK])
+
+
+def doses_recover(*, now: datetime, fan_out: bool = False, limit: int = 5000) -> int:
+    """Claimed doses whose outbox row was never written (the process died between claim and enqueue): enqueued
+    again, or expired when they are by now more than the grace period late."""
+    stuck = DoseEvent.objects.filter(status=DoseEvent.Status.QUEUED, message__isnull=True,
+                                     queued_at__lte=now - RECOVER_AFTER)
+    stuck.filter(due_at__lt=now - _setting("REMINDERS_GRACE", GRACE)).update(
+        status=DoseEvent.Status.EXPIRED, status_reason="late", updated_at=now)
+    ids = list(stuck.order_by("due_at").values_list("pk", flat=True)[:limit])
+    if ids:
+        logger.warning("re-enqueueing %s claimed doses without a reminder", len(ids))
+        if fan_out:
+            _fan_out(ids)
+        else:
+            dose_reminders_enqueue(dose_ids=ids)
+    return len(ids)
+
+
+def _open_unconfirmed(*, now: datetime, after: timedelta, field: str, batch: int):
+    return list(
+        DoseEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status__in=DoseEvent.OPEN, due_at__lte=now - after, due_at__gt=now - CONFIRM_WINDOW,
+                patient__opted_out_at__isnull=True, **{f"{field}__isnull": True})
+        .select_related("patient", "plan").order_by("due_at", "id")[:batch]
+    )
+
+
+def doses_follow_up(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """One follow-up to the patient 30 minutes after an unconfirmed reminder; held during quiet hours (and
+    dropped if the dose's confirmation window has closed by then)."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        doses = _open_unconfirmed(now=now, after=FOLLOW_UP_AFTER, field="follow_up_sent_at", batch=batch)
+        kinds = active_consents({d.patient_id for d in doses})
+        for dose in doses:
+            route = patient_route(dose.patient, kinds.get(dose.patient_id, set()))
+            if route is None or in_quiet_hours(dose.patient, now):
+                continue
+            _enqueue(route, template_key="dose_follow_up", params=dose_params(dose), key=f"dose:{dose.pk}:follow_up",
+                     purpose=PURPOSE_FOLLOW_UP)
+            DoseEvent.objects.filter(pk=dose.pk).update(follow_up_sent_at=now, updated_at=now)
+            sent += 1
+    return sent
+
+
+def doses_escalate(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """After 60 minutes unconfirmed, one message to the caregiver if they consented; held during quiet hours."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        doses = _open_unconfirmed(now=now, after=ESCALATE_AFTER, field="escalated_at", batch=batch)
+        for dose in doses:
+            if in_quiet_hours(dose.patient, now):
+                continue
+            caregiver = Caregiver.objects.filter(patient_id=dose.patient_id).first()
+            route = caregiver_route(caregiver)
+            if route is None:
+                continue
+            params = {"time": f"{dose.local_time:%H:%M}", "drug": dose.plan.drug}
+            _enqueue(route, template_key="dose_escalation", params=params, key=f"dose:{dose.pk}:escalation",
+                     purpose=PURPOSE_ESCALATION)
+            DoseEvent.objects.filter(pk=dose.pk).update(escalated_at=now, updated_at=now)
+            sent += 1
+    return sent
+
+
+def doses_mark_missed(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return DoseEvent.objects.filter(status__in=DoseEvent.OPEN, due_at__lte=now - CONFIRM_WINDOW).update(
+        status=DoseEvent.Status.MISSED, updated_at=now)
+
+
+def checkups_remind(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """Check-up reminders on their due date at the plan's local time; repeating plans move to the next date."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        plans = list(
+            FollowUpPlan.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(is_active=True, next_due_date__lte=(now + timedelta(days=1)).date(),
+                    patient__opted_out_at__isnull=True)
+            .select_related("patient")[:batch]
+        )
+        kinds = active_consents({p.patient_id for p in plans})
+        for plan in plans:
+            local = now.astimezone(plan.patient.tz)
+            due = plan.next_due_date
+            if local.date() < due or (local.date() == due and local.time() < plan.remind_at):
+                continue
+            route = patient_route(plan.patient, kinds.get(plan.patient_id, set()))
+            if route is not None and local.date() == due and plan.last_reminded_for != due:
+                _enqueue(route, template_key="checkup_reminder", params={"title": plan.title, "date": str(due)},
+                         key=f"checkup:{plan.pk}:{due}", purpose=PURPOSE_CHECKUP)
+                sent += 1
+            plan.last_reminded_for = due
+            if plan.interval_months:
+                plan.next_due_date = _add_months(due, plan.interval_months)
+            else:
+                plan.is_active = False
+            plan.save(update_fields=["last_reminded_for", "next_due_date", "is_active"])
+    return sent
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def reminders_tick(*, now: datetime | None = None, fan_out: bool = False) -> dict:
+    """Everything the minute beat does, in order. Each step is idempotent and safe to run concurrently."""
+    now = now or timezone.now()
+    counts = {"materialised": doses_materialise(now=now)}
+    dispatched = doses_dispatch(now=now, fan_out=fan_out)
+    counts.update(queued=dispatched.queued, expired=dispatched.expired, cancelled=dispatched.cancelled,
+                  recovered=dispatched.recovered)
+    counts["follow_ups"] = doses_follow_up(now=now)
+    counts["escalations"] = doses_escalate(now=now)
+    counts["missed"] = doses_mark_missed(now=now)
+    counts["checkups"] = checkups_remind(now=now)
+    if any(counts.values()):
+        logger.info("reminders tick: %s", counts)
+    return counts
+
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "T", "退订", "取消"}
+TAKEN_WORDS = {"1", "YES", "Y", "OK", "TAKEN", "已服", "已服用", "已吃", "吃了", "好"}
+SKIPPED_WORDS = {"0", "NO", "N", "SKIP", "SKIPPED", "跳过", "未服", "没吃", "不吃"}
+
+
+def _word(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip().upper().rstrip("。.!！ ")
+
+
+def _senders(channel: str, sender: str) -> tuple[list[Patient], list[Caregiver]]:
+    digest = lookup_hash(sender)
+    if not digest:
+        return [], []
+    lookup = Q(mobile_hash=digest) if channel == "sms" else Q(openid_hash=digest)
+    return list(Patient.objects.filter(lookup).order_by("-created_at")), list(Caregiver.objects.filter(lookup))
+
+
+def on_inbound(inbound) -> str | None:
+    patients, caregivers = _senders(inbound.channel, inbound.sender)
+    word = _word(inbound.text)
+    kind = inbound.kind
+    if kind == "text" and word in OPT_OUT_WORDS:
+        kind = "opt_out"
+    if not patients and not caregivers:
+        if kind != "text":
+            return None  # a follow or an opt-out from someone we do not remind: nothing to change or say
+        with translation.override("zh-hans"):
+            return _("Hello, this number is not enrolled in a medication reminder programme, so nothing was "
+                     "changed. Please ask your doctor if you would like to join.")
+    language = patients[0].language if patients else caregivers[0].language
+    with translation.override(language):
+        return _answer(inbound, kind, word, patients, caregivers)
+
+
+def _answer(inbound, kind, word, patients, caregivers) -> str | None:
+    if kind in ("opt_out", "unsubscribe"):
+        patient_opt_out(patients=patients, source=f"{inbound.channel}:{kind}")
+        caregiver_opt_out(caregivers=caregivers, source=f"{inbound.channel}:{kind}")
+        if kind == "unsubscribe":
+            return None  # WeChat delivers no reply to an unfollow
+        return _("You will receive no more reminders. Your doctor can re-enrol you at any time.")
+    if kind == "opt_in":
+        patient_opt_in(patients=patients, source=f"{inbound.channel}:opt_in")
+        return _("Reminders are on again from now on. Reply TD to stop them.") if patients else None
+    if kind == "subscribe":
+        return _("Welcome back. Your medication reminders arrive here.") if patients else None
+    if not patients:
+        return _("Thank you. Reply TD to stop receiving messages about your family member.")
+    patient = patients[0]
+    link = _link(patient)
+    if word in TAKEN_WORDS or word in SKIPPED_WORDS:
+        taken = word in TAKEN_WORDS
+        status = DoseEvent.Status.TAKEN if taken else DoseEvent.Status.SKIPPED
+        match = dose_confirm_by_reply(patients=patients, status=status, via=inbound.channel,
+                                               now=inbound.received_at)
+        if match.outcome == "confirmed":
+            dose = match.doses[0]
+            values = {"time": f"{dose.local_time:%H:%M}", "drug": dose.plan.drug}
+            if taken:
+                return _("Thank you: your %(time)s dose of %(drug)s is recorded as taken.") % values
+            return _("Noted: your %(time)s dose of %(drug)s is recorded as skipped.") % values
+        if match.outcome == "ambiguous":
+            return _("Several doses are open right now. Please confirm each one on this page: %(link)s") % {
+                "link": link}
+        return _("There is no dose waiting for confirmation right now. Today's doses: %(link)s") % {"link": link}
+    glucose = parse_glucose(inbound.text)
+    if glucose is not None:
+        value, unit = glucose
+        try:
+            row = reported_value_record(patient=patient, kind=ReportedValue.Kind.BLOOD_GLUCOSE, value=value,
+                                                 unit=unit, source=inbound.channel, measured_at=inbound.received_at)
+        except DomainError as exc:
+            return str(exc.message)
+        return _("Blood glucose %(value)s mmol/L recorded. Your doctor can see it.") % {"value": row.value}
+    case = pv_case_open_if_needed(patient=patient, text=inbound.text, source=inbound.channel,
+                                           source_key=f"inbound:{inbound.channel}:{inbound.provider_id}")
+    if case is not None:
+        return _("Thank you for telling us. Our medical team will review this and may contact you. If you feel "
+                 "seriously unwell, see a doctor or call 120 at once.")
+    return _("Reply 1 when you have taken your dose, 0 if you skipped it, \"血糖 6.5\" to report blood glucose, "
+             "TD to stop reminders. Today's doses: %(link)s") % {"link": link}
+
+
+def _link(patient: Patient) -> str:
+    return patient_link(patient)
+
+
+def on_outcome(messages) -> None:
+    """Reminders (or the SMS that replaced an unreachable WeChat one) went out: their doses are `sent`. Registered
+    with `many=True`: one call per delivered batch."""
+    sent_at = {}
+    for message in messages:
+        if message.purpose == PURPOSE_DOSE and message.status in ("sent", "delivered"):
+            sent_at[message.pk] = message.sent_at
+            if getattr(message, "fallback_of_id", None):
+                sent_at[message.fallback_of_id] = message.sent_at
+    if sent_at:
+        dose_outcome_apply(sent_at=sent_at)

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from .services_dispatch import dose_reminders_enqueue, reminders_tick
+from engage.reminders.services import dose_reminders_enqueue, reminders_tick
 
 
 @shared_task(acks_late=True, ignore_result=True, expires=55)

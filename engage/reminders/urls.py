@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from engage.reminders import views
 
 urlpatterns = [
     path("p/<str:token>/", views.patient_page, name="reminders_patient_page"),

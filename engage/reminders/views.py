@@ -17,11 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from engage.errors import DomainError
-
-from . import selectors, services
-from .forms import EnrolmentForm, PhoneReplyForm, PlanForm, ReportValueForm
-from .models import Patient, PatientConsent, Programme, ReportedValue
+from engage.core.errors import DomainError
+from engage.messaging.inbound import classify_text
+from engage.messaging.models import OutboundMessage
+from engage.messaging.services import inbound_receive
+from engage.reminders import selectors, services
+from engage.reminders.demo import demo_patients
+from engage.reminders.forms import EnrolmentForm, PhoneReplyForm, PlanForm, ReportValueForm
+from engage.reminders.models import Patient, PatientConsent, Programme, ReportedValue
 
 # --- Patient (signed link, no log-in) ---------------------------------------------------------------------
 
@@ -123,7 +126,7 @@ def self_enrol(request, token: str):
 def programme_qr(request, programme_id: int):
     """The enrolment QR code (SVG) of a programme, for its staff to print."""
     try:
-        programme = selectors.access_programme(request.user, programme_id)
+        programme = selectors.access_programme(user=request.user, programme_id=programme_id)
     except DomainError as exc:
         raise Http404(str(exc.message)) from exc
     url = request.build_absolute_uri(reverse("reminders_self_enrol", args=[programme.enrolment_token]))
@@ -136,7 +139,7 @@ def programme_qr(request, programme_id: int):
 
 
 def _require_verified_doctor(request):
-    if not services.is_verified_doctor(request.user):
+    if not selectors.can_treat_patients(request.user):
         return render(request, "reminders/not_allowed.html", status=403)
     return None
 
@@ -179,10 +182,10 @@ def doctor_enrol(request):
 def doctor_patient(request, patient_id: int):
     """The treating doctor's (or programme staff's) view of one patient: plans, adherence, reported values."""
     try:
-        patient = selectors.access_patient(request.user, patient_id)
+        patient = selectors.access_patient(user=request.user, patient_id=patient_id)
     except DomainError as exc:
         raise Http404(str(exc.message)) from exc
-    can_edit = patient.doctor_id == request.user.pk and services.is_verified_doctor(request.user)
+    can_edit = selectors.can_edit_plans(request.user, patient)
     form = PlanForm(request.POST or None, initial={"start_date": timezone.localdate(), "times": "08:00, 20:00"})
     if request.method == "POST":
         if not can_edit:
@@ -217,7 +220,7 @@ def doctor_patient(request, patient_id: int):
 @login_required
 def programme_adherence(request, programme_id: int):
     try:
-        programme = selectors.access_programme(request.user, programme_id)
+        programme = selectors.access_programme(user=request.user, programme_id=programme_id)
     except DomainError as exc:
         raise Http404(str(exc.message)) from exc
     patients = programme.patients.order_by("pk")
@@ -239,9 +242,6 @@ def dev_phone(request):
     """DEBUG only: what each demo patient received (the outbox) and a box to reply, through the same inbound
     path as the Twilio webhook."""
     _debug_only()
-    from engage.messaging.models import OutboundMessage
-
-    from .demo import demo_patients
 
     phones = []
     for patient in demo_patients():
@@ -254,10 +254,6 @@ def dev_phone(request):
 @require_POST
 def dev_phone_reply(request):
     _debug_only()
-    from engage.messaging.inbound import classify_text
-    from engage.messaging.services import inbound_receive
-
-    from .demo import demo_patients
 
     form = PhoneReplyForm(request.POST)
     if form.is_valid():

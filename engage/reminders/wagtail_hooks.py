@@ -8,22 +8,23 @@ from wagtail.admin.views.generic import EditView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
-from engage.core.admin_policies import RolePolicy, ServiceSaveMixin
-from engage.roles import Role
+from engage.core.policies import CapabilityPolicy, ServiceSaveMixin
+from engage.core.roles import Capability
+from engage.core.sections import MEMBER_SECTIONS_HOOK
+from engage.reminders import services
+from engage.reminders.models import PharmacovigilanceCase, Programme, ProgrammeConsentText
+from engage.reminders.selectors import reminders_member_section
 
-from . import services
-from .models import PharmacovigilanceCase, Programme, ProgrammeConsentText
-
-MEDICAL = (Role.MEDICAL_REVIEWER, Role.ADMIN)
-PROGRAMME_EDITORS = (Role.MARKETING, Role.ADMIN)
+MEDICAL = Capability.REVIEW_ADVERSE_EVENTS
+PROGRAMME_EDITORS = Capability.MANAGE_PROGRAMMES
 
 register_permission_policy(PharmacovigilanceCase,
-                           RolePolicy(PharmacovigilanceCase, {"view": MEDICAL, "change": MEDICAL}))
-register_permission_policy(Programme, RolePolicy(Programme, {"view": PROGRAMME_EDITORS, "add": PROGRAMME_EDITORS,
+                           CapabilityPolicy(PharmacovigilanceCase, {"view": MEDICAL, "change": MEDICAL}))
+register_permission_policy(Programme, CapabilityPolicy(Programme, {"view": PROGRAMME_EDITORS, "add": PROGRAMME_EDITORS,
                                                              "change": PROGRAMME_EDITORS}))
 # A consent text version is never edited: a change is a new version.
-register_permission_policy(ProgrammeConsentText,
-                           RolePolicy(ProgrammeConsentText, {"view": PROGRAMME_EDITORS, "add": PROGRAMME_EDITORS}))
+register_permission_policy(ProgrammeConsentText, CapabilityPolicy(ProgrammeConsentText, {
+    "view": PROGRAMME_EDITORS, "add": PROGRAMME_EDITORS}))
 
 
 class PvCaseEditView(ServiceSaveMixin, EditView):
@@ -76,3 +77,6 @@ class PatientProgrammesGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_reminders_viewsets():
     return PatientProgrammesGroup()
+
+
+hooks.register(MEMBER_SECTIONS_HOOK, reminders_member_section)

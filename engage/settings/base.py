@@ -33,10 +33,15 @@ SECRET_KEY = env("SECRET_KEY", "insecure-development-key-not-for-production")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. "10.0.0.0/8"): engage.core.clients. The
+# default trusts a proxy on the same machine only, as uvicorn does; pass the same list to uvicorn as
+# --forwarded-allow-ips (engage/Procfile does).
+ENGAGE_TRUSTED_PROXIES = env_list("ENGAGE_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "engage.core",
     "engage.audit",
+    "engage.inbox",
     "engage.messaging",
     "engage.reminders",
     "members",
@@ -89,7 +94,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "engage.audit.context.AuditContextMiddleware",
-    "members.middleware.PrivacyConsentMiddleware",
+    "members.consents.middleware.PrivacyConsentMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -180,6 +185,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir),
+        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control in the working directory
         "store_processed": False,
     }
     # Tasks report through the database; no result backend is needed for a first look.
@@ -196,16 +202,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that sends a task must not wait for a broker that is down (kombu's default retries for ~6 s):
+# one quick try, then engage.core.jobs keeps the task for deferred_tasks_resend. Workers reconnect on their own.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                   **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {})}
 # Periodic tasks (beat writes them into django-celery-beat's tables at start); times are Asia/Shanghai.
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["core-deferred-tasks"] = {  # tasks a broker outage kept back (engage.core.jobs); every minute
+    "task": "engage.core.tasks.deferred_tasks_resend_task", "schedule": 60.0, "options": {"expires": 55},
+}
 CELERY_BEAT_SCHEDULE["cms-content-expiry"] = {  # unpublish expired content, warn owners at 30/7 days; 00:30
-    "task": "cms.tasks.content_expiry_task", "schedule": crontab(hour=0, minute=30),
+    "task": "cms.review.tasks.content_expiry_task", "schedule": crontab(hour=0, minute=30),
 }
 CELERY_BEAT_SCHEDULE["members-points-expire"] = {  # expire due academic points daily at 01:00
-    "task": "members.tasks.points_expire", "schedule": crontab(hour=1, minute=0),
+    "task": "members.points.tasks.points_expire", "schedule": crontab(hour=1, minute=0),
 }
 CELERY_BEAT_SCHEDULE["members-segments-recompute"] = {  # regrade doctors' segments nightly at 02:30
-    "task": "members.tasks.segments_recompute_task", "schedule": crontab(hour=2, minute=30),
+    "task": "members.segments.tasks.segments_recompute_task", "schedule": crontab(hour=2, minute=30),
 }
 CELERY_BEAT_SCHEDULE["messaging-sweep"] = {  # outbox: re-dispatch lost tasks, settle stuck sends; every minute
     "task": "engage.messaging.tasks.messages_sweep", "schedule": 60.0, "options": {"expires": 55},
@@ -214,7 +227,7 @@ CELERY_BEAT_SCHEDULE["reminders-tick"] = {  # dose events: materialise, send due
     "task": "engage.reminders.tasks.reminders_tick_task", "schedule": 60.0, "options": {"expires": 55},
 }
 CELERY_BEAT_SCHEDULE["events-registration-reminders"] = {  # meeting reminders, day and hour before; every 5 min
-    "task": "events.tasks.registration_reminders_task", "schedule": 300.0, "options": {"expires": 290},
+    "task": "events.registrations.tasks.registration_reminders_task", "schedule": 300.0, "options": {"expires": 290},
 }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -237,7 +250,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 PRIVATE_ROOT = Path(env("PRIVATE_ROOT", str(VAR_DIR / "private")))
 STORAGES = {
     # Wagtail documents (PDFs, videos) land in PRIVATE_ROOT and are served only by the checked view.
-    "default": {"BACKEND": "cms.storage.MediaStorage"},
+    "default": {"BACKEND": "cms.pages.storage.MediaStorage"},
     "private": {"BACKEND": "engage.core.storage.PrivateFileSystemStorage", "OPTIONS": {"location": PRIVATE_ROOT}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -254,15 +267,15 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Medical-legal review: an edit during review restarts it, so every approval is of the exact revision published.
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
-WAGTAIL_FINISH_WORKFLOW_ACTION = "cms.workflow_actions.publish_approved_revision"
+WAGTAIL_FINISH_WORKFLOW_ACTION = "cms.review.workflow.publish_approved_revision"
 
 # django-allauth: mobile number or email, each with a one-time code; a password is optional.
-ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
+ACCOUNT_ADAPTER = "members.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
 # Either a mobile number (verified by an SMS code at sign-up) or an email (verified by a link), or both;
 # a password is optional. Logging in without a password sends a one-time code.
 ACCOUNT_SIGNUP_FIELDS = ["phone", "email", "password1"]
-ACCOUNT_FORMS = {"signup": "members.forms.SignupForm", "login": "members.forms.LoginForm"}
+ACCOUNT_FORMS = {"signup": "members.accounts.forms.SignupForm", "login": "members.accounts.forms.LoginForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
@@ -321,10 +334,10 @@ LOGGING = {
 }
 
 # account.W001: allauth warns that optional phone/email sign-up fields differ from the login methods;
-# members.forms.SignupForm requires at least one of them, which is what we want.
+# members.accounts.forms.SignupForm requires at least one of them, which is what we want.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
 
-# Reading credit (cms.services_reading): a read is complete after this share of the body and this many active
+# Reading credit (cms.reading.services): a read is complete after this share of the body and this many active
 # seconds, per content type ("default" for the rest). READING_MIN_SECONDS overrides every type (browser tests).
 READING_COMPLETION = {
     "default": {"share": 0.8, "seconds": 60},

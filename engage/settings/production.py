@@ -2,8 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *
-from .base import SECRET_KEY, env, env_bool, env_list
+from engage.settings.base import *
+from engage.settings.base import SECRET_KEY, env, env_bool, env_list
 
 DEBUG = False
 if not SECRET_KEY or SECRET_KEY.startswith("insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import events.models.photos
+import events.photos.models
 import modelcluster.fields
 import uuid
 import wagtail.fields
@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
             name='Photo',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.FileField(max_length=300, storage='private', upload_to=events.models.photos.photo_path, verbose_name='image')),
+                ('image', models.FileField(max_length=300, storage='private', upload_to=events.photos.models.photo_path, verbose_name='image')),
                 ('original_name', models.CharField(blank=True, max_length=255, verbose_name='file name')),
                 ('content_type', models.CharField(max_length=50)),
                 ('size', models.PositiveIntegerField(verbose_name='size (bytes)')),

@@ -5,7 +5,7 @@ Also: photos are stored in the private storage."""
 from django.db import migrations, models
 
 import engage.core.storage
-import events.models.photos
+import events.photos.models
 
 MEETING_SURVEY = {"name": "完成会后问卷", "points": 20, "daily_cap": 60, "yearly_cap": 600}
 ATTEND_MEETING = {"name": "参加学术会议", "points": 50, "daily_cap": 100, "yearly_cap": 2000}
@@ -37,6 +37,6 @@ class Migration(migrations.Migration):
             model_name="photo",
             name="image",
             field=models.FileField(max_length=300, storage=engage.core.storage.private_storage,
-                                   upload_to=events.models.photos.photo_path, verbose_name="image"),
+                                   upload_to=events.photos.models.photo_path, verbose_name="image"),
         ),
     ]

@@ -2,13 +2,12 @@
 
 from django import template
 
-from members.selectors_points import points_summary
-from members.services.points import is_points_member
+from members.points.selectors import is_points_member, points_summary
 
 register = template.Library()
 
 
-@register.inclusion_tag("members/includes/points_section_card.html")
+@register.inclusion_tag("members/points/includes/points_section_card.html")
 def points_section(member):
     if not is_points_member(member):
         return {"show": False}

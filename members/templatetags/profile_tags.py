@@ -2,7 +2,8 @@
 
 from django import template
 
-from members import selectors
+from members.accounts import selectors as accounts_selectors
+from members.consents import selectors as consents_selectors
 
 register = template.Library()
 
@@ -12,9 +13,9 @@ def consents_overview(user):
     """Per kind of consent: policy in force, standing consent, whether it covers the policy in force."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    return selectors.consents_overview(user)
+    return consents_selectors.consents_overview(user)
 
 
 @register.simple_tag
 def access_level(user) -> str:
-    return selectors.access_level_of(user).name.lower()
+    return accounts_selectors.access_level_of(user).name.lower()

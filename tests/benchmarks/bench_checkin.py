@@ -112,9 +112,12 @@ def prepare(count: int) -> dict:
     from django.utils import timezone
     from wagtail.models import APIToken, Page
 
-    from events.models import EventIndexPage, EventPage, Registration, Ticket
-    from events.services.tickets import ticket_secret_new
-    from members.models import Department, DoctorProfile, Hospital, User
+    from events.pages.models import EventIndexPage, EventPage
+    from events.registrations.models import Registration, Ticket
+    from events.registrations.tickets import ticket_secret_new
+    from members.accounts.models import User
+    from members.hospitals.models import Department, Hospital
+    from members.profiles.models import DoctorProfile
 
     run = f"{os.getpid()}-{int(time.time())}"
     index = EventIndexPage.objects.first()

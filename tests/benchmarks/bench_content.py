@@ -128,8 +128,8 @@ def _text(rng: random.Random, n: int, topic: list[str] | None = None) -> str:
 
 
 def _area(code: str, name: str):
-    from cms.models import HomePage, TherapyAreaPage
-    from members.models import TherapyArea
+    from cms.pages.models import HomePage, TherapyAreaPage
+    from members.hospitals.models import TherapyArea
 
     area, _ = TherapyArea.objects.get_or_create(code=code, defaults={"name": name, "name_en": code})
     page = TherapyAreaPage.objects.filter(therapy_area=area).first()
@@ -145,8 +145,8 @@ def _articles(parent, area, n: int, rng: random.Random) -> list[int]:
     from django.db import transaction
     from django.utils import timezone
 
-    from cms.models import ArticlePage, ContentPage
-    from cms.services import content_index_page
+    from cms.pages.models import ArticlePage, ContentPage
+    from cms.pages.services import content_index_page
 
     ids = []
     for start in range(0, n, 500):
@@ -186,8 +186,8 @@ def measure(articles: str) -> dict:
     setup_django()
     from django.db.models import Q
 
-    from cms.models import ArticlePage, ContentPage
-    from cms.selectors import ContentFilter, content_search
+    from cms.pages.models import ArticlePage, ContentPage
+    from cms.pages.selectors import ContentFilter, content_search
 
     rng = random.Random(20261123)
     doctor = bench_doctors("bench-content-", 1)[0]

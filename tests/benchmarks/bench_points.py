@@ -57,8 +57,8 @@ def _worker_init() -> None:
 
 
 def _award_job(run: str, worker: int, count: int, user_ids: list[int]) -> int:
-    from members.models import User
-    from members.services import points_award
+    from members.accounts.models import User
+    from members.points.services import points_award
 
     users = list(User.objects.filter(pk__in=user_ids))
     paid = 0
@@ -70,7 +70,7 @@ def _award_job(run: str, worker: int, count: int, user_ids: list[int]) -> int:
 
 
 def _insert_job(run: str, worker: int, count: int, account_ids: list[int]) -> int:
-    from members.models import PointsTransaction
+    from members.points.models import PointsTransaction
 
     for n in range(count):
         PointsTransaction.objects.create(account_id=account_ids[n % len(account_ids)], amount=5, kind="earn",
@@ -92,7 +92,7 @@ def _timed(pool, job, run: str, count: int, groups: list[list[int]]) -> float:
 
 
 def _ledger(user, n: int) -> None:
-    from members.models import PointsAccount, PointsTransaction
+    from members.points.models import PointsAccount, PointsTransaction
 
     account = PointsAccount.objects.get(user=user)
     PointsTransaction.objects.filter(account=account).exists() or PointsTransaction.objects.bulk_create([
@@ -110,7 +110,7 @@ def measure(rounds: str) -> dict:
     setup_django()
     from django.db import connections
 
-    from members.models import PointsAccount, PointsRule
+    from members.points.models import PointsAccount, PointsRule
 
     PointsRule.objects.update_or_create(code="bench_award", defaults={
         "name": "benchmark", "points": 5, "daily_cap": None, "yearly_cap": None, "enabled": True,

@@ -48,10 +48,10 @@ def _worker_init() -> None:
 
 
 def _register_job(event_id: int, jobs: list[tuple[int, str | None]]) -> dict:
-    from engage.errors import DomainError
-    from events.models import EventPage
-    from events.services.registrations import registration_create
-    from members.models import User
+    from engage.core.errors import DomainError
+    from events.pages.models import EventPage
+    from events.registrations.services import registration_create
+    from members.accounts.models import User
 
     event = EventPage.objects.get(pk=event_id)
     users = User.objects.in_bulk([user_id for user_id, _invite in jobs])
@@ -66,7 +66,7 @@ def _register_job(event_id: int, jobs: list[tuple[int, str | None]]) -> dict:
 
 
 def _insert_job(event_id: int, jobs: list[tuple[int, str | None]]) -> dict:
-    from events.models import Registration
+    from events.registrations.models import Registration
 
     for user_id, _invite in jobs:
         Registration.objects.create(event_id=event_id, doctor_id=user_id, status="waitlisted", source="self")
@@ -76,8 +76,8 @@ def _insert_job(event_id: int, jobs: list[tuple[int, str | None]]) -> dict:
 def _meeting(reps) -> tuple[int, list[str | None]]:
     from django.core.management import call_command
 
-    from events.models import EventPage
-    from events.services.quotas import quota_allocate
+    from events.pages.models import EventPage
+    from events.registrations.services import quota_allocate
 
     out = StringIO()
     call_command("create_demo_event", "--capacity", str(CAPACITY), "--quotas", "1", "--starts-in", "1440",
@@ -101,7 +101,7 @@ def _race(pool, job, event_id: int, invites, doctor_ids: list[int]) -> tuple[flo
 
 
 def _check(event_id: int, outcome: dict) -> None:
-    from events.models import Quota, Registration
+    from events.registrations.models import Quota, Registration
 
     if outcome != {"confirmed": CAPACITY, "waitlisted": DOCTORS - CAPACITY}:
         raise RuntimeError(f"unexpected outcome {outcome}")
@@ -117,7 +117,7 @@ def measure(rounds: str) -> dict:
     from django.contrib.auth.models import Group
     from django.db import connections
 
-    from members.models import User
+    from members.accounts.models import User
 
     doctors = bench_doctors("bench-registration-", DOCTORS)
     doctor_ids = [u.pk for u in doctors]

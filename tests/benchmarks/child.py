@@ -83,7 +83,10 @@ def bench_doctors(prefix: str, n: int):
     """`n` verified doctors (created once) at one benchmark hospital."""
     from django.contrib.auth.models import Group
 
-    from members.models import Department, DoctorProfile, Hospital, PointsAccount, User
+    from members.accounts.models import User
+    from members.hospitals.models import Department, Hospital
+    from members.points.models import PointsAccount
+    from members.profiles.models import DoctorProfile
 
     hospital, _ = Hospital.objects.get_or_create(name="基准测试医院", city="上海市", defaults={"province": "上海市"})
     department, _ = Department.objects.get_or_create(code="bench", defaults={"name": "基准科", "name_en": "Bench"})

@@ -15,7 +15,7 @@ def baseline(request):
 @csrf_exempt
 def checkin_baseline(request, secret: str):
     """The floor for a check-in: one single-row UPDATE on the ticket table, no auth, no lock, no extra rows."""
-    from events.models import Ticket
+    from events.registrations.models import Ticket
 
     updated = Ticket.objects.filter(secret=secret).update(revoked_reason="")
     return JsonResponse({"updated": updated}, status=201 if updated else 404)

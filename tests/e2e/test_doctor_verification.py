@@ -9,10 +9,10 @@ from django.core.management import call_command
 from PIL import Image
 
 from engage.messaging.models import OutboundMessage
-from members import demo_data
-from members.models import DoctorProfile, User
-
-from .conftest import ARTIFACTS
+from members.accounts import demo as demo_data
+from members.accounts.models import User
+from members.profiles.models import DoctorProfile
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 

@@ -3,11 +3,9 @@ Enter gives the green result with the doctor's name; the same code again gives t
 
 import pytest
 
-from events.models import CheckIn
-from tests.events.checkin_helpers import open_event, ticket_for
-from tests.events.factories import make_staff
-
-from .conftest import ARTIFACTS, sign_in
+from events.checkin.models import CheckIn
+from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.events.factories import make_staff, open_event, ticket_for
 
 pytestmark = pytest.mark.e2e
 

@@ -3,10 +3,9 @@ My meetings; cancelling gives the seat back."""
 
 import pytest
 
-from events.models import Registration
+from events.registrations.models import Registration
+from tests.e2e.conftest import ARTIFACTS, sign_in
 from tests.events.factories import make_doctor, make_event
-
-from .conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -5,12 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from events.models import SurveyAnswer, SurveyResponse
-from members.models import PointsRule
-from tests.events.factories import make_doctor, make_event
-from tests.events.survey_support import check_in, make_survey
-
-from .conftest import ARTIFACTS, sign_in
+from events.surveys.models import SurveyAnswer, SurveyResponse
+from members.points.models import PointsRule
+from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.events.factories import check_in, make_doctor, make_event, make_survey
 
 pytestmark = pytest.mark.e2e
 

@@ -3,9 +3,8 @@ shows its title, and opening the inbox and marking everything read clears it."""
 
 import pytest
 
-from engage.core.notifications import notification_send
-
-from .conftest import ARTIFACTS, sign_in
+from engage.inbox.services import notification_send
+from tests.e2e.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.e2e
 

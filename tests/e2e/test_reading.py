@@ -3,10 +3,9 @@ the background) and sees the reading points on the member page; an unverified do
 
 import pytest
 
-from cms.models import Audience
-from tests.cms.content import area_page, make_article, make_reader
-
-from .conftest import ARTIFACTS, sign_in
+from cms.pages.models import Audience
+from tests.cms.factories import area_page, make_article, make_reader
+from tests.e2e.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.e2e
 

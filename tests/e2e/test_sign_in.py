@@ -6,8 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from engage.messaging.models import OutboundMessage
-
-from .conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from .twilio import FakeTwilio
-from .wechat import FakeWeChat
+from tests.fakes.twilio import FakeTwilio
+from tests.fakes.wechat import FakeWeChat
 
 PUBLIC_URL = "https://engage.test"
 WECHAT_TOKEN = "wechat-callback-token"

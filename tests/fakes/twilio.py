@@ -8,7 +8,7 @@ accepted (what a phone would receive).
 import base64
 import uuid
 
-from .server import FakeServer, Recorded
+from tests.fakes.server import FakeServer, Recorded
 
 
 class FakeTwilio(FakeServer):

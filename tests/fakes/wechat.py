@@ -7,7 +7,7 @@ client gave up). `fake.sent` lists the messages WeChat accepted (what the user's
 
 import itertools
 
-from .server import FakeServer, Recorded
+from tests.fakes.server import FakeServer, Recorded
 
 
 class FakeWeChat(FakeServer):

@@ -1,6 +1,6 @@
 """manage.py create_demo_event [--capacity N] [--quotas K] [--starts-in MINUTES]: one more published meeting.
 
-The meeting goes live through the real review workflow (events.demo.publish_demo_event: medical, then
+The meeting goes live through the real review workflow (events.pages.demo.publish_demo_event: medical, then
 compliance approval by the demo reviewers). Its capacity is split into K quotas: the open quota and K-1 rep
 quotas (demo reps `demo-rep-NN` when seeded) or, without enough reps, region quotas. Prints the meeting's id
 (only the id on stdout, for scripts; -v 2 adds the quotas and invitation codes on stderr).
@@ -13,7 +13,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from engage.errors import DomainError
+from engage.core.errors import DomainError
+from engage.core.roles import Capability, capability_holders
+from events.pages.demo import demo_event_index, publish_demo_event
+from events.pages.models import EventPage, EventType
+from events.pages.provinces import PROVINCES
+from events.registrations.services import quota_allocate, quota_open_sync
+from members.accounts.models import User
+from members.hospitals.models import TherapyArea
 
 
 class Command(BaseCommand):
@@ -43,12 +50,6 @@ class Command(BaseCommand):
         self.stdout.write(str(event.pk))
 
     def _create(self, *, capacity: int, quotas: int, starts_in: int, title: str):
-        from events.demo import demo_event_index, publish_demo_event
-        from events.models import EventPage, EventType
-        from events.provinces import PROVINCES
-        from events.services.quotas import quota_allocate, quota_open_sync
-        from members.models import TherapyArea, User
-
         index = demo_event_index()
         if index is None:
             raise CommandError("There is no home page: run `manage.py migrate` first.")
@@ -73,8 +74,8 @@ class Command(BaseCommand):
         marketing = User.objects.filter(username="demo-marketing", is_active=True).first()
         quota_open_sync(event=page, actor=marketing)
         shares = [capacity // quotas + (1 if i < capacity % quotas else 0) for i in range(quotas)]
-        reps = list(User.objects.filter(groups__name="rep", is_active=True, username__startswith="demo-rep-")
-                    .order_by("username")[: quotas - 1])
+        reps = list(capability_holders(Capability.COVER_TERRITORY, superusers=False)
+                    .filter(username__startswith="demo-rep-").order_by("username")[: quotas - 1])
         for i, seats in enumerate(shares[1:]):
             if len(reps) == quotas - 1:
                 quota_allocate(event=page, actor=marketing, seats=seats, rep=reps[i])

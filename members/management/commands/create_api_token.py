@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from engage.errors import DomainError
-from members.services import api_token_create, user_by_login
+from engage.core.errors import DomainError
+from members.accounts.services import api_token_create, user_by_login
 
 
 class Command(BaseCommand):

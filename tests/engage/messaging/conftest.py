@@ -1,8 +1,7 @@
 import pytest
 
 from engage.messaging import ratelimit
-
-from .fixtures_templates import PARAMS  # noqa: F401  (registers the test template)
+from tests.engage.messaging.fixtures_templates import PARAMS  # noqa: F401  (registers the test template)
 
 
 @pytest.fixture(autouse=True)

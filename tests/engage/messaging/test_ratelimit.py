@@ -11,8 +11,7 @@ from django.conf import settings as django_settings
 from engage.messaging import ratelimit
 from engage.messaging.models import OutboundMessage
 from engage.messaging.services import message_deliver_now, message_enqueue
-
-from .fixtures_templates import PARAMS
+from tests.engage.messaging.fixtures_templates import PARAMS
 
 ROOT = Path(__file__).resolve().parents[3]
 # Refills one token per ~3 hours: within a test the bucket holds exactly its burst.

@@ -1,0 +1,89 @@
+"""Wagtail permission policies decided by capabilities (engage.core.roles); a read-only viewset for evidence."""
+
+from django.contrib.auth import get_user_model
+from django.forms import modelform_factory
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import ModelPermissionPolicy
+
+from engage.core.errors import DomainError
+from engage.core.roles import Capability, can, capability_holders
+
+
+class CapabilityPolicy(ModelPermissionPolicy):
+    """Permissions by capability (engage.core.roles): `capabilities` maps an action (view, add, change, delete) to
+    the capability it needs; an action missing from the map is refused to everyone."""
+
+    def __init__(self, model, capabilities: dict[str, Capability]):
+        super().__init__(model)
+        self.capabilities = capabilities
+
+    def user_has_permission(self, user, action):
+        capability = self.capabilities.get(action)
+        return capability is not None and can(user, capability)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def users_with_any_permission(self, actions):
+        users = get_user_model().objects.none()
+        for capability in {self.capabilities[a] for a in actions if a in self.capabilities}:
+            users = users | capability_holders(capability)
+        return users.distinct()
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        return self.user_has_any_permission(user, actions)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        if self.user_has_any_permission(user, actions):
+            return self.model._default_manager.all()
+        return self.model._default_manager.none()
+
+
+class ReadOnlyPolicy(CapabilityPolicy):
+    """Only `view`, for holders of `capability`; add, change and delete are refused to everyone."""
+
+    def __init__(self, model, capability: Capability):
+        super().__init__(model, capabilities={"view": capability})
+
+
+class ReadOnlyModelViewSet(ModelViewSet):
+    """Index, filters, export and inspect only; the policy refuses add, edit and delete."""
+
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    add_to_admin_menu = True
+
+    def get_form_class(self, for_update=False):
+        return modelform_factory(self.model, fields=[])
+
+
+class _FormRejected(Exception):
+    """A service refused the form's data; its message is on the form."""
+
+
+class ServiceSaveMixin:
+    """Create/edit views whose save calls a service: a DomainError becomes a form error, nothing is saved.
+
+    Subclasses implement `call_service()`, which performs the write and returns the saved instance.
+    """
+
+    def call_service(self):
+        raise NotImplementedError("ServiceSaveMixin subclasses implement call_service()")
+
+    def save_instance(self):
+        try:
+            return self.call_service()
+        except DomainError as exc:
+            self.form.add_error(None, exc.message)
+            self.produced_error_code = "validation_error"
+            self.produced_error_message = str(exc.message)
+            raise _FormRejected from exc
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except _FormRejected:
+            return self.form_invalid(form)

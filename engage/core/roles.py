@@ -1,0 +1,181 @@
+"""Who may do what: the roles a user holds, and the capabilities each role grants. The one place that names roles.
+
+Roles are Django groups created by a migration (members/migrations/0002_roles.py). Code never asks for a role: it
+asks for a capability (`can(user, Capability.VERIFY_DOCTORS)`), through each area's `access_<object>` and
+`can_<verb>_<object>` selectors; services acting for a person check that person's capability themselves.
+"""
+
+from enum import StrEnum
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(StrEnum):
+    DOCTOR = "doctor"
+    REP = "rep"
+    MARKETING = "marketing"
+    MEDICAL_REVIEWER = "medical_reviewer"
+    COMPLIANCE = "compliance"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.MARKETING, Role.MEDICAL_REVIEWER, Role.COMPLIANCE, Role.ADMIN})
+ROLE_LABELS = {
+    Role.DOCTOR: _("Doctor"), Role.REP: _("Sales rep"), Role.MARKETING: _("Marketing"),
+    Role.MEDICAL_REVIEWER: _("Medical reviewer"), Role.COMPLIANCE: _("Compliance"), Role.ADMIN: _("Administrator"),
+}
+
+
+class Capability(StrEnum):
+    # platform
+    USE_ADMIN = "use_admin"  # reach the Wagtail admin (staff)
+    VIEW_AUDIT_TRAIL = "view_audit_trail"
+    VIEW_OUTBOX = "view_outbox"  # the messaging outbox and inbox
+    RESEND_MESSAGES = "resend_messages"  # the resend page shows the message: outbox readers only
+    # content
+    READ_ALL_CONTENT = "read_all_content"  # authors and reviewers read every page whatever its audience
+    VIEW_CONTENT_REPORTS = "view_content_reports"  # the content dashboard, the forwarded-reads report
+    # members
+    VERIFY_DOCTORS = "verify_doctors"
+    VIEW_CERTIFICATES = "view_certificates"
+    VIEW_HOSPITALS = "view_hospitals"
+    MANAGE_HOSPITALS = "manage_hospitals"
+    DELETE_HOSPITALS = "delete_hospitals"
+    MANAGE_TERRITORIES = "manage_territories"
+    COVER_TERRITORY = "cover_territory"  # reps: hold territories and meeting quotas, see their doctors
+    VIEW_SEGMENTS = "view_segments"  # segmentation matrix, cell lists, recompute, the doctor 360° view
+    EDIT_INDICATORS = "edit_indicators"
+    EDIT_SEGMENTATION_CONFIG = "edit_segmentation_config"
+    EARN_POINTS = "earn_points"
+    VIEW_REWARDS = "view_rewards"  # the rewards catalogue in the admin
+    EDIT_REWARDS = "edit_rewards"
+    APPROVE_REWARDS = "approve_rewards"
+    RETIRE_REWARDS = "retire_rewards"
+    ADJUST_POINTS = "adjust_points"
+    VIEW_TRANSFERS_OF_VALUE = "view_transfers_of_value"  # redemptions, ledgers, accounts
+    MANAGE_POINTS_SETTINGS = "manage_points_settings"
+    MANAGE_POINTS_RULES = "manage_points_rules"
+    # meetings
+    VIEW_MEETINGS_ADMIN = "view_meetings_admin"  # meetings, speakers, check-in, photos, surveys, evidence
+    AUTHOR_MEETINGS = "author_meetings"
+    DELETE_MEETINGS = "delete_meetings"
+    MANAGE_FREQUENCY_RULES = "manage_frequency_rules"
+    MANAGE_MEETING_SETTINGS = "manage_meeting_settings"  # the academic-minutes floor reviewers are warned under
+    MANAGE_REGISTRATIONS = "manage_registrations"  # approve, reject, invite, allocate quotas
+    WORK_ON_SITE = "work_on_site"  # scan tickets, upload photos at any meeting (reps: where they hold a quota)
+    MANAGE_CHECKINS = "manage_checkins"  # annul, watch the live counters, read the scan log
+    BUILD_SURVEYS = "build_surveys"
+    ANSWER_SURVEYS = "answer_surveys"
+    # patients (PIPL: sensitive personal information)
+    TREAT_PATIENTS = "treat_patients"  # a verified doctor enrols their patients and adds medication plans
+    VIEW_PROGRAMME_PATIENTS = "view_programme_patients"  # staff listed on a programme
+    MANAGE_PROGRAMMES = "manage_programmes"
+    REVIEW_ADVERSE_EVENTS = "review_adverse_events"  # the pharmacovigilance queue
+
+
+_STAFF = STAFF_ROLES
+CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
+    Capability.USE_ADMIN: _STAFF,
+    Capability.VIEW_AUDIT_TRAIL: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.VIEW_OUTBOX: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.RESEND_MESSAGES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.READ_ALL_CONTENT: _STAFF,
+    Capability.VIEW_CONTENT_REPORTS: _STAFF,
+    Capability.VERIFY_DOCTORS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.VIEW_CERTIFICATES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.VIEW_HOSPITALS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_HOSPITALS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.DELETE_HOSPITALS: frozenset({Role.ADMIN}),
+    Capability.MANAGE_TERRITORIES: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.COVER_TERRITORY: frozenset({Role.REP}),
+    Capability.VIEW_SEGMENTS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.EDIT_INDICATORS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.EDIT_SEGMENTATION_CONFIG: frozenset({Role.ADMIN}),
+    Capability.EARN_POINTS: frozenset({Role.DOCTOR}),
+    Capability.VIEW_REWARDS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.EDIT_REWARDS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.APPROVE_REWARDS: frozenset({Role.COMPLIANCE}),
+    Capability.RETIRE_REWARDS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.ADJUST_POINTS: frozenset({Role.ADMIN}),
+    Capability.VIEW_TRANSFERS_OF_VALUE: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_POINTS_SETTINGS: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_POINTS_RULES: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.VIEW_MEETINGS_ADMIN: _STAFF,
+    Capability.AUTHOR_MEETINGS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.DELETE_MEETINGS: frozenset({Role.ADMIN}),
+    Capability.MANAGE_FREQUENCY_RULES: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_MEETING_SETTINGS: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_REGISTRATIONS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.WORK_ON_SITE: _STAFF,
+    Capability.MANAGE_CHECKINS: _STAFF,
+    Capability.BUILD_SURVEYS: frozenset({Role.MARKETING, Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.ANSWER_SURVEYS: frozenset({Role.DOCTOR}),
+    Capability.TREAT_PATIENTS: frozenset({Role.DOCTOR}),
+    Capability.VIEW_PROGRAMME_PATIENTS: _STAFF,
+    Capability.MANAGE_PROGRAMMES: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.REVIEW_ADVERSE_EVENTS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+}
+
+# Separation of duties: whoever holds one of these roles never gets the capability, whatever else they hold.
+# Sales reps promote products, so they never see patients (PIPL) even when they are also doctors.
+CAPABILITY_EXCLUDED_ROLES: dict[Capability, frozenset[Role]] = {
+    Capability.TREAT_PATIENTS: frozenset({Role.REP}),
+    Capability.VIEW_PROGRAMME_PATIENTS: frozenset({Role.REP}),
+}
+
+_CACHE_ATTR = "_engage_roles"
+
+
+def roles_of(user) -> frozenset[Role]:
+    """The roles of `user`; a superuser holds every role. Cached on the user object for the request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        roles = frozenset(Role)
+    else:
+        names = set(user.groups.values_list("name", flat=True))
+        roles = frozenset(role for role in Role if role.value in names)
+    setattr(user, _CACHE_ATTR, roles)
+    return roles
+
+
+def can(user, capability: Capability) -> bool:
+    """True when `user` holds a role granting `capability` and none excluded from it (superusers hold all)."""
+    roles = roles_of(user)
+    if not roles:
+        return False
+    if not user.is_superuser and roles & CAPABILITY_EXCLUDED_ROLES.get(capability, frozenset()):
+        return False
+    return bool(roles & CAPABILITY_ROLES[capability])
+
+
+def capability_holders(capability: Capability, *, superusers: bool = True):
+    """Active users who hold `capability` (exclusions applied), for permission policies; pickers of people who
+    do the work (reps for a territory or a quota) leave superusers out."""
+    names = {role.value for role in CAPABILITY_ROLES[capability]}
+    excluded = {role.value for role in CAPABILITY_EXCLUDED_ROLES.get(capability, ())}
+    holders = Q(groups__name__in=names) | Q(is_superuser=True) if superusers else Q(groups__name__in=names)
+    users = get_user_model().objects.filter(is_active=True).filter(holders)
+    if excluded:
+        users = users.exclude(Q(groups__name__in=excluded) & Q(is_superuser=False))
+    return users.distinct()
+
+
+def has_role(user, *roles: Role) -> bool:
+    """True when the user holds at least one of `roles`: for granting roles and for tests; code asks `can`."""
+    return bool(roles_of(user) & set(roles))
+
+
+def is_staff_member(user) -> bool:
+    """Staff roles are the ones that reach the Wagtail admin."""
+    return can(user, Capability.USE_ADMIN)
+
+
+def forget_roles(user) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)

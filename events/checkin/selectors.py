@@ -1,0 +1,127 @@
+"""Check-in reads: who may scan, annul and watch a meeting's counters; the counters; the on-site search.
+
+Who may scan: staff (marketing, medical reviewer, compliance, admin) for every meeting, and a rep for the
+meetings where they hold a quota (reps bring their doctors and often stand at the door). Annulling a check-in
+and the admin dashboard are staff only.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from engage.core.roles import Capability, can
+from events.checkin.models import CheckIn
+from events.pages.models import EventPage
+from events.registrations.models import Registration
+
+BUCKET = timedelta(minutes=10)
+MAX_BUCKETS = 48  # eight hours of 10-minute bars; earlier arrivals fold into the first bar
+SEARCH_LIMIT = 20
+
+
+def checkin_window(event: EventPage) -> tuple[datetime, datetime]:
+    """When check-in is open: `checkin_opens_minutes` before the start until `checkin_closes_at` (or the end)."""
+    opens = event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
+    return opens, event.checkin_closes_at or event.ends_at
+
+
+def can_manage_checkins(user) -> bool:
+    """Annul check-ins, open the dashboard, show the on-site code: staff only."""
+    return can(user, Capability.MANAGE_CHECKINS)
+
+
+def event_counters(event: EventPage, *, now: datetime | None = None) -> dict:
+    """Registered (confirmed or awaiting approval), approved, checked in, no-shows so far and arrivals per
+    10 minutes since check-in opened. Small enough to push over the WebSocket after every check-in."""
+    now = now or timezone.now()
+    seats = Registration.objects.filter(event=event).aggregate(
+        registered=Count("pk", filter=Q(status__in=[Registration.Status.CONFIRMED, Registration.Status.PENDING])),
+        approved=Count("pk", filter=Q(status=Registration.Status.CONFIRMED)),
+    )
+    registered, approved = seats["registered"], seats["approved"]
+    times = list(CheckIn.objects.filter(event=event, annulled_at__isnull=True)
+                 .values_list("checked_in_at", flat=True))
+    opens, closes = checkin_window(event)
+    no_shows = max(approved - len(times), 0) if now >= event.starts_at else 0
+    return {
+        "event_id": event.pk,
+        "registered": registered,
+        "approved": approved,
+        "checked_in": len(times),
+        "no_shows": no_shows,
+        "arrivals": _arrivals(times, opens=opens, until=min(max(now, opens), closes)),
+        "at": now.isoformat(),
+    }
+
+
+def _arrivals(times: list[datetime], *, opens: datetime, until: datetime) -> list[dict]:
+    count = min(int((until - opens) / BUCKET) + 1, MAX_BUCKETS)
+    start = opens if count < MAX_BUCKETS else until - BUCKET * (MAX_BUCKETS - 1)
+    bars = [0] * count
+    for t in times:
+        bars[min(max(int((t - start) / BUCKET), 0), count - 1)] += 1
+    return [
+        {"start": (start + BUCKET * i).isoformat(), "label": timezone.localtime(start + BUCKET * i).strftime("%H:%M"),
+         "count": n}
+        for i, n in enumerate(bars)
+    ]
+
+
+def registration_card(registration: Registration) -> dict:
+    """What the scanner shows about a doctor: name, hospital, department, title."""
+    doctor = registration.doctor
+    profile = getattr(doctor, "doctor_profile", None)
+    return {
+        "id": registration.pk,
+        "name": (profile.real_name if profile else "") or str(doctor),
+        "hospital": profile.hospital.name if profile else "",
+        "department": profile.department.name if profile else "",
+        "title": str(profile.get_title_display()) if profile else "",
+        "status": registration.status,
+    }
+
+
+def checkin_search(event: EventPage, query: str) -> list[dict]:
+    """Registrations of `event` matching a name (real name, display name) or the last four digits of the
+    mobile number; with their ticket secret so the manual check-in goes through the same service."""
+    query = (query or "").replace("\x00", "").strip()[:50]
+    if not query:
+        return []
+    match = Q(doctor__doctor_profile__real_name__icontains=query) | Q(doctor__display_name__icontains=query)
+    if query.isdigit() and len(query) == 4:
+        match |= Q(doctor__mobile__endswith=query)
+    active = CheckIn.objects.filter(ticket__registration=OuterRef("pk"), annulled_at__isnull=True)
+    rows = (
+        Registration.objects.filter(event=event)
+        .exclude(status=Registration.Status.WAITLISTED)
+        .filter(match)
+        .annotate(checked_in=Exists(active))
+        .select_related("doctor__doctor_profile__hospital", "doctor__doctor_profile__department", "ticket")
+        .order_by("doctor__doctor_profile__real_name", "pk")[:SEARCH_LIMIT]
+    )
+    results = []
+    for registration in rows:
+        ticket = getattr(registration, "ticket", None)
+        results.append({
+            **registration_card(registration),
+            "checked_in": registration.checked_in,
+            "secret": ticket.secret if ticket is not None and ticket.revoked_at is None else None,
+        })
+    return results
+
+
+def checkin_log(event: EventPage, *, limit: int = 200):
+    """The latest scans of a meeting, failed ones included, with their check-in when one was made."""
+    return (
+        event.scans.select_related("staff", "ticket__registration__doctor__doctor_profile", "checkin",
+                                   "checkin__annulled_by")
+        .order_by("-server_time", "-id")[:limit]
+    )
+
+
+def events_for_checkin(user, *, limit: int = 100):
+    """Meetings for the admin's check-in list, the latest first."""
+    if not can_manage_checkins(user):
+        return EventPage.objects.none()
+    return EventPage.objects.order_by("-starts_at")[:limit]

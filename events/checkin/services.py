@@ -1,0 +1,333 @@
+"""Check-in: the one place a ticket is checked in (scanner page, scanner devices, manual search, self check-in).
+
+Every attempt is a Scan row, failed ones too. Exactly one active CheckIn per ticket is kept by a row lock on the
+ticket and by the partial unique constraint `checkin_one_per_ticket`. A repeated client nonce is the same scan:
+it returns the stored answer and writes nothing.
+"""
+
+import hashlib
+import hmac
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from engage.audit.services import audit_log
+from engage.core.errors import Conflict, DomainError, PermissionDenied
+from engage.core.geo import distance_m
+from engage.core.jobs import enqueue_on_commit
+from events.checkin.models import CheckIn, Scan
+from events.checkin.selectors import can_manage_checkins, checkin_window, event_counters, registration_card
+from events.pages.models import EventPage
+from events.registrations.models import Registration, Ticket
+from members.engagement.models import EngagementKind
+from members.engagement.services import engagement_record
+from members.points.services import points_award
+
+logger = logging.getLogger(__name__)
+ATTEND_RULE = "attend_meeting"
+RAW_INPUT_MAX = 500
+# Ticket secrets are short random strings of letters and digits; anything else cannot be one and is never
+# looked up (a NUL byte, for one, would make PostgreSQL refuse the query).
+SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+STEP_RE = re.compile(r"[0-9]{1,12}")
+HTTP_STATUS = {
+    Scan.Result.OK: 201,
+    Scan.Result.ALREADY: 409,
+    Scan.Result.INVALID: 404,
+    Scan.Result.REVOKED: 400,
+    Scan.Result.WRONG_EVENT: 400,
+    Scan.Result.NOT_APPROVED: 400,
+    Scan.Result.OUTSIDE_WINDOW: 400,
+    Scan.Result.OUTSIDE_RADIUS: 400,
+    Scan.Result.EXPIRED_CODE: 400,
+}
+
+
+# The on-site code for self check-in: a new one every STEP seconds, each accepted for VALID seconds.
+ONSITE_STEP_SECONDS = 20
+ONSITE_VALID_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    status: str
+    http_status: int
+    body: dict = field(default_factory=dict)
+    replayed: bool = False  # the answer stored for a repeated nonce
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Scan.Result.OK
+
+
+def live_group(event_id: int) -> str:
+    return f"event-live-{event_id}"
+
+
+def _clean(value, limit: int) -> str:
+    return str(value or "").replace("\x00", "").strip()[:limit]
+
+
+def _coordinate(value, limit: int) -> Decimal | None:
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.000001"))
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number if number.is_finite() and abs(number) <= limit else None
+
+
+def _replay(event: EventPage, nonce: str) -> CheckinResult | None:
+    scan = Scan.objects.filter(event=event, nonce=nonce).only("result", "http_status", "response").first()
+    if scan is None:
+        return None
+    return CheckinResult(scan.result, scan.http_status, dict(scan.response), replayed=True)
+
+
+def _decide(*, event: EventPage, ticket: Ticket | None, now: datetime) -> tuple[str, CheckIn | None]:
+    """The result for a locked ticket, and the active check-in when there is one."""
+    if ticket is None:
+        return Scan.Result.INVALID, None
+    if ticket.event_id != event.pk:
+        return Scan.Result.WRONG_EVENT, None
+    if ticket.revoked_at is not None:
+        return Scan.Result.REVOKED, None
+    if ticket.registration.status != Registration.Status.CONFIRMED:
+        return Scan.Result.NOT_APPROVED, None
+    first = CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).first()
+    if first is not None:
+        return Scan.Result.ALREADY, first
+    opens, closes = checkin_window(event)
+    if not opens <= now <= closes:
+        return Scan.Result.OUTSIDE_WINDOW, None
+    return Scan.Result.OK, None
+
+
+def _body(result: str, *, ticket: Ticket | None, checked_in_at: datetime | None) -> dict:
+    body: dict = {"status": str(result)}
+    if ticket is not None and result != Scan.Result.WRONG_EVENT:
+        body["registration"] = registration_card(ticket.registration)
+    if checked_in_at is not None:
+        body["checked_in_at"] = checked_in_at.isoformat()
+    return body
+
+
+def _record(*, event, ticket, result, body, staff, method, device, nonce, client_time, ip, raw_input, latitude,
+            longitude) -> Scan:
+    return Scan.objects.create(
+        event=event, ticket=ticket, staff=staff if getattr(staff, "is_authenticated", False) else None,
+        method=method, device=device, nonce=nonce, raw_input=raw_input, result=result,
+        http_status=HTTP_STATUS[result], response=body, client_time=client_time, ip_address=ip,
+        latitude=latitude, longitude=longitude,
+    )
+
+
+def _attempt(*, event: EventPage, secret: str, scan_fields: dict) -> CheckinResult:
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = None
+        if SECRET_RE.fullmatch(secret):
+            ticket = (Ticket.objects.select_for_update(of=("self",))
+                      .select_related("registration__doctor__doctor_profile__hospital",
+                                      "registration__doctor__doctor_profile__department")
+                      .filter(secret=secret).first())
+        result, first = _decide(event=event, ticket=ticket, now=now)
+        checked_in_at = now if result == Scan.Result.OK else (first.checked_in_at if first else None)
+        body = _body(result, ticket=ticket, checked_in_at=checked_in_at)
+        scan = _record(event=event, ticket=ticket, result=result, body=body, **scan_fields)
+        if result == Scan.Result.OK:
+            checkin = CheckIn.objects.create(ticket=ticket, event=event, registration=ticket.registration, scan=scan,
+                                             method=scan.method, checked_in_at=now)
+            audit_log(actor=scan_fields["staff"], action="event.checkin", obj=checkin,
+                      after={"ticket": ticket.pk, "method": scan.method, "device": scan.device, "scan": scan.pk},
+                      ip_address=scan_fields["ip"])
+            # A worker pays the credit: the scanner at the door waits only for the check-in itself.
+            enqueue_on_commit("events.registrations.tasks.attendance_credit_task", ticket.registration_id)
+            transaction.on_commit(lambda: _push(event), robust=True)
+    return CheckinResult(result, HTTP_STATUS[result], body)
+
+
+def checkin_perform(
+    *,
+    event: EventPage,
+    secret: str,
+    staff,
+    method: str = Scan.Method.API,
+    device: str = "",
+    nonce: str = "",
+    client_time: datetime | None = None,
+    ip: str | None = None,
+    raw_input: str | None = None,
+    latitude=None,
+    longitude=None,
+) -> CheckinResult:
+    """Checks the ticket with `secret` in at `event` and says how it went; never raises for bad input.
+
+    Guarantees: one Scan row per attempt (none for a repeated nonce, which returns the first answer); at most
+    one active CheckIn per ticket whatever the concurrency; on success the attendance credit (points rule
+    `attend_meeting`, engagement event) and the live counters follow after commit.
+    """
+    raw = _clean(secret if raw_input is None else raw_input, RAW_INPUT_MAX)
+    secret = _clean(secret, 100)
+    nonce = _clean(nonce, 100)
+    if method not in Scan.Method.values:
+        method = Scan.Method.API
+    scan_fields = {
+        "staff": staff, "method": method, "device": _clean(device, 100), "nonce": nonce,
+        "client_time": client_time if isinstance(client_time, datetime) and client_time.tzinfo else None,
+        "ip": ip or None, "raw_input": raw,
+        "latitude": _coordinate(latitude, 90), "longitude": _coordinate(longitude, 180),
+    }
+    if nonce and (replay := _replay(event, nonce)):
+        return replay
+    try:
+        return _attempt(event=event, secret=secret, scan_fields=scan_fields)
+    except IntegrityError:
+        # A concurrent request with the same nonce committed first: its answer is this scan's answer.
+        if nonce and (replay := _replay(event, nonce)):
+            return replay
+        raise
+
+
+def attendance_credit(*, registration_id: int) -> None:
+    """Points once per registration (an annulled and repeated check-in pays nothing more) and the
+    engagement event, for a registration with an active check-in. Runs after the check-in committed (from a
+    task): a failure here never undoes the check-in, and a repeated run pays nothing twice."""
+    registration = Registration.objects.select_related("doctor", "event").filter(pk=registration_id).first()
+    if registration is None or not CheckIn.objects.filter(registration=registration,
+                                                           annulled_at__isnull=True).exists():
+        return
+    doctor, event = registration.doctor, registration.event
+    try:
+        points_award(member=doctor, rule_code=ATTEND_RULE, source=registration)
+    except DomainError as exc:
+        logger.warning("attendance points not awarded for registration %s: %s", registration.pk, exc.code)
+    engagement_record(doctor=doctor, kind=EngagementKind.MEETING_ATTENDED,
+                      source_key=f"events.registration:{registration.pk}:attended", obj=event,
+                      therapy_area=event.therapy_area)
+
+
+def checkin_annul(*, checkin: CheckIn, actor, reason: str) -> CheckIn:
+    """Annuls a mistaken check-in (kept, never deleted); the ticket can then be checked in again.
+    Needs a reason and a staff actor."""
+    reason = _clean(reason, 300)
+    if not reason:
+        raise DomainError("reason_required", _("Say why the check-in is annulled."))
+    if not can_manage_checkins(actor):
+        raise PermissionDenied("forbidden", _("Only staff may annul a check-in."))
+    with transaction.atomic():
+        locked = CheckIn.objects.select_for_update().get(pk=checkin.pk)
+        if locked.annulled_at is not None:
+            raise Conflict("already_annulled", _("This check-in was already annulled."))
+        locked.annulled_at = timezone.now()
+        locked.annulled_by = actor
+        locked.annul_reason = reason
+        locked.save(update_fields=["annulled_at", "annulled_by", "annul_reason"])
+        audit_log(actor=actor, action="event.checkin.annul", obj=locked,
+                  before={"checked_in_at": locked.checked_in_at.isoformat(), "annulled": False},
+                  after={"annulled": True}, reason=reason)
+        live_counters_push_on_commit(locked.event_id)
+    return locked
+
+
+def _onsite_mac(event_id: int, step: int) -> str:
+    key = hashlib.sha256(f"engage.events.onsite-code:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, f"{event_id}:{step}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def onsite_code(event: EventPage, *, at: float | None = None) -> str:
+    """The code the on-site screen shows now: `<time step>.<HMAC of meeting and step>`."""
+    step = int((time.time() if at is None else at) // ONSITE_STEP_SECONDS)
+    return f"{step}.{_onsite_mac(event.pk, step)}"
+
+
+def onsite_code_check(event: EventPage, code: str, *, at: float | None = None) -> str | None:
+    """None for a good code; otherwise the Scan result: `invalid` (forged, malformed) or `expired_code`."""
+    now = time.time() if at is None else at
+    step_text, _dot, mac = _clean(code, 100).partition(".")
+    if not STEP_RE.fullmatch(step_text):
+        return Scan.Result.INVALID
+    if not hmac.compare_digest(mac.encode(), _onsite_mac(event.pk, int(step_text)).encode()):
+        return Scan.Result.INVALID
+    issued = int(step_text) * ONSITE_STEP_SECONDS
+    if issued > now + 5 or now - issued > ONSITE_VALID_SECONDS:
+        return Scan.Result.EXPIRED_CODE
+    return None
+
+
+def self_checkin_perform(
+    *,
+    event: EventPage,
+    doctor,
+    code: str,
+    latitude=None,
+    longitude=None,
+    nonce: str = "",
+    ip: str | None = None,
+) -> CheckinResult:
+    """A signed-in doctor checks themself in with the on-site code: the code must be genuine and at most
+    ONSITE_VALID_SECONDS old, the doctor must hold a ticket for the meeting, and when both the venue and the
+    browser give a position, the doctor must be within the venue radius. Then as `checkin_perform`."""
+    raw = _clean(code, RAW_INPUT_MAX)
+    nonce = _clean(nonce, 100)
+    if nonce and (replay := _replay(event, nonce)):
+        return replay
+    lat, lon = _coordinate(latitude, 90), _coordinate(longitude, 180)
+    fields = {"staff": doctor, "method": Scan.Method.SELF, "device": "", "nonce": nonce, "client_time": None,
+              "ip": ip or None, "raw_input": raw, "latitude": lat, "longitude": lon}
+
+    def refuse(result: str, ticket: Ticket | None = None) -> CheckinResult:
+        body = _body(result, ticket=ticket, checked_in_at=None)
+        try:
+            _record(event=event, ticket=ticket, result=result, body=body, **fields)
+        except IntegrityError:
+            if replay := _replay(event, nonce):
+                return replay
+            raise
+        return CheckinResult(result, HTTP_STATUS[result], body)
+
+    if problem := onsite_code_check(event, code):
+        return refuse(problem)
+    ticket = (Ticket.objects.filter(event=event, registration__doctor=doctor)
+              .select_related("registration").order_by("-issued_at", "-pk").first())
+    if ticket is None:
+        return refuse(Scan.Result.INVALID)
+    venue = (event.venue_latitude, event.venue_longitude)
+    if None not in venue and lat is not None and lon is not None:
+        if distance_m(float(venue[0]), float(venue[1]), float(lat), float(lon)) > event.venue_radius_m:
+            return refuse(Scan.Result.OUTSIDE_RADIUS, ticket)
+    return checkin_perform(event=event, secret=ticket.secret, staff=doctor, method=Scan.Method.SELF, nonce=nonce,
+                           ip=ip, raw_input=raw, latitude=lat, longitude=lon)
+
+
+def live_counters_push(event_id: int) -> None:
+    """Sends the meeting's counters to the dashboards watching it. Call it after commit (see
+    `live_counters_push_on_commit`); a channel layer that is down costs a log line, never the write."""
+    event = EventPage.objects.filter(pk=event_id).first()
+    if event is not None:
+        _push(event)
+
+
+def _push(event: EventPage) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event_id = event.pk
+    try:
+        async_to_sync(layer.group_send)(live_group(event_id), {"type": "counters", "payload": event_counters(event)})
+    except Exception:  # the push is a convenience; the dashboard also reloads its figures on reconnect
+        logger.warning("live counters push for meeting %s failed", event_id, exc_info=True)
+
+
+def live_counters_push_on_commit(event_id: int) -> None:
+    """For services that change registrations or check-ins: push the counters once the transaction commits."""
+    transaction.on_commit(lambda: live_counters_push(event_id), robust=True)

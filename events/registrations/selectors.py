@@ -1,0 +1,233 @@
+"""Reads of registrations: who may register for a meeting (eligibility, window, seats), whose registrations,
+tickets and quotas are whose, and who may work on site (staff, or a rep holding a quota for the meeting)."""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cms.pages.models import AUDIENCE_LEVEL
+from engage.core.errors import NotFound, PermissionDenied
+from engage.core.roles import Capability, can, is_staff_member
+from events.pages.models import EventPage
+from events.registrations.models import Quota, Registration, Ticket
+from members.accounts.models import User
+from members.accounts.selectors import AccessLevel, access_level_of
+from members.profiles.models import DoctorProfile
+
+_CODE_RE = re.compile(r"[0-9A-Za-z]{4,40}")  # ticket secrets and invitation codes (events.registrations.tickets)
+
+
+def _profile_of(user):
+    cached = getattr(user, "_engage_event_profile", False)
+    if cached is not False:
+        return cached
+    profile = DoctorProfile.objects.select_related("hospital").filter(user=user).first()
+    user._engage_event_profile = profile
+    return profile
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether a person may register for a meeting; `code` is stable ("eligible", "sign_in_required",
+    "not_eligible"), `message` is for people."""
+
+    ok: bool
+    code: str
+    message: str
+
+    def __bool__(self):
+        return self.ok
+
+
+def event_eligibility(*, user, event: EventPage) -> Eligibility:
+    """The audience rules of `event` applied to `user`: the access level the meeting's audience needs, then the
+    optional departments, professional titles and provinces (of the doctor's hospital)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Eligibility(False, "sign_in_required", _("Sign in to register for this meeting."))
+    needed = AUDIENCE_LEVEL.get(event.audience, AccessLevel.VERIFIED)
+    level = access_level_of(user)
+    if level < needed:
+        if needed >= AccessLevel.KOL:
+            message = _("This meeting is for invited speakers and KOLs.")
+        elif needed >= AccessLevel.VERIFIED:
+            message = _("This meeting is for verified healthcare professionals. Complete your verification first.")
+        else:
+            message = _("Sign in to register for this meeting.")
+        return Eligibility(False, "not_eligible", message)
+    department_ids = [d.pk for d in event.audience_departments.all()] if event.pk else []
+    titles = [t for t in (event.audience_titles or []) if t]
+    provinces = [p for p in (event.audience_provinces or []) if p]
+    if department_ids or titles or provinces:
+        profile = _profile_of(user)
+        if profile is None:
+            return Eligibility(False, "not_eligible", _("This meeting is for doctors with a verified profile."))
+        if department_ids and profile.department_id not in department_ids:
+            return Eligibility(False, "not_eligible", _("This meeting is for doctors of other departments."))
+        if titles and profile.title not in titles:
+            return Eligibility(False, "not_eligible",
+                               _("This meeting is for doctors with another professional title."))
+        if provinces and (profile.hospital.province if profile.hospital_id else "") not in provinces:
+            return Eligibility(False, "not_eligible", _("This meeting is for doctors of other provinces."))
+    return Eligibility(True, "eligible", "")
+
+
+def registrations_of(*, doctor) -> QuerySet[Registration]:
+    """The doctor's registrations, newest meeting first, with meeting and ticket."""
+    return (Registration.objects.filter(doctor=doctor).select_related("event", "ticket", "quota")
+            .order_by("-event__starts_at", "-created_at"))
+
+
+def registration_active_of(*, doctor, event) -> Registration | None:
+    """The doctor's active (awaiting approval, confirmed or waiting) registration for `event`, if any."""
+    if doctor is None or not getattr(doctor, "is_authenticated", False):
+        return None
+    return (Registration.objects.filter(doctor=doctor, event=event, status__in=Registration.ACTIVE)
+            .select_related("ticket").first())
+
+
+def waitlist_position(*, registration: Registration) -> int | None:
+    """1-based place of a waiting registration in its quota's queue."""
+    if registration.status != Registration.Status.WAITLISTED:
+        return None
+    earlier = Registration.objects.filter(
+        event_id=registration.event_id, quota_id=registration.quota_id, status=Registration.Status.WAITLISTED,
+    ).filter(Q(created_at__lt=registration.created_at) | Q(created_at=registration.created_at,
+                                                          pk__lt=registration.pk))
+    return earlier.count() + 1
+
+
+def access_ticket(*, user, secret: str) -> Ticket:
+    """The ticket with `secret` if `user` owns it or is staff; NotFound otherwise (never tells who owns it)."""
+    if not isinstance(secret, str) or not _CODE_RE.fullmatch(secret.strip()):
+        raise NotFound("ticket_not_found", _("No such ticket."))
+    ticket = (Ticket.objects.select_related("registration", "registration__doctor", "event")
+              .filter(secret=secret.strip().upper()).first())
+    if ticket is None or not getattr(user, "is_authenticated", False):
+        raise NotFound("ticket_not_found", _("No such ticket."))
+    if ticket.registration.doctor_id != user.pk and not is_staff_member(user):
+        raise NotFound("ticket_not_found", _("No such ticket."))
+    return ticket
+
+
+def access_quota_by_invite(*, code: str, event: EventPage | None = None) -> Quota:
+    """The quota an invitation code opens (of `event` when given); NotFound for unknown or forged codes."""
+    if not isinstance(code, str) or not _CODE_RE.fullmatch(code.strip()):
+        raise NotFound("invalid_invite", _("This invitation link is not valid."))
+    qs = Quota.objects.select_related("event", "rep").filter(invite_code=code.strip().upper())
+    if event is not None:
+        qs = qs.filter(event=event)
+    quota = qs.first()
+    if quota is None:
+        raise NotFound("invalid_invite", _("This invitation link is not valid."))
+    return quota
+
+
+def quotas_of_rep(*, rep) -> QuerySet[Quota]:
+    """A rep's quotas of meetings that have not ended, soonest first."""
+    if not can(rep, Capability.COVER_TERRITORY):
+        raise PermissionDenied("not_a_rep", _("Only reps have invitation quotas."))
+    return (Quota.objects.filter(rep=rep, event__ends_at__gt=timezone.now()).select_related("event")
+            .order_by("event__starts_at"))
+
+
+def quotas_of_event(*, event) -> QuerySet[Quota]:
+    return Quota.objects.filter(event=event).select_related("rep").order_by("kind", "label", "pk")
+
+
+def registration_window(*, event: EventPage, now=None) -> tuple[bool, str]:
+    """(open, why-not message)."""
+    now = now or timezone.now()
+    if event.registration_opens_at and now < event.registration_opens_at:
+        return False, _("Registration has not opened yet.")
+    closes = event.registration_closes_at or event.starts_at
+    if now >= closes:
+        return False, _("Registration for this meeting is closed.")
+    return True, ""
+
+
+def cancellation_open(*, event: EventPage, now=None) -> bool:
+    now = now or timezone.now()
+    return now < (event.cancellation_deadline or event.starts_at)
+
+
+def registration_box_context(*, user, event: EventPage) -> dict:
+    """What the registration box on a meeting page shows: the person's registration, whether they may
+    register, cancel, and why not."""
+    event = event.specific if hasattr(event, "specific") and not isinstance(event, EventPage) else event
+    registration = registration_active_of(doctor=user, event=event)
+    window_open, window_message = registration_window(event=event)
+    eligibility = event_eligibility(user=user, event=event)
+    ticket = getattr(registration, "ticket", None) if registration else None
+    if ticket is not None and ticket.revoked_at:
+        ticket = None
+    return {
+        "event": event,
+        "registration": registration,
+        "ticket": ticket,
+        "waitlist_position": waitlist_position(registration=registration) if registration else None,
+        "eligibility": eligibility,
+        "window_open": window_open,
+        "window_message": window_message,
+        "can_register": registration is None and window_open and eligibility.ok,
+        "can_cancel": registration is not None and cancellation_open(event=event),
+        "signed_in": bool(getattr(user, "is_authenticated", False)),
+    }
+
+
+def can_manage_registrations(user) -> bool:
+    """Marketing and admins allocate quotas, invite, approve and reject; other staff read."""
+    return can(user, Capability.MANAGE_REGISTRATIONS)
+
+
+def can_view_registrations(user) -> bool:
+    return can(user, Capability.VIEW_MEETINGS_ADMIN)
+
+
+def holds_quota(user, event) -> bool:
+    """A rep holding a quota for `event`: the meeting their doctors come to."""
+    return can(user, Capability.COVER_TERRITORY) and Quota.objects.filter(event=event, rep=user).exists()
+
+
+def can_work_on_site(user, event) -> bool:
+    """Staff, or a rep holding a quota for this meeting: who may scan tickets and upload on-site photos there."""
+    return can(user, Capability.WORK_ON_SITE) or holds_quota(user, event)
+
+
+def can_see_invitation(user, quota: Quota) -> bool:
+    """An invitation link and its QR: the quota's rep and staff."""
+    return is_staff_member(user) or quota.rep_id == user.pk
+
+
+def events_for_registration_admin() -> QuerySet[EventPage]:
+    """Meetings with their registration counts, upcoming first then the most recent past ones."""
+    from django.db.models import Count
+
+    counts = {f"n_{s.value}": Count("registrations", filter=Q(registrations__status=s.value))
+              for s in (Registration.Status.CONFIRMED, Registration.Status.PENDING, Registration.Status.WAITLISTED)}
+    return EventPage.objects.annotate(**counts).order_by("-starts_at")
+
+
+def registrations_for_event(*, event, status: str | None = None) -> QuerySet[Registration]:
+    qs = (Registration.objects.filter(event=event)
+          .select_related("doctor", "doctor__doctor_profile", "doctor__doctor_profile__hospital",
+                          "doctor__doctor_profile__department", "quota", "ticket", "invited_by")
+          .order_by("created_at", "pk"))
+    if status in Registration.Status.values:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def doctor_lookup(*, query: str):
+    """A doctor by mobile number (+86 optional), username or email, for staff invitations."""
+    query = (query or "").strip()[:100]
+    if not query:
+        return None
+    candidates = {query}
+    digits = query.replace(" ", "").replace("-", "")
+    if digits.isdigit() and len(digits) == 11:
+        candidates.add(f"+86{digits}")
+    return (User.objects.filter(Q(mobile__in=candidates) | Q(username=query) | Q(email__iexact=query))
+            .filter(is_active=True).first())

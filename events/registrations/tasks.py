@@ -1,0 +1,25 @@
+"""Celery tasks of events/: thin and idempotent; each calls one service."""
+
+from celery import shared_task
+
+from events.checkin.services import attendance_credit
+from events.registrations.services import registration_notify, registration_reminders_send
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def registration_notify_task(registration_id: int, what: str) -> None:
+    """After a registration changed (created, promoted, approved, rejected, cancelled by staff): tells the doctor
+    in the platform's inbox. Stored once per registration and change, so a retried task sends nothing twice."""
+    registration_notify(registration_id=registration_id, what=what)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def registration_reminders_task() -> int:
+    """Every five minutes: the day-before and hour-before reminders that are due; each is sent once."""
+    return registration_reminders_send()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def attendance_credit_task(registration_id: int) -> None:
+    """After a check-in: the attendance points and engagement event, once per registration."""
+    attendance_credit(registration_id=registration_id)

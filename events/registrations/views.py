@@ -1,0 +1,184 @@
+"""Registration pages: register and cancel from the meeting page, my meetings, the QR ticket (PNG, SVG, .ics),
+a rep's invitation links, the invitation landing page. Each view parses, calls one service or selector, renders."""
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from engage.core.errors import DomainError, NotFound
+from events.pages import selectors as pages_selectors
+from events.registrations import selectors as registrations_selectors
+from events.registrations.exporters import ticket_ics
+from events.registrations.services import registration_cancel, registration_create
+
+MAX_INVITE = 32
+
+
+def _back(request, event) -> str:
+    nxt = request.POST.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return nxt
+    return event.url or reverse("events:my_meetings")
+
+
+@require_POST
+@login_required
+def register(request, event_id: int):
+    """The registration box's button (and the invitation page's): registers, then shows the ticket or the
+    status on the meeting page."""
+    try:
+        event = pages_selectors.access_event(user=request.user, event_id=event_id)
+    except NotFound:
+        raise Http404 from None
+    invite = (request.POST.get("invite") or "").strip()[:MAX_INVITE + 1] or None
+    try:
+        registration = registration_create(event=event, doctor=request.user, invite=invite)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(_back(request, event))
+    if registration.status == registration.Status.CONFIRMED:
+        messages.success(request, _("You are registered. Show this QR code at the entrance."))
+        return redirect("events:ticket", secret=registration.ticket.secret)
+    if registration.status == registration.Status.PENDING:
+        messages.success(request, _("Registration received; it awaits the organiser's approval."))
+    else:
+        messages.info(request, _("The meeting is full: you are on the waiting list."))
+    return redirect(_back(request, event))
+
+
+@require_POST
+@login_required
+def cancel(request, event_id: int):
+    try:
+        event = pages_selectors.access_event(user=request.user, event_id=event_id)
+    except NotFound:
+        raise Http404 from None
+    registration = registrations_selectors.registration_active_of(doctor=request.user, event=event)
+    if registration is None:
+        messages.error(request, _("You have no active registration for this meeting."))
+        return redirect(_back(request, event))
+    try:
+        registration_cancel(registration=registration, actor=request.user,
+                            reason=(request.POST.get("reason") or "")[:300])
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Your registration is cancelled."))
+    return redirect(_back(request, event))
+
+
+@never_cache
+@login_required
+@require_GET
+def my_meetings(request):
+    """我的会议: the doctor's registrations with status and QR ticket."""
+    registrations = list(registrations_selectors.registrations_of(doctor=request.user)[:100])
+    return render(request, "events/registrations/my_meetings.html", {"registrations": registrations})
+
+
+def _ticket_or_404(request, secret: str):
+    try:
+        return registrations_selectors.access_ticket(user=request.user, secret=secret)
+    except NotFound:
+        raise Http404 from None
+
+
+@never_cache
+@login_required
+@require_GET
+def ticket(request, secret: str):
+    """The standalone ticket page (works in WeChat): big QR, meeting name, time and venue."""
+    ticket = _ticket_or_404(request, secret)
+    return render(request, "events/registrations/ticket.html", {"ticket": ticket, "registration": ticket.registration,
+                                                  "event": ticket.event})
+
+
+def _qr(data: str, fmt: str) -> HttpResponse:
+    out = io.BytesIO()
+    if fmt == "svg":
+        qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2).save(out)
+        response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    else:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=2)
+        code.add_data(data)
+        code.make(fit=True)
+        code.make_image().save(out, format="PNG")
+        response = HttpResponse(out.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_GET
+def ticket_qr(request, secret: str, fmt: str):
+    """The ticket's QR (the secret itself), only for its owner and staff."""
+    ticket = _ticket_or_404(request, secret)
+    if ticket.revoked_at is not None:
+        raise Http404
+    return _qr(ticket.secret, fmt)
+
+
+@login_required
+@require_GET
+def ticket_calendar(request, secret: str):
+    ticket = _ticket_or_404(request, secret)
+    response = HttpResponse(ticket_ics(ticket=ticket, request=request), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{ticket.event_id}.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@require_GET
+def invitation(request, code: str):
+    """A rep's or region's invitation link: the meeting and a register button that registers into that quota."""
+    try:
+        quota = registrations_selectors.access_quota_by_invite(code=code)
+    except NotFound:
+        raise Http404 from None
+    event = quota.event
+    if not event.live:
+        raise Http404
+    box = registrations_selectors.registration_box_context(user=request.user, event=event)
+    return render(request, "events/registrations/invitation.html",
+                  {"quota": quota, "event": event, "box": box, "invite": quota.invite_code})
+
+
+@login_required
+@require_GET
+def invitation_qr(request, code: str):
+    """The QR of an invitation link: for the quota's rep and for staff."""
+    try:
+        quota = registrations_selectors.access_quota_by_invite(code=code)
+    except NotFound:
+        raise Http404 from None
+    if not registrations_selectors.can_see_invitation(request.user, quota):
+        raise Http404
+    return _qr(request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code])), "svg")
+
+
+@never_cache
+@login_required
+@require_GET
+def rep_quotas(request):
+    """A rep's quotas of upcoming meetings, each with its invitation link and QR."""
+    try:
+        quotas = list(registrations_selectors.quotas_of_rep(rep=request.user))
+    except DomainError:
+        raise DjangoPermissionDenied from None
+    for quota in quotas:
+        quota.invite_url = request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code]))
+    return render(request, "events/registrations/rep_quotas.html", {"quotas": quotas})

@@ -1,2 +1,0 @@
-# Evidence downloads are staff-only admin views under /admin/meetings/… (events/admin/evidence.py).
-urlpatterns = []

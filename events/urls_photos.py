@@ -1,8 +1,0 @@
-from django.urls import path
-
-from events.views import photos
-
-urlpatterns = [
-    path("<int:event_id>/photos/", photos.photo_upload_page, name="photo_upload"),
-    path("photos/<int:photo_id>/image", photos.photo_file, name="photo_file"),
-]

@@ -1,1 +1,0 @@
-"""Site views of the meetings app, one module per area (registrations, checkin, photos, surveys, evidence)."""

@@ -1,0 +1,505 @@
+"""Writes for academic points: awards, redemptions, expiry, adjustments and the rewards catalogue.
+
+Every balance change locks the doctor's `PointsAccount` row (`select_for_update`) and appends one
+`PointsTransaction` whose `balance_after` is the locked balance plus the amount, so the ledger, the cached
+balance and `balance_after` always agree. Lock order, wherever two rows are locked: account, then reward.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from engage.audit.services import audit_log
+from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from engage.core.roles import Capability, can
+from engage.inbox.services import notify_user
+from members.accounts.models import User
+from members.accounts.selectors import AccessLevel, access_level_of
+from members.engagement.models import EngagementKind
+from members.engagement.services import engagement_record
+from members.points.models import PointsAccount, PointsRule, PointsSettings, PointsTransaction, Redemption, Reward
+from members.points.selectors import (
+    accounts_with_expired_credits,
+    is_points_member,
+    local_day_start,
+    local_today,
+)
+from members.profiles.models import DoctorProfile
+
+MAX_ADJUSTMENT = 100_000  # one manual adjustment moves at most this many points either way
+MAX_REASON = 1000
+MAX_CLIENT_KEY = 100
+Kind = PointsTransaction.Kind
+
+
+def expiry_date(earned_on: date, settings: PointsSettings | None = None) -> date:
+    """Points earned on `earned_on` may be used until the end of the calendar year `expiry_years` later."""
+    years = (settings or PointsSettings.load()).expiry_years
+    return date(earned_on.year + years, 12, 31)
+
+
+def _short_key(key: str) -> str:
+    """Keys longer than the column are replaced by a digest: still unique, still deterministic."""
+    if len(key) <= 200:
+        return key
+    return key[:120] + ":sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _source_parts(source) -> tuple[str, str, str]:
+    """(type, id, repr) of a model instance or a (type, id) pair."""
+    if isinstance(source, models.Model):
+        if source.pk is None:
+            raise DomainError("invalid_source", _("The source of an award must be saved first."))
+        return source._meta.label_lower, str(source.pk), str(source)[:300]
+    if isinstance(source, tuple | list) and len(source) == 2:
+        source_type, source_id = (str(part).strip() for part in source)
+        if source_type and source_id and len(source_type) <= 100 and len(source_id) <= 64:
+            return source_type, source_id, f"{source_type}#{source_id}"
+    raise DomainError("invalid_source", _("The source of an award is a saved object or a (type, id) pair."))
+
+
+def account_for(user: User) -> PointsAccount:
+    """The member's account, created on first use (concurrent first uses create one row)."""
+    account = PointsAccount.objects.filter(user=user).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return PointsAccount.objects.create(user=user)
+    except IntegrityError:
+        return PointsAccount.objects.get(user=user)
+
+
+def _locked_account(user: User) -> PointsAccount:
+    """The member's account row, locked until the caller's transaction ends (created on first use)."""
+    account = PointsAccount.objects.select_for_update().filter(user=user).first()
+    if account is None:
+        account = PointsAccount.objects.select_for_update().get(pk=account_for(user).pk)
+    return account
+
+
+def _append(account: PointsAccount, *, amount: int, kind: str, key: str, **fields) -> PointsTransaction:
+    """Appends one ledger row to a LOCKED account and moves its balance; both or neither (the caller's
+    transaction). The unique key makes a duplicate raise IntegrityError, which aborts the caller's transaction."""
+    row = PointsTransaction.objects.create(
+        account=account, amount=amount, kind=kind, idempotency_key=key,
+        balance_after=account.balance + amount, **fields,
+    )
+    account.balance += amount
+    PointsAccount.objects.filter(pk=account.pk).update(balance=account.balance, updated_at=timezone.now())
+    return row
+
+
+@dataclass(frozen=True)
+class AwardResult:
+    """What `points_award` did: `points` > 0 with the ledger row, or 0 with the `reason` nothing was paid.
+
+    `reason` is "" when the full amount was paid, "daily_cap" / "yearly_cap" also when a partial amount
+    filled the cap exactly (`capped` is then True), or one of "duplicate", "rule_inactive", "not_a_member".
+    """
+
+    points: int
+    transaction: PointsTransaction | None
+    reason: str = ""
+    capped: bool = False
+
+    @property
+    def awarded(self) -> bool:
+        return self.points > 0
+
+
+def _rule_active(rule: PointsRule, today: date) -> bool:
+    if not rule.enabled:
+        return False
+    if rule.active_from and today < rule.active_from:
+        return False
+    return not (rule.active_until and today > rule.active_until)
+
+
+def points_award(
+    *,
+    member: User,
+    rule_code: str | None = None,
+    rule: PointsRule | None = None,
+    source,
+    idempotency_key: str | None = None,
+    actor: User | None = None,
+) -> AwardResult:
+    """Credits `member` with the points of `rule` for `source`, at most once per idempotency key.
+
+    The key defaults to rule + source + member, so the same source never pays twice, however often or
+    concurrently this is called. Caps are per rule per member per Shanghai day and calendar year; an award that
+    would cross a cap pays the remainder up to the cap (the doctor reaches the cap exactly, as the published
+    rule says) and says so with `capped`; once the cap is reached nothing is paid and `reason` names the cap.
+    A refused award writes nothing, so the same source may pay later (e.g. the next day, under a new cap).
+    """
+    if rule is None:
+        if not rule_code:
+            raise DomainError("unknown_rule", _("Name a points rule."))
+        rule = PointsRule.objects.filter(code=rule_code).first()
+        if rule is None:
+            raise NotFound("unknown_rule", _("There is no points rule %(code)s.") % {"code": rule_code})
+    source_type, source_id, source_repr = _source_parts(source)
+    if not is_points_member(member):
+        return AwardResult(0, None, "not_a_member")
+    now = timezone.now()
+    today = local_today(now)
+    if not _rule_active(rule, today):
+        return AwardResult(0, None, "rule_inactive")
+    key = _short_key(idempotency_key or f"earn:{rule.code}:{source_type}:{source_id}:{member.pk}")
+    if PointsTransaction.objects.filter(idempotency_key=key).exists():  # the common repeat, without a lock
+        return AwardResult(0, None, "duplicate")
+    try:
+        return _award_locked(member=member, rule=rule, key=key, source=(source_type, source_id, source_repr),
+                             today=today, actor=actor)
+    except IntegrityError:
+        # Only a caller-chosen key shared across members reaches here; same-member repeats wait on the lock.
+        return AwardResult(0, None, "duplicate")
+
+
+@transaction.atomic
+def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
+    account = _locked_account(member)
+    if PointsTransaction.objects.filter(idempotency_key=key).exists():  # paid while we waited for the lock
+        return AwardResult(0, None, "duplicate")
+    year_start = local_day_start(date(today.year, 1, 1))
+    day_start = local_day_start(today)
+    earned = PointsTransaction.objects.filter(
+        account=account, rule=rule, kind=Kind.EARN, created_at__gte=year_start,
+        created_at__lt=local_day_start(date(today.year + 1, 1, 1)),
+    ).aggregate(year=Sum("amount"), day=Sum("amount", filter=Q(created_at__gte=day_start,
+                                                                  created_at__lt=day_start + timedelta(days=1))))
+    amount, reason = rule.points, ""
+    for cap, used, cap_reason in ((rule.daily_cap, earned["day"] or 0, "daily_cap"),
+                                  (rule.yearly_cap, earned["year"] or 0, "yearly_cap")):
+        if cap is not None and used + amount > cap:
+            amount, reason = max(cap - used, 0), cap_reason
+    if amount <= 0:
+        return AwardResult(0, None, reason or "rule_inactive")
+    source_type, source_id, source_repr = source
+    row = _append(
+        account, amount=amount, kind=Kind.EARN, key=key, rule=rule, source_type=source_type,
+        source_id=source_id, source_repr=source_repr, expires_on=expiry_date(today), actor=actor,
+    )
+
+    engagement_record(
+        doctor=member, kind=EngagementKind.POINTS_EARNED, source_key=f"points:{key}"[:200], obj=row,
+        metadata={"rule": rule.code, "points": amount, "source_type": source_type, "source_id": source_id},
+    )
+    audit_log(actor=actor, action="points.award", obj=row,
+              after={"rule": rule.code, "points": amount, "balance": account.balance, "source": source_repr,
+                     "capped": bool(reason)})
+    return AwardResult(amount, row, reason, capped=bool(reason))
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    redemption: Redemption
+    replayed: bool = False  # True when the idempotency key had already redeemed: nothing new happened
+
+
+def yearly_value_redeemed(account: PointsAccount, year: int) -> Decimal:
+    """RMB value the account redeemed in the Shanghai calendar year `year`."""
+    total = Redemption.objects.filter(
+        account=account, created_at__gte=local_day_start(date(year, 1, 1)),
+        created_at__lt=local_day_start(date(year + 1, 1, 1)),
+    ).aggregate(total=Sum("value_rmb"))["total"]
+    return total or Decimal("0")
+
+
+def _clean_client_key(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) > MAX_CLIENT_KEY or not value.isprintable():
+        raise DomainError("invalid_idempotency_key",
+                          _("The idempotency key must be 1 to %(n)d printable characters.") % {"n": MAX_CLIENT_KEY})
+    return value
+
+
+@transaction.atomic
+def reward_redeem(*, member: User, reward_id: int, idempotency_key: str | None = None) -> RedeemResult:
+    """Redeems one unit of an approved reward for a verified doctor, or raises with nothing changed.
+
+    Concurrency-safe: the account row, then the reward row, are locked; stock drops through a conditional
+    update backed by the stock >= 0 constraint, the balance through the locked account (balance >= 0 constraint).
+    Each redemption is a transfer-of-value record (name, licence, hospital as they are now). The same client
+    `idempotency_key` (a double click, a retried request) returns the first redemption instead of a second.
+    Errors: not_verified, reward_not_available, out_of_stock, insufficient_points, yearly_value_cap,
+    idempotency_key_reused.
+    """
+    client_key = _clean_client_key(idempotency_key)
+    if access_level_of(member) < AccessLevel.VERIFIED:
+        raise PermissionDenied("not_verified", _("Only verified doctors can redeem points. Complete verification "
+                                                 "first."))
+    account = _locked_account(member)
+    key = _short_key(f"redeem:{member.pk}:{client_key or uuid.uuid4().hex}")
+    previous = Redemption.objects.filter(transaction__idempotency_key=key).select_related("reward").first()
+    if previous is not None:
+        if previous.reward_id != reward_id:
+            raise Conflict("idempotency_key_reused",
+                           _("This idempotency key was already used for another reward."))
+        return RedeemResult(previous, replayed=True)
+    reward = Reward.objects.select_for_update().filter(pk=reward_id).first()
+    if reward is None or reward.status != Reward.Status.APPROVED:
+        raise NotFound("reward_not_available", _("This reward is not available."))
+    if reward.stock < 1:
+        raise Conflict("out_of_stock", _("This reward is out of stock."))
+    if account.balance < reward.points_cost:
+        raise DomainError("insufficient_points", _("You need %(cost)d points; your balance is %(balance)d.")
+                          % {"cost": reward.points_cost, "balance": account.balance},
+                          balance=account.balance, cost=reward.points_cost)
+    settings = PointsSettings.load()
+    year = local_today().year
+    used = yearly_value_redeemed(account, year)
+    if used + reward.value_rmb > settings.yearly_value_cap_rmb:
+        raise DomainError(
+            "yearly_value_cap",
+            _("This redemption would exceed the yearly limit of %(cap)s RMB per doctor (used: %(used)s RMB).")
+            % {"cap": settings.yearly_value_cap_rmb, "used": used},
+            cap_rmb=str(settings.yearly_value_cap_rmb), used_rmb=str(used),
+        )
+    # The row lock already serialises redeemers; the condition and the constraint hold even without it.
+    if not Reward.objects.filter(pk=reward.pk, stock__gte=1).update(stock=F("stock") - 1):
+        raise Conflict("out_of_stock", _("This reward is out of stock."))
+    profile = DoctorProfile.objects.select_related("hospital").get(user=member)
+    row = _append(account, amount=-reward.points_cost, kind=Kind.REDEEM, key=key,
+                  source_type=reward._meta.label_lower, source_id=str(reward.pk), source_repr=str(reward)[:300],
+                  actor=member)
+    redemption = Redemption.objects.create(
+        account=account, reward=reward, transaction=row, points=reward.points_cost, value_rmb=reward.value_rmb,
+        doctor_name=profile.real_name, licence_number=profile.licence_number,
+        hospital_name=profile.hospital.name if profile.hospital_id else "",
+    )
+
+    engagement_record(doctor=member, kind=EngagementKind.POINTS_REDEEMED, source_key=f"redemption:{redemption.pk}",
+                      obj=redemption, metadata={"reward": reward.pk, "points": reward.points_cost,
+                                                "value_rmb": str(reward.value_rmb)})
+    audit_log(actor=member, action="points.redeem", obj=redemption,
+              after={"reward": reward.pk, "points": reward.points_cost, "value_rmb": str(reward.value_rmb),
+                     "balance": account.balance, "stock": reward.stock - 1, "licence_number": profile.licence_number,
+                     "hospital": redemption.hospital_name})
+    notify_user(member, "points.redeemed", {"reward": reward.name, "points": reward.points_cost,
+                                            "balance": account.balance})
+    return RedeemResult(redemption)
+
+
+def expiring_amount(account: PointsAccount, *, before: date) -> int:
+    """Points of the account that expired before `before` and have not been used yet.
+
+    FIFO by expiry date: every debit so far (redeem, expire, negative adjust) consumed the credits that expire
+    first, so what is left of the credits expiring before `before` is their sum minus all debits, if positive.
+    """
+    sums = PointsTransaction.objects.filter(account=account).aggregate(
+        expired=Sum("amount", filter=Q(amount__gt=0, expires_on__lt=before)),
+        debits=Sum("amount", filter=Q(amount__lt=0)),
+    )
+    return max((sums["expired"] or 0) + (sums["debits"] or 0), 0)
+
+
+@transaction.atomic
+def points_expire_account(*, account_id: int, today: date | None = None) -> PointsTransaction | None:
+    """Writes the account's `expire` transaction for `today` (Shanghai), if anything expired; at most one per
+    account and day (idempotency key), so a task that runs twice expires nothing twice."""
+    today = today or local_today()
+    account = PointsAccount.objects.select_for_update().get(pk=account_id)
+    key = f"expire:{account.pk}:{today.isoformat()}"
+    if PointsTransaction.objects.filter(idempotency_key=key).exists():
+        return None
+    amount = min(expiring_amount(account, before=today), account.balance)
+    if amount <= 0:
+        return None
+    row = _append(account, amount=-amount, kind=Kind.EXPIRE, key=key,
+                  reason=f"Points that expired before {today.isoformat()}")
+    audit_log(actor=None, action="points.expire", obj=row, after={"points": -amount, "balance": account.balance,
+                                                                  "date": today.isoformat()})
+    return row
+
+
+def points_expire_due(*, today: date | None = None) -> int:
+    """Expires what is due on every account (one transaction per account); returns the rows written."""
+    today = today or local_today()
+    written = 0
+    for account_id in accounts_with_expired_credits(today=today):
+        written += points_expire_account(account_id=account_id, today=today) is not None
+    return written
+
+
+@transaction.atomic
+def points_adjust(*, account: PointsAccount, amount: int, reason: str, actor: User,
+                  idempotency_key: str | None = None) -> PointsTransaction:
+    """A manual correction by an administrator, with a reason, audited. Positive adjustments expire like
+    earned points; negative ones consume the oldest points and may not take the balance below zero."""
+    if not can(actor, Capability.ADJUST_POINTS):
+        raise PermissionDenied("forbidden", _("Only administrators may adjust points."))
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_ADJUSTMENT:
+        raise DomainError("invalid_amount", _("The adjustment must be a whole number of points, not zero, at most "
+                                              "%(max)d either way.") % {"max": MAX_ADJUSTMENT})
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise DomainError("reason_required", _("Give a reason of 1 to %(max)d characters.") % {"max": MAX_REASON})
+    client_key = _clean_client_key(idempotency_key)
+    account = PointsAccount.objects.select_for_update().get(pk=account.pk)
+    key = _short_key(f"adjust:{account.pk}:{client_key or uuid.uuid4().hex}")
+    previous = PointsTransaction.objects.filter(idempotency_key=key).first()
+    if previous is not None:
+        return previous
+    if account.balance + amount < 0:
+        raise DomainError("insufficient_points", _("The balance is %(balance)d; it cannot go below zero.")
+                          % {"balance": account.balance})
+    before = account.balance
+    row = _append(account, amount=amount, kind=Kind.ADJUST, key=key, reason=reason, actor=actor,
+                  expires_on=expiry_date(local_today()) if amount > 0 else None)
+    audit_log(actor=actor, action="points.adjust", obj=row, before={"balance": before},
+              after={"balance": account.balance, "amount": amount}, reason=reason)
+    return row
+
+
+@transaction.atomic
+def points_settings_update(*, actor: User, yearly_value_cap_rmb: Decimal, expiry_years: int,
+                           reason: str = "") -> PointsSettings:
+    """Compliance (or admin) sets the yearly RMB cap per doctor and how long points stay valid; audited.
+    A new expiry applies to points earned from now on; earned points keep the date they were given."""
+    if not can(actor, Capability.MANAGE_POINTS_SETTINGS):
+        raise PermissionDenied("forbidden", _("Only compliance may change the points settings."))
+    cap = Decimal(yearly_value_cap_rmb)
+    if not Decimal("0") <= cap <= Decimal("1000000"):
+        raise DomainError("invalid_value", _("The yearly cap must be between 0 and 1,000,000 RMB."))
+    if isinstance(expiry_years, bool) or not isinstance(expiry_years, int) or not 1 <= expiry_years <= 10:
+        raise DomainError("invalid_expiry", _("Points must stay valid for 1 to 10 calendar years."))
+    settings = PointsSettings.load()
+    settings = PointsSettings.objects.select_for_update().get(pk=settings.pk)
+    before = {"yearly_value_cap_rmb": str(settings.yearly_value_cap_rmb), "expiry_years": settings.expiry_years}
+    settings.yearly_value_cap_rmb, settings.expiry_years = cap, expiry_years
+    settings.save()
+    audit_log(actor=actor, action="points_settings.update", obj=settings, before=before,
+              after={"yearly_value_cap_rmb": str(cap), "expiry_years": expiry_years}, reason=reason)
+    return settings
+
+
+@transaction.atomic
+def points_rule_save(*, rule: PointsRule, actor: User) -> PointsRule:
+    """Creates or changes a points rule (marketing, admin); audited with the values before and after. A rule
+    that has paid points keeps its code, so the ledger's idempotency keys stay meaningful."""
+    if not can(actor, Capability.MANAGE_POINTS_RULES):
+        raise PermissionDenied("forbidden", _("Only marketing staff may configure points rules."))
+    fields = ("code", "name", "points", "daily_cap", "yearly_cap", "active_from", "active_until", "enabled")
+    before = None
+    if rule.pk:
+        old = PointsRule.objects.select_for_update().get(pk=rule.pk)
+        before = {f: str(getattr(old, f)) for f in fields}
+        if old.code != rule.code and PointsTransaction.objects.filter(rule=old).exists():
+            raise Conflict("rule_in_use", _("This rule has paid points; its code cannot change."))
+    rule.full_clean()
+    rule.save()
+    audit_log(actor=actor, action="points_rule.save", obj=rule, before=before,
+              after={f: str(getattr(rule, f)) for f in fields})
+    return rule
+
+
+REWARD_FIELDS = ("name", "kind", "description", "value_rmb", "points_cost", "stock")
+_TERMS = ("name", "kind", "description", "value_rmb", "points_cost")  # what compliance approved
+
+
+def _reward_snapshot(reward: Reward) -> dict:
+    return {field: str(getattr(reward, field)) for field in (*REWARD_FIELDS, "status")}
+
+
+def _check_reward_fields(values: dict) -> None:
+    if values.get("kind") not in Reward.Kind.values:
+        raise DomainError("invalid_reward_kind", _("Rewards must be educational: literature, course access, "
+                                                   "journal subscription or conference registration."))
+    name = (values.get("name") or "").strip()
+    if not name or len(name) > 200:
+        raise DomainError("invalid_name", _("A reward needs a name of 1 to 200 characters."))
+    value = values.get("value_rmb")
+    if value is None or Decimal(value) < 0 or Decimal(value) >= Decimal("100000000"):
+        raise DomainError("invalid_value", _("The value in RMB must be zero or more."))
+    if not isinstance(values.get("points_cost"), int) or values["points_cost"] <= 0:
+        raise DomainError("invalid_points", _("The points cost must be a positive whole number."))
+    if not isinstance(values.get("stock"), int) or values["stock"] < 0:
+        raise DomainError("invalid_stock", _("The stock must be zero or more."))
+
+
+def _require_catalogue_editor(actor) -> None:
+    if not can(actor, Capability.EDIT_REWARDS):
+        raise PermissionDenied("forbidden", _("Only marketing staff may edit the rewards catalogue."))
+
+
+@transaction.atomic
+def reward_create(*, actor: User, name: str, kind: str, value_rmb: Decimal, points_cost: int, stock: int,
+                  description: str = "") -> Reward:
+    """A new reward, as a draft: doctors see it only once compliance approved it."""
+    _require_catalogue_editor(actor)
+    values = {"name": (name or "").strip(), "kind": kind, "description": description or "",
+              "value_rmb": Decimal(value_rmb), "points_cost": points_cost, "stock": stock}
+    _check_reward_fields(values)
+    reward = Reward.objects.create(status=Reward.Status.DRAFT, **values)
+    audit_log(actor=actor, action="reward.create", obj=reward, after=_reward_snapshot(reward))
+    return reward
+
+
+@transaction.atomic
+def reward_update(*, reward: Reward, actor: User, **changes) -> Reward:
+    """Edits a reward. Changing what compliance approved (name, kind, description, value, cost) sends an
+    approved reward back to draft for a new approval; a stock change alone does not."""
+    _require_catalogue_editor(actor)
+    unknown = set(changes) - set(REWARD_FIELDS)
+    if unknown:
+        raise DomainError("invalid_field", _("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    if reward.status == Reward.Status.RETIRED:
+        raise Conflict("reward_retired", _("A retired reward cannot be changed."))
+    before = _reward_snapshot(reward)
+    values = {field: getattr(reward, field) for field in REWARD_FIELDS} | changes
+    values["name"] = (values["name"] or "").strip()
+    _check_reward_fields(values)
+    terms_changed = any(values[f] != getattr(reward, f) for f in _TERMS)
+    for field, value in values.items():
+        setattr(reward, field, value)
+    if terms_changed and reward.status == Reward.Status.APPROVED:
+        reward.status, reward.approved_by, reward.approved_at = Reward.Status.DRAFT, None, None
+    reward.save()
+    audit_log(actor=actor, action="reward.update", obj=reward, before=before, after=_reward_snapshot(reward))
+    return reward
+
+
+@transaction.atomic
+def reward_approve(*, reward: Reward, actor: User, reason: str = "") -> Reward:
+    """Compliance approves a draft reward; only then do doctors see it."""
+    if not can(actor, Capability.APPROVE_REWARDS):
+        raise PermissionDenied("forbidden", _("Only compliance may approve rewards."))
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    if reward.status != Reward.Status.DRAFT:
+        raise Conflict("reward_not_draft", _("Only draft rewards can be approved."))
+    if reward.kind not in Reward.Kind.values:
+        raise DomainError("invalid_reward_kind", _("Only educational rewards can be approved."))
+    before = _reward_snapshot(reward)
+    reward.status, reward.approved_by, reward.approved_at = Reward.Status.APPROVED, actor, timezone.now()
+    reward.save(update_fields=["status", "approved_by", "approved_at"])
+    audit_log(actor=actor, action="reward.approve", obj=reward, before=before, after=_reward_snapshot(reward),
+              reason=reason)
+    return reward
+
+
+@transaction.atomic
+def reward_retire(*, reward: Reward, actor: User, reason: str = "") -> Reward:
+    """Withdraws a reward from the catalogue for good; past redemptions stay on record."""
+    if not can(actor, Capability.RETIRE_REWARDS):
+        raise PermissionDenied("forbidden", _("You may not retire rewards."))
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    if reward.status == Reward.Status.RETIRED:
+        raise Conflict("reward_retired", _("This reward is already retired."))
+    before = _reward_snapshot(reward)
+    reward.status = Reward.Status.RETIRED
+    reward.save(update_fields=["status"])
+    audit_log(actor=actor, action="reward.retire", obj=reward, before=before, after=_reward_snapshot(reward),
+              reason=reason)
+    return reward

@@ -1,0 +1,141 @@
+"""The API's contract: JSON errors with a stable code for every kind of bad input, never a 500."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from engage.audit.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+ME = "/api/v1/members/me"
+
+
+@pytest.fixture
+def token(doctor):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("create_api_token", doctor.username, "--name", "scanner-1", stdout=out)
+    return out.getvalue().strip()
+
+
+def bearer(token):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/v1/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/v1/members/me" in schema.json()["paths"]
+    assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_anonymous_gets_401_with_code(client):
+    response = client.get(ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_bearer_token_authenticates(client, token, doctor):
+    response = client.get(ME, **bearer(token))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == doctor.pk
+    assert body["roles"] == ["doctor"]
+
+
+def test_forged_and_revoked_tokens_are_refused(client, token, doctor):
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.get(ME, **bearer(forged)).status_code == 401
+    assert client.get(ME, **bearer("x" * 5000)).status_code == 401
+    from wagtail.models import APIToken
+
+    APIToken.objects.get(user=doctor).revoke()
+    assert client.get(ME, **bearer(token)).status_code == 401
+
+
+def test_forged_token_does_not_fall_back_to_the_session(client, doctor):
+    client.force_login(doctor)
+    assert client.get(ME).status_code == 200
+    assert client.get(ME, **bearer("wagtail_forged")).status_code == 401
+
+
+def test_token_command_refuses_unknown_user():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "nobody")
+
+
+def test_session_writes_need_csrf(doctor):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(doctor)
+    response = client.patch(ME, data=json.dumps({"display_name": "新名字"}), content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    doctor.refresh_from_db()
+    assert doctor.display_name != "新名字"
+
+
+def test_session_write_with_csrf_token(doctor):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(doctor)
+    client.get("/members/me/")  # a page with a form sets the CSRF cookie
+    csrf = client.cookies["csrftoken"].value
+    response = client.patch(
+        ME, data=json.dumps({"display_name": "李医生"}), content_type="application/json", HTTP_X_CSRFTOKEN=csrf
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["display_name"] == "李医生"
+    entry = AuditEntry.objects.get(action="member.update")
+    assert entry.actor_id == doctor.pk
+    assert entry.after["display_name"] == "李医生"
+
+
+def test_bearer_write_updates_and_is_audited(client, token, doctor):
+    response = client.patch(ME, data={"language": "en"}, content_type="application/json", **bearer(token))
+    assert response.status_code == 200
+    doctor.refresh_from_db()
+    assert doctor.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("{not json", 400, "malformed_request"),
+        ('{"display_name": 12345}', 422, "invalid_input"),
+        ('{"language": "fr"}', 422, "invalid_input"),
+        ('{"display_name": "' + "长" * 101 + '"}', 422, "invalid_input"),
+        ('["a", "list"]', 422, "invalid_input"),
+        ('{"display_name": "x", "is_superuser": true}', 422, "invalid_input"),
+        ("null", 422, "invalid_input"),
+    ],
+)
+def test_bad_input_gets_4xx_with_code_and_changes_nothing(client, token, doctor, body, status, code):
+    before = (doctor.display_name, doctor.language)
+    response = client.patch(ME, data=body, content_type="application/json", **bearer(token))
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    doctor.refresh_from_db()
+    assert (doctor.display_name, doctor.language) == before
+    assert not AuditEntry.objects.filter(action="member.update").exists()
+
+
+def test_oversized_body_gets_413(client, token, doctor):
+    body = json.dumps({"display_name": "x" * (2 * 1024 * 1024)})
+    response = client.patch(ME, data=body, content_type="application/json", **bearer(token))
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_unknown_endpoint_gets_json_404(client, token):
+    response = client.get("/api/v1/nothing-here/", **bearer(token))
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_wrong_method_is_refused(client, token):
+    response = client.delete(ME, **bearer(token))
+    assert response.status_code == 405

@@ -1,0 +1,341 @@
+"""checkin_perform and POST /api/v1/events/{id}/checkins: every status, nonces, garbage, roles, annulment and
+the attendance credit."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from engage.audit.models import AuditEntry
+from engage.core.errors import DomainError
+from events.checkin.models import CheckIn, Scan
+from events.checkin.services import checkin_annul, checkin_perform
+from events.registrations.models import Registration
+from members.engagement.models import EngagementEvent
+from members.points.models import PointsTransaction
+from tests.events.factories import (
+    CHECKIN_URL,
+    attend_rule,
+    make_doctor,
+    make_quota,
+    make_registration,
+    make_rep,
+    make_staff,
+    open_event,
+    post_checkin,
+    ticket_for,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event():
+    return open_event()
+
+
+@pytest.fixture
+def staff():
+    return make_staff("marketing")
+
+
+@pytest.fixture
+def staff_client(staff):
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_ok_answers_201_with_the_doctor_card(event, staff_client, staff):
+    ticket = ticket_for(event, real_name="李文华")
+    response = post_checkin(staff_client, event, secret=ticket.secret, device="door-1", nonce="n-1")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["registration"]["name"] == "李文华"
+    assert body["registration"]["hospital"] == ticket.registration.doctor.doctor_profile.hospital.name
+    assert body["registration"]["department"] == "内分泌科"
+    assert body["registration"]["title"]
+    assert body["checked_in_at"]
+    checkin = CheckIn.objects.get(ticket=ticket)
+    scan = checkin.scan
+    assert (scan.result, scan.staff, scan.device, scan.nonce, scan.http_status) == ("ok", staff, "door-1", "n-1", 201)
+    assert scan.raw_input == ticket.secret and scan.ip_address == "127.0.0.1"
+    assert scan.response["status"] == "ok"
+    assert AuditEntry.objects.filter(action="event.checkin", object_id=str(checkin.pk)).count() == 1
+
+
+def test_second_scan_is_409_with_the_first_time(event, staff_client):
+    ticket = ticket_for(event)
+    first = post_checkin(staff_client, event, secret=ticket.secret).json()
+    second = post_checkin(staff_client, event, secret=ticket.secret)
+    assert second.status_code == 409
+    assert second.json()["status"] == "already_checked_in"
+    assert second.json()["checked_in_at"] == first["checked_in_at"]
+    assert CheckIn.objects.filter(ticket=ticket).count() == 1
+    assert Scan.objects.filter(ticket=ticket).count() == 2
+
+
+def test_nonce_retry_returns_the_original_answer_and_writes_nothing(event, staff_client):
+    ticket = ticket_for(event)
+    first = post_checkin(staff_client, event, secret=ticket.secret, nonce="retry-1")
+    again = post_checkin(staff_client, event, secret=ticket.secret, nonce="retry-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Scan.objects.filter(event=event).count() == 1
+    assert CheckIn.objects.count() == 1
+    # a failed scan's nonce replays its failure, even if the input changes
+    bad = post_checkin(staff_client, event, secret="NOPE", nonce="retry-2")
+    bad_again = post_checkin(staff_client, event, secret=ticket.secret, nonce="retry-2")
+    assert bad.status_code == bad_again.status_code == 404
+    assert Scan.objects.filter(event=event).count() == 2
+
+
+def test_the_same_nonce_at_another_meeting_is_another_scan(event, staff_client):
+    other = open_event()
+    t1, t2 = ticket_for(event), ticket_for(other)
+    assert post_checkin(staff_client, event, secret=t1.secret, nonce="same").status_code == 201
+    assert post_checkin(staff_client, other, secret=t2.secret, nonce="same").status_code == 201
+
+
+def test_unknown_secret_is_404_invalid(event, staff_client):
+    response = post_checkin(staff_client, event, secret="23456789ABCDEFGHJKMNPQRSTUVW")
+    assert response.status_code == 404
+    assert response.json() == {"status": "invalid"}
+    assert Scan.objects.get(event=event).result == "invalid"
+
+
+@pytest.mark.parametrize("garbage", [
+    "", "   ", "x" * 10_000, "医生签到二维码", "' OR 1=1; DROP TABLE events_ticket; --", "\x00\x01\x02", "abc\n",
+    "%s%s%s", "🙂" * 50, "null",
+])
+def test_garbage_is_invalid_never_500(event, staff_client, garbage):
+    response = post_checkin(staff_client, event, secret=garbage, nonce="g", device="d" * 5000)
+    assert response.status_code == 404
+    assert response.json()["status"] == "invalid"
+    scan = Scan.objects.get(event=event)
+    assert len(scan.raw_input) <= 500 and "\x00" not in scan.raw_input
+    assert len(scan.device) <= 100
+
+
+def test_garbage_nonce_is_kept_safely(event, staff_client):
+    ticket = ticket_for(event)
+    response = post_checkin(staff_client, event, secret=ticket.secret, nonce="\x00" + "n" * 5000)
+    assert response.status_code == 201
+    assert len(Scan.objects.get().nonce) == 100
+
+
+@pytest.mark.parametrize("body", [None, [], "secret", {"nonce": "x"}, {"secret": 12}, {"secret": "A", "extra": 1},
+                                  {"secret": "A", "client_time": "yesterday"}])
+def test_malformed_bodies_are_4xx(event, staff_client, body):
+    import json
+
+    response = staff_client.post(CHECKIN_URL.format(event.pk), json.dumps(body), content_type="application/json")
+    assert 400 <= response.status_code < 500
+    assert not CheckIn.objects.exists()
+
+
+def test_broken_json_is_400(event, staff_client):
+    response = staff_client.post(CHECKIN_URL.format(event.pk), "{not json", content_type="application/json")
+    assert response.status_code in (400, 422)
+
+
+def test_ticket_of_another_meeting(event, staff_client):
+    other_ticket = ticket_for(open_event())
+    response = post_checkin(staff_client, event, secret=other_ticket.secret)
+    assert response.status_code == 400
+    assert response.json() == {"status": "wrong_event"}
+    assert not CheckIn.objects.exists()
+    assert Scan.objects.get(event=event).ticket == other_ticket
+
+
+def test_revoked_ticket(event, staff_client):
+    ticket = ticket_for(event)
+    ticket.revoked_at = timezone.now()
+    ticket.save()
+    response = post_checkin(staff_client, event, secret=ticket.secret)
+    assert response.status_code == 400
+    assert response.json()["status"] == "revoked"
+    assert not CheckIn.objects.exists()
+
+
+def test_registration_not_approved(event, staff_client):
+    from events.registrations.models import Ticket
+
+    registration = make_registration(event, make_doctor(), status=Registration.Status.PENDING)
+    ticket = Ticket.objects.create(registration=registration, event=event, secret="PENDING2345678923456789ABCD")
+    response = post_checkin(staff_client, event, secret=ticket.secret)
+    assert response.status_code == 400
+    assert response.json()["status"] == "not_approved"
+
+
+def test_outside_the_window_before_it_opens_and_after_it_closes(staff):
+    start = timezone.now() + timedelta(days=2)
+    event = open_event(starts_at=start, checkin_opens_minutes=60)
+    ticket = ticket_for(event)
+    with time_machine.travel(start - timedelta(minutes=61), tick=False):
+        result = checkin_perform(event=event, secret=ticket.secret, staff=staff)
+        assert (result.status, result.http_status) == ("outside_window", 400)
+    with time_machine.travel(event.ends_at + timedelta(seconds=1), tick=False):
+        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "outside_window"
+    with time_machine.travel(start - timedelta(minutes=59), tick=False):
+        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "ok"
+    assert Scan.objects.filter(event=event).count() == 3
+
+
+def test_explicit_close_time(staff):
+    start = timezone.now() + timedelta(days=2)
+    event = open_event(starts_at=start, checkin_closes_at=start + timedelta(minutes=30))
+    ticket = ticket_for(event)
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "outside_window"
+    with time_machine.travel(start + timedelta(minutes=29), tick=False):
+        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "ok"
+
+
+def test_anonymous_is_refused(event):
+    ticket = ticket_for(event)
+    response = post_checkin(Client(), event, secret=ticket.secret)
+    assert response.status_code in (401, 403)
+    assert not Scan.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["doctor", "rep"])
+def test_doctors_and_reps_without_a_quota_are_refused(event, role):
+    ticket = ticket_for(event)
+    client = Client()
+    client.force_login(make_doctor() if role == "doctor" else make_rep())
+    response = post_checkin(client, event, secret=ticket.secret)
+    assert response.status_code == 403
+    assert not Scan.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["marketing", "medical_reviewer", "compliance", "admin"])
+def test_staff_roles_may_scan(event, role):
+    ticket = ticket_for(event)
+    client = Client()
+    client.force_login(make_staff(role))
+    assert post_checkin(client, event, secret=ticket.secret).status_code == 201
+
+
+def test_a_rep_with_a_quota_at_this_meeting_may_scan(event):
+    rep = make_rep()
+    make_quota(event, seats=5, rep=rep)
+    ticket = ticket_for(event)
+    client = Client()
+    client.force_login(rep)
+    assert post_checkin(client, event, secret=ticket.secret).status_code == 201
+    other = open_event()
+    assert post_checkin(client, other, secret=ticket_for(other).secret).status_code == 403
+
+
+def test_bearer_token_device(event, staff):
+    from wagtail.models import APIToken
+
+    _token, raw = APIToken.create_token(user=staff, name="door scanner")
+    ticket = ticket_for(event)
+    response = Client().post(CHECKIN_URL.format(event.pk), {"secret": ticket.secret, "device": "zebra-1"},
+                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 201
+    assert Scan.objects.get().method == "api"
+
+
+def test_unknown_meeting_is_404(staff_client):
+    response = post_checkin(staff_client, type("E", (), {"pk": 999999})(), secret="ABC")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_annul_needs_a_reason_and_allows_a_new_check_in(event, staff):
+    ticket = ticket_for(event)
+    assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "ok"
+    checkin = CheckIn.objects.get()
+    for reason in ("", "   "):
+        with pytest.raises(DomainError) as exc:
+            checkin_annul(checkin=checkin, actor=staff, reason=reason)
+        assert exc.value.code == "reason_required"
+    with pytest.raises(DomainError) as exc:
+        checkin_annul(checkin=checkin, actor=make_rep(), reason="扫错了")
+    assert exc.value.code == "forbidden"
+    checkin_annul(checkin=checkin, actor=staff, reason="扫错了人")
+    checkin.refresh_from_db()
+    assert checkin.annulled_at and checkin.annul_reason == "扫错了人" and checkin.annulled_by == staff
+    with pytest.raises(DomainError) as exc:
+        checkin_annul(checkin=checkin, actor=staff, reason="again")
+    assert exc.value.code == "already_annulled"
+    assert AuditEntry.objects.filter(action="event.checkin.annul", reason="扫错了人").count() == 1
+    again = checkin_perform(event=event, secret=ticket.secret, staff=staff)
+    assert again.status == "ok"
+    assert CheckIn.objects.filter(ticket=ticket).count() == 2
+    assert CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).count() == 1
+
+
+def test_attendance_credit_once(event, staff, django_capture_on_commit_callbacks, celery_eager):
+    attend_rule(points=50)
+    ticket = ticket_for(event)
+    doctor = ticket.registration.doctor
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin_perform(event=event, secret=ticket.secret, staff=staff)
+    checkin = CheckIn.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin_annul(checkin=checkin, actor=staff, reason="重复")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "ok"
+    earned = PointsTransaction.objects.filter(account__user=doctor, amount__gt=0)
+    assert earned.count() == 1 and earned.get().amount == 50
+    assert EngagementEvent.objects.filter(doctor=doctor, kind="meeting_attended").count() == 1
+
+
+def test_failed_scans_give_no_credit(event, staff, django_capture_on_commit_callbacks, celery_eager):
+    attend_rule()
+    ticket = ticket_for(event)
+    ticket.revoked_at = timezone.now()
+    ticket.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin_perform(event=event, secret=ticket.secret, staff=staff)
+    assert not PointsTransaction.objects.exists()
+    assert not EngagementEvent.objects.filter(kind="meeting_attended").exists()
+
+
+def test_search_by_name_and_last_four_digits(event, staff_client):
+    ticket = ticket_for(event, real_name="王晓明")
+    ticket_for(event, real_name="赵一")
+    url = f"/api/v1/events/{event.pk}/checkins/search"
+    hits = staff_client.get(url, {"q": "晓明"}).json()
+    assert [h["name"] for h in hits] == ["王晓明"]
+    assert hits[0]["secret"] == ticket.secret and hits[0]["checked_in"] is False
+    last4 = ticket.registration.doctor.mobile[-4:]
+    assert ticket.secret in [h["secret"] for h in staff_client.get(url, {"q": last4}).json()]
+    assert staff_client.get(url, {"q": ""}).json() == []
+    assert staff_client.get(url, {"q": "'; DROP TABLE x; --" * 100}).status_code == 200
+    post_checkin(staff_client, event, secret=ticket.secret)
+    assert staff_client.get(url, {"q": "晓明"}).json()[0]["checked_in"] is True
+
+
+def test_search_is_for_scanners_only(event):
+    client = Client()
+    client.force_login(make_doctor())
+    assert client.get(f"/api/v1/events/{event.pk}/checkins/search", {"q": "王"}).status_code == 403
+    assert Client().get(f"/api/v1/events/{event.pk}/checkins/search", {"q": "王"}).status_code in (401, 403)
+
+
+def test_scanner_page(event, staff_client):
+    response = staff_client.get(f"/events/{event.pk}/checkin/scanner/")
+    assert response.status_code == 200
+    assert b"scanner-wedge" in response.content and b"jsQR.js" in response.content
+
+
+def test_scanner_page_refuses_doctors_and_anonymous(event):
+    client = Client()
+    client.force_login(make_doctor())
+    assert client.get(f"/events/{event.pk}/checkin/scanner/").status_code == 403
+    assert Client().get(f"/events/{event.pk}/checkin/scanner/").status_code == 302
+
+
+def test_openapi_lists_the_checkin_routes_next_to_the_other_events_routers(staff_client):
+    paths = staff_client.get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/events/{event_id}/checkins" in paths
+    assert "/api/v1/events/{event_id}/checkins/search" in paths
+    assert any(p.startswith("/api/v1/events/") and "checkins" not in p for p in paths)  # the registration router
