@@ -47,6 +47,17 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def dead_cache(settings):
+    """The default cache points at a port nobody listens on: Redis is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    default = settings.CACHES["default"]
+    settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    yield port
+
+
+@pytest.fixture
 def make_user(db):
     from tests.factories import UserFactory
 

@@ -5,6 +5,7 @@ authenticates the caller.
 """
 
 import logging
+import time
 
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
@@ -118,18 +119,41 @@ def twilio_inbound(request):
 # --- WeChat -----------------------------------------------------------------------------------------------------
 
 def _wechat_signed(request) -> bool:
+    """WeChat's signature over (token, timestamp, nonce), with the timestamp inside the replay window."""
     from django.conf import settings
     from wechatpy.exceptions import InvalidSignatureException
     from wechatpy.utils import check_signature
 
     params = [request.GET.get(name, "") for name in ("signature", "timestamp", "nonce")]
-    if not all(params) or not settings.WECHAT_TOKEN:
+    if not all(params) or not settings.WECHAT_TOKEN or len(params[2]) > 64:
         return False
     try:
         check_signature(settings.WECHAT_TOKEN, *params)
-    except InvalidSignatureException:
+        skew = abs(time.time() - int(params[1]))
+    except (InvalidSignatureException, ValueError):
         return False
-    return True
+    return skew <= conf.get("ENGAGE_WEBHOOK_MAX_SKEW_SECONDS")
+
+
+def _wechat_nonce_key(request) -> str:
+    return f"engage:wechat:nonce:{request.GET['timestamp']}:{request.GET['nonce']}"
+
+
+def _wechat_nonce_claim(request) -> bool:
+    """Remembers this (timestamp, nonce) until its timestamp leaves the window: False when it was seen already (a
+    replay) or cannot be remembered (the cache is down: refused, WeChat retries later)."""
+    from django.core.cache import cache
+
+    window = conf.get("ENGAGE_WEBHOOK_MAX_SKEW_SECONDS")
+    ttl = max(1, int(int(request.GET["timestamp"]) + window - time.time()) + 1)
+    return bool(cache.add(_wechat_nonce_key(request), 1, timeout=ttl))
+
+
+def _wechat_nonce_release(request) -> None:
+    """A request that failed on our side changed nothing: WeChat's retry with the same nonce must get through."""
+    from django.core.cache import cache
+
+    cache.delete(_wechat_nonce_key(request))
 
 
 def _crypto():
@@ -172,13 +196,28 @@ def wechat_callback(request):
     """WeChat's server URL: GET verifies it (echostr), POST delivers messages and events (plain or AES mode).
 
     Delivery reports and inbound handlers are quick database writes, so the reply is given within WeChat's 5 s.
+    A callback is accepted once: its timestamp must be within ENGAGE_WEBHOOK_MAX_SKEW_SECONDS of now and its nonce
+    unseen in that window (a replay is a 403 and changes nothing).
     """
+    if not _wechat_signed(request):
+        return HttpResponseForbidden("bad signature")
+    if request.method == "POST" and conf.get("ENGAGE_WECHAT_REQUIRE_SAFE_MODE") \
+            and request.GET.get("encrypt_type") != "aes":
+        return HttpResponseForbidden("safe mode required")  # plain mode's signature does not cover the body
+    if not _wechat_nonce_claim(request):
+        return HttpResponseForbidden("replayed")
+    try:
+        return _wechat_handle(request)
+    except BaseException:
+        _wechat_nonce_release(request)
+        raise
+
+
+def _wechat_handle(request):
     from wechatpy import parse_message
     from wechatpy.exceptions import InvalidSignatureException
     from wechatpy.replies import TextReply
 
-    if not _wechat_signed(request):
-        return HttpResponseForbidden("bad signature")
     if request.method == "GET":
         return HttpResponse(request.GET.get("echostr", ""), content_type="text/plain")
     if _too_big(request):

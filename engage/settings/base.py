@@ -153,12 +153,13 @@ LOGOUT_REDIRECT_URL = "/"
 # Redis: one URL for cache, channel layer, Celery broker and results. Without it everything is embedded.
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    # A Redis outage turns cache reads into misses instead of 500s (engage.core.cache); rate limits fail closed.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "engage",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1, "IGNORE_EXCEPTIONS": True},
         }
     }
     CHANNEL_LAYERS = {
@@ -328,10 +329,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"once_per_outage": {"()": "engage.core.cache.OncePerOutage"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "engage.cache": {"filters": ["once_per_outage"]},
+    },
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "engage.cache"
 
 # account.W001: allauth warns that optional phone/email sign-up fields differ from the login methods;
 # members.accounts.forms.SignupForm requires at least one of them, which is what we want.

@@ -14,6 +14,11 @@ if not env("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
 if not env("FIELD_ENCRYPTION_KEY"):
     raise ImproperlyConfigured("Production needs FIELD_ENCRYPTION_KEY (Fernet keys for personal information).")
+# WeChat callbacks in safe mode only: plain mode's signature covers neither the body nor, once seen, its reuse.
+if (env("WECHAT_TOKEN") or env("WECHAT_APP_ID")) and len(env("WECHAT_ENCODING_AES_KEY", "")) != 43:
+    raise ImproperlyConfigured("WeChat callbacks run in safe mode in production: set WECHAT_ENCODING_AES_KEY "
+                               "(the 43-character EncodingAESKey) and choose 安全模式 in the Official Account.")
+ENGAGE_WECHAT_REQUIRE_SAFE_MODE = True
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

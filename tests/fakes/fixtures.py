@@ -10,7 +10,6 @@
     wechat_post(client, xml, encrypted=False)                  # signed as WeChat signs (sha1 / WeChatCrypto)
 """
 
-import hashlib
 import secrets
 import time
 
@@ -101,34 +100,47 @@ def twilio_post(settings):
 
 
 def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324  (WeChat's scheme)
+    """The signature wechatpy's check_signature verifies (its WeChatSigner over token, timestamp and nonce)."""
+    from wechatpy.utils import WeChatSigner, check_signature
+
+    signer = WeChatSigner()
+    signer.add_data(token, timestamp, nonce)
+    check_signature(token, signer.signature, timestamp, nonce)  # the helper the callback uses agrees
+    return signer.signature
+
+
+def wechat_query(token: str, *, timestamp: str | None = None, nonce: str | None = None, **extra) -> dict:
+    """A callback's query string signed as WeChat signs it, by default with the current time and a fresh nonce."""
+    timestamp = timestamp or str(int(time.time()))
+    nonce = nonce or secrets.token_hex(8)
+    return {"signature": wechat_signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, **extra}
 
 
 @pytest.fixture
 def wechat_post(settings):
     """POSTs XML to the WeChat callback signed as WeChat signs it; `encrypted=True` uses safe mode (WeChatCrypto)
-    with WECHAT_AES_KEY (set here). Returns the response; `decrypt_reply(response)` reads an encrypted reply."""
+    with WECHAT_AES_KEY (set here). `query` replaces the signed query string (a replay sends an earlier one; the last
+    one sent is `post.last_query`). Returns the response; `decrypt_reply(response)` reads an encrypted reply."""
 
-    def post(client, xml: str, *, encrypted: bool = False, forge: bool = False, path: str = "/webhooks/wechat/"):
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
-        signature = wechat_signature(settings.WECHAT_TOKEN, timestamp, nonce)
-        if forge:
-            signature = "0" * 40
-        query = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": "x"}
-        body = xml
-        if encrypted:
-            from wechatpy.crypto import WeChatCrypto
-
-            settings.WECHAT_ENCODING_AES_KEY = WECHAT_AES_KEY
-            crypto = WeChatCrypto(settings.WECHAT_TOKEN, WECHAT_AES_KEY, settings.WECHAT_APP_ID)
-            body = crypto.encrypt_message(xml, nonce, timestamp)
-            import xmltodict
-
-            msg_signature = xmltodict.parse(body)["xml"]["MsgSignature"]
-            query.update(encrypt_type="aes", msg_signature="0" * 40 if forge else msg_signature)
+    def post(client, xml: str, *, encrypted: bool = False, forge: bool = False, path: str = "/webhooks/wechat/",
+             timestamp: str | None = None, query: dict | None = None, body: str | None = None):
         from urllib.parse import urlencode
 
-        return client.post(f"{path}?{urlencode(query)}", data=body, content_type="text/xml")
+        if query is None:
+            query = wechat_query(settings.WECHAT_TOKEN, timestamp=timestamp, openid="x")
+            if forge:
+                query["signature"] = "0" * 40
+            if encrypted:
+                import xmltodict
+                from wechatpy.crypto import WeChatCrypto
+
+                settings.WECHAT_ENCODING_AES_KEY = WECHAT_AES_KEY
+                crypto = WeChatCrypto(settings.WECHAT_TOKEN, WECHAT_AES_KEY, settings.WECHAT_APP_ID)
+                body = crypto.encrypt_message(xml, query["nonce"], query["timestamp"])
+                msg_signature = xmltodict.parse(body)["xml"]["MsgSignature"]
+                query.update(encrypt_type="aes", msg_signature="0" * 40 if forge else msg_signature)
+        post.last_query, post.last_body = query, body if body is not None else xml
+        return client.post(f"{path}?{urlencode(query)}", data=post.last_body, content_type="text/xml")
 
     return post
 

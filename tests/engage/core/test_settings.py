@@ -54,7 +54,7 @@ def test_time_zone_and_languages():
 
 def test_suite_runs_on_postgresql_and_redis():
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
 
 
 def test_no_model_change_lacks_a_migration(db):
@@ -65,3 +65,30 @@ def test_no_model_change_lacks_a_migration(db):
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_production_refuses_wechat_callbacks_in_plain_mode():
+    key = secrets.token_urlsafe(60)
+    plain = run_manage("check", SECRET_KEY=key, WECHAT_TOKEN="token", **PRODUCTION_ENV)
+    assert plain.returncode != 0
+    assert "WECHAT_ENCODING_AES_KEY" in plain.stderr
+    safe = run_manage("check", SECRET_KEY=key, WECHAT_TOKEN="token", WECHAT_ENCODING_AES_KEY="a" * 43,
+                      **PRODUCTION_ENV)
+    assert safe.returncode == 0, safe.stderr
+
+
+DEV_SCRIPT = """
+from django.conf import settings
+from django.http.request import validate_host
+print("HOSTS=" + ",".join(settings.ALLOWED_HOSTS))
+print("EVIL=" + str(validate_host("evil.example", settings.ALLOWED_HOSTS)))
+"""
+
+
+def test_development_settings_honour_allowed_hosts(tmp_path):
+    base = {"DJANGO_SETTINGS_MODULE": "engage.settings.dev", "ENGAGE_VAR_DIR": str(tmp_path)}
+    default = run_manage("shell", "-c", DEV_SCRIPT, **base)
+    chosen = run_manage("shell", "-c", DEV_SCRIPT, ALLOWED_HOSTS="engage.lan, 10.0.0.5", **base)
+    assert default.returncode == chosen.returncode == 0, default.stderr + chosen.stderr
+    assert "HOSTS=127.0.0.1,localhost\n" in default.stdout and "EVIL=False" in default.stdout
+    assert "HOSTS=engage.lan,10.0.0.5\n" in chosen.stdout and "EVIL=False" in chosen.stdout

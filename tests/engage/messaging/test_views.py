@@ -10,7 +10,7 @@ from engage.messaging.inbound import register_inbound_handler, unregister_inboun
 from engage.messaging.models import InboundMessage, OutboundMessage
 from engage.messaging.services import message_deliver_now, message_enqueue
 from tests.engage.messaging.fixtures_templates import PARAMS
-from tests.fakes.fixtures import decrypt_reply
+from tests.fakes.fixtures import decrypt_reply, wechat_query
 
 Status = OutboundMessage.Status
 pytestmark = pytest.mark.django_db
@@ -186,11 +186,8 @@ def event_xml(event, extra=""):
 
 
 def test_wechat_url_verification(client, fake_wechat, settings):
-    from tests.fakes.fixtures import wechat_signature
-
-    ok = client.get("/webhooks/wechat/", {"signature": wechat_signature(settings.WECHAT_TOKEN, "1", "n"),
-                                          "timestamp": "1", "nonce": "n", "echostr": "hello"})
-    forged = client.get("/webhooks/wechat/", {"signature": "x", "timestamp": "1", "nonce": "n", "echostr": "hello"})
+    ok = client.get("/webhooks/wechat/", wechat_query(settings.WECHAT_TOKEN, echostr="hello"))
+    forged = client.get("/webhooks/wechat/", {**wechat_query(settings.WECHAT_TOKEN, echostr="hello"), "signature": "x"})
     assert ok.status_code == 200 and ok.content == b"hello"
     assert forged.status_code == 403
 
@@ -310,9 +307,70 @@ def test_status_callback_settles_an_unknown_message(client, twilio_post, fake_tw
 def test_wechat_encrypted_post_without_msg_signature_is_refused(client, fake_wechat, settings, replies):
     from urllib.parse import urlencode
 
-    from tests.fakes.fixtures import wechat_signature
-
-    query = {"signature": wechat_signature(settings.WECHAT_TOKEN, "1", "n"), "timestamp": "1", "nonce": "n",
-             "encrypt_type": "aes"}
+    query = wechat_query(settings.WECHAT_TOKEN, encrypt_type="aes")
     response = client.post(f"/webhooks/wechat/?{urlencode(query)}", data=text_xml("1"), content_type="text/xml")
     assert response.status_code == 403 and replies == []
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+@pytest.mark.parametrize("age", [int(time.time()) - 1262304000, 301, -301])  # signed in 2010; 5 min past; future
+def test_wechat_callback_outside_the_time_window_is_refused(client, wechat_post, fake_wechat, replies, age,
+                                                           encrypted):
+    stale = wechat_post(client, text_xml("1"), encrypted=encrypted, timestamp=str(int(time.time()) - age))
+    fresh = wechat_post(client, text_xml("1", msg_id="1002"), encrypted=encrypted,
+                        timestamp=str(int(time.time()) - (290 if age > 0 else -290)))
+    assert stale.status_code == 403 and fresh.status_code == 200
+    assert [r.text for r in replies] == ["1"] and InboundMessage.objects.count() == 1
+
+
+def test_wechat_url_verification_outside_the_time_window_is_refused(client, fake_wechat, settings):
+    query = wechat_query(settings.WECHAT_TOKEN, timestamp="1262304000", echostr="hello")
+    assert client.get("/webhooks/wechat/", query).status_code == 403
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_wechat_replayed_callback_is_refused_and_changes_nothing(client, wechat_post, fake_wechat, replies,
+                                                                 encrypted):
+    first = wechat_post(client, text_xml("1"), encrypted=encrypted)
+    query, body = wechat_post.last_query, wechat_post.last_body
+    InboundMessage.objects.all().delete()  # a replay must not even re-create what WeChat's MsgId dedupes
+    replay = wechat_post(client, "", query=query, body=body)
+    other_body = wechat_post(client, "", query=query, body=text_xml("2", msg_id="1002"))
+    assert first.status_code == 200
+    assert replay.status_code == other_body.status_code == 403
+    assert len(replies) == 1 and InboundMessage.objects.count() == 0
+
+
+def test_wechat_replayed_url_verification_is_refused(client, fake_wechat, settings):
+    query = wechat_query(settings.WECHAT_TOKEN, echostr="hello")
+    assert client.get("/webhooks/wechat/", query).status_code == 200
+    assert client.get("/webhooks/wechat/", query).status_code == 403
+
+
+def test_wechat_nonce_is_released_when_the_callback_failed_so_the_retry_gets_through(wechat_post, fake_wechat,
+                                                                                     replies):
+    def broken(inbound):
+        raise RuntimeError("boom")
+
+    register_inbound_handler(broken)
+    try:
+        failed = wechat_post(Client(raise_request_exception=False), text_xml("1"))
+    finally:
+        unregister_inbound_handler(broken)
+    retried = wechat_post(Client(), "", query=wechat_post.last_query, body=wechat_post.last_body)
+    assert failed.status_code == 500 and retried.status_code == 200 and InboundMessage.objects.count() == 1
+
+
+def test_wechat_plain_mode_is_refused_where_safe_mode_is_required(client, wechat_post, fake_wechat, replies,
+                                                                  settings):
+    settings.ENGAGE_WECHAT_REQUIRE_SAFE_MODE = True
+    plain = wechat_post(client, text_xml("1"))
+    safe = wechat_post(client, text_xml("2", msg_id="1002"), encrypted=True)
+    assert plain.status_code == 403 and safe.status_code == 200
+    assert [r.text for r in replies] == ["2"]
+
+
+def test_wechat_callback_is_refused_while_nonces_cannot_be_remembered(client, wechat_post, fake_wechat, replies,
+                                                                     settings, dead_cache):
+    response = wechat_post(client, text_xml("1"))
+    assert response.status_code == 403 and replies == [] and InboundMessage.objects.count() == 0
