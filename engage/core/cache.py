@@ -23,6 +23,8 @@ class OncePerOutage(logging.Filter):
         if now - self._last < self.interval:
             return False
         self._last = now
-        record.msg = "cache unreachable: pages are served without it (repeats within %ds are not logged)"
+        record.msg = f"cache unreachable ({record.exc_info[1] if record.exc_info else 'unknown'}): pages are served " \
+                     "without it (repeats within %ds are not logged)"
         record.args = (int(self.interval),)
+        record.exc_info, record.exc_text = None, None  # the cause is in the message; no traceback per outage
         return True
