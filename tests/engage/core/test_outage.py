@@ -30,7 +30,8 @@ def test_public_and_doctor_pages_and_the_api_work_while_redis_is_down(site, dead
     doctor = make_doctor(verified=True)
     public_paths = ["/", site["public"].url, site["meeting"].url, "/content/search/?q=文章", reverse("account_login"),
                     "/api/v1/content", f"/api/v1/content/{site['public'].pk}"]
-    doctor_paths = [*(p for p in public_paths if p != reverse("account_login")), site["gated"].url, "/members/me/", "/api/v1/members/me",
+    doctor_paths = [*(p for p in public_paths if p != reverse("account_login")), site["gated"].url, "/members/me/",
+                    "/api/v1/members/me",
                     f"/api/v1/content/{site['gated'].pk}"]
     with caplog.at_level(logging.ERROR, logger="engage.cache"):
         anonymous = walk(Client(raise_request_exception=False), public_paths)
