@@ -256,6 +256,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# A request's body must arrive within this many seconds of its start (engage.core.asgi): 408 otherwise.
+ENGAGE_REQUEST_BODY_TIMEOUT = float(env("ENGAGE_REQUEST_BODY_TIMEOUT", "30"))
 # Bodies above this size are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
