@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("ENGAGE_VAR_DIR", BASE_DIR / "var"))
@@ -80,10 +81,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "engage.core.csp.EngageCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -258,6 +261,31 @@ STORAGES = {
 
 # A request's body must arrive within this many seconds of its start (engage.core.asgi): 408 otherwise.
 ENGAGE_REQUEST_BODY_TIMEOUT = float(env("ENGAGE_REQUEST_BODY_TIMEOUT", "30"))
+# Content-Security-Policy (django-csp; engage.core.csp gives the Wagtail admin its own script-src). Scripts: ours
+# (static/, vendored WeUI and jsQR), inline ones only with the request's nonce, WeChat's JS-SDK. Images and media:
+# data:/blob: for the QR codes, the camera scanner and HLS (media source buffers); the live-session stream origins
+# (HLS playlists and segments, fetched by the player) come from ENGAGE_LIVE_STREAM_ORIGINS. Styles allow inline
+# style attributes (the templates use them; they cannot carry a nonce).
+ENGAGE_WECHAT_JSSDK_ORIGINS = ["https://res.wx.qq.com", "https://res2.wx.qq.com"]
+ENGAGE_LIVE_STREAM_ORIGINS = env_list("ENGAGE_LIVE_STREAM_ORIGINS", [])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE, *ENGAGE_WECHAT_JSSDK_ORIGINS],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:", *ENGAGE_LIVE_STREAM_ORIGINS],
+        "connect-src": ["'self'", *ENGAGE_LIVE_STREAM_ORIGINS],
+        "worker-src": ["'self'", "blob:"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", "https://open.weixin.qq.com"],  # WeChat log-in redirects to its authorize page
+        "frame-ancestors": ["'self'"],  # Wagtail's preview frames our own pages
+    },
+}
+
 # Bodies above this size are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -268,6 +296,7 @@ WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no third-party avatar requests from the admin (CSP img-src; unreachable in China)
 # Medical-legal review: an edit during review restarts it, so every approval is of the exact revision published.
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_FINISH_WORKFLOW_ACTION = "cms.review.workflow.publish_approved_revision"

@@ -77,11 +77,16 @@ def browser_page():
         )
         page = context.new_page()
         page.set_default_timeout(15000)
+        violations = []
+        page.on("console", lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text else None)
         try:
             yield page
         finally:
             context.close()
             browser.close()
+        if violations:  # a page used something its Content-Security-Policy does not allow
+            pytest.fail("CSP violations in the browser console:\n" + "\n".join(violations))
 
 
 @pytest.fixture(autouse=True, scope="module")
