@@ -59,7 +59,7 @@ def test_public_pages_send_a_strict_policy(pages):
 
 def test_the_nonce_is_fresh_for_every_response_and_matches_the_inline_script(pages):
     first, second = Client().get(pages["video"].url), Client().get(pages["video"].url)
-    nonce = [n for n in policy(first)["script-src"] if n.startswith("'nonce-")][0][7:-1]
+    nonce = next(n for n in policy(first)["script-src"] if n.startswith("'nonce-"))[7:-1]
     assert f'<script nonce="{nonce}">' in first.content.decode()
     assert policy(first)["script-src"] != policy(second)["script-src"]
 
