@@ -22,10 +22,66 @@ OPERATION_ID_MODULES = {
 }
 
 
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "Stable machine-readable code, e.g. not_found, csrf_failed"},
+        "message": {"type": "string", "description": "For people, in the request's language"},
+        "errors": {"type": "array", "items": {"type": "object"}, "description": "422: the fields that failed"},
+    },
+    "required": ["code", "message"],
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request body", 401: "Not signed in, or the API token is missing, wrong or revoked",
+    403: "Not allowed, or (with a session) the CSRF token is missing or wrong",
+    404: "No such object, or not visible to you",
+    409: "Conflicts with the object's current state", 413: "Request body too large",
+    422: "Missing or invalid fields",
+}
+
+
+def _error_statuses(method: str, path: str, operation: dict) -> list[int]:
+    """The errors any operation of this shape can answer (engage/api.py's handlers, the access_* selectors)."""
+    statuses = [401, 403] if operation.get("security") else []
+    writes = method in ("post", "put", "patch", "delete")
+    if "{" in path:
+        statuses.append(404)
+    if writes:
+        statuses += [409, 413]
+    if writes or operation.get("parameters"):
+        statuses.append(422)
+    if "requestBody" in operation:
+        statuses.append(400)
+    return statuses
+
+
 class EngageAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         module = operation.view_func.__module__
         return f"{OPERATION_ID_MODULES.get(module, module)}_{operation.view_func.__name__}".replace(".", "_")
+
+    def get_openapi_schema(self, *args, **kwargs):
+        """Every operation documents its error answers with the `{code, message}` schema; where an operation documents
+        its own body for an error status (check-in's result), that status may also carry the error schema (an access
+        check answers before the operation runs)."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in _error_statuses(method, path, operation):
+                    existing = responses.get(status)
+                    if existing is None:
+                        responses[status] = {"description": ERROR_DESCRIPTIONS[status],
+                                             "content": {"application/json": {"schema": ERROR_REF}}}
+                    else:
+                        body = existing.setdefault("content", {}).setdefault("application/json", {})
+                        if body.get("schema") not in (None, ERROR_REF):
+                            body["schema"] = {"anyOf": [body["schema"], ERROR_REF]}
+                        body.setdefault("schema", ERROR_REF)
+        return schema
 
 
 api = EngageAPI(

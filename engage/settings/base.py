@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "engage.core.csp.EngageCSPMiddleware",
+    "engage.core.api_errors.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -102,6 +103,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "engage.urls"
+CSRF_FAILURE_VIEW = "engage.core.views.csrf_failure"  # JSON under /api/
 WSGI_APPLICATION = "engage.wsgi.application"
 ASGI_APPLICATION = "engage.asgi.application"
 

@@ -139,3 +139,73 @@ def test_unknown_endpoint_gets_json_404(client, token):
 def test_wrong_method_is_refused(client, token):
     response = client.delete(ME, **bearer(token))
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_unknown_api_paths_answer_json_404_for_every_method(method):
+    response = getattr(Client(enforce_csrf_checks=True), method)("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_method_the_path_does_not_have_is_json_405(doctor):
+    client = Client()
+    client.force_login(doctor)
+    response = client.put(ME, data="{}", content_type="application/json")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed" and "GET" in response["Allow"]
+
+
+def test_csrf_refused_by_django_itself_is_json(doctor):
+    """A session POST to a path outside ninja's own CSRF check (Django's middleware refuses it) is JSON too."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(doctor)
+    response = client.post("/api/v1/openapi.json", data="{}", content_type="application/json")
+    assert response.status_code in (403, 405)
+    assert response["Content-Type"].startswith("application/json") and "code" in response.json()
+
+
+def test_a_server_error_under_the_api_is_json(doctor, settings):
+    from django.urls import path
+
+    import engage.urls
+
+    def broken(request):
+        raise RuntimeError("boom")
+
+    settings.ROOT_URLCONF = type("urls", (), {"urlpatterns": [path("api/v1/broken", broken),
+                                                              *engage.urls.urlpatterns],
+                                              "handler500": engage.urls.handler500})
+    response = Client(raise_request_exception=False).get("/api/v1/broken")
+    assert response.status_code == 500
+    assert response.json() == {"code": "server_error", "message": response.json()["message"]}
+
+
+def test_an_oversized_body_is_json_413(doctor, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    client = Client()
+    client.force_login(doctor)
+    response = client.patch(ME, data=json.dumps({"display_name": "x" * 500}), content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+
+
+def test_every_operation_documents_its_errors_with_the_error_schema(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "message"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            errors = {status for status in operation["responses"] if status.startswith("4")}
+            assert {"401", "403"} <= errors, (method, path)
+            if "{" in path:
+                assert "404" in errors, (method, path)
+    checkin_404 = schema["paths"]["/api/v1/events/{event_id}/checkins"]["post"]["responses"]["404"]
+    assert {"$ref": "#/components/schemas/Error"} in checkin_404["content"]["application/json"]["schema"]["anyOf"]
+
+
+def test_checkin_on_an_unknown_event_answers_the_documented_error(client):
+    from tests.factories import user_with_role
+
+    client.force_login(user_with_role("marketing"))
+    response = client.post("/api/v1/events/999999/checkins", data=json.dumps({"secret": "x"}),
+                           content_type="application/json")
+    assert response.status_code == 404 and set(response.json()) >= {"code", "message"}
