@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views import csrf
 from django.views.decorators.csrf import csrf_exempt
 
-from engage.core.api_errors import api_error, is_api
+from engage.core.json_errors import api_error, is_api
 
 
 def page_not_found(request, exception=None):
