@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import AbstractGroupApprovalTask
 
 from cms.review.forms import ApprovalForm, CompliancePasswordForm
+from engage.core.append_only import AppendOnlyModel
 from engage.core.errors import DomainError
 
 
@@ -57,13 +58,14 @@ class ReviewApprovalTask(AbstractGroupApprovalTask):
         return _("Members of the chosen groups approve with their password; the approval is recorded")
 
 
-class ContentApproval(models.Model):
-    """One reviewer's approval of one exact revision. Never changed or deleted."""
+class ContentApproval(AppendOnlyModel):
+    """One reviewer's approval of one exact revision: evidence, never changed or deleted (the model, its queryset
+    and on PostgreSQL a trigger refuse it). Every reference is PROTECT, so no cascade ever has to touch a row."""
 
     # Any reviewed page (cms.models.ReviewedPageMixin): content pages and meeting pages.
     page = models.ForeignKey("wagtailcore.Page", on_delete=models.PROTECT, related_name="review_approvals")
     revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
-    task = models.ForeignKey("wagtailcore.Task", null=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey("wagtailcore.Task", null=True, on_delete=models.PROTECT, related_name="+")
     meaning = models.CharField(_("meaning"), max_length=12, choices=ApprovalMeaning.choices)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), auto_now_add=True)
@@ -82,14 +84,6 @@ class ContentApproval(models.Model):
 
     def __str__(self):
         return f"{self.get_meaning_display()} · {self.revision_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            raise ValueError("Content approvals are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Content approvals are append-only.")
 
 
 class ApprovalCodeCounter(models.Model):
