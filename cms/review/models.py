@@ -4,7 +4,7 @@ recorded per revision (append-only) and the per-year approval-code counters."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from wagtail.models import AbstractGroupApprovalTask
+from wagtail.models import AbstractGroupApprovalTask, TaskState
 
 from cms.review.forms import ApprovalForm, CompliancePasswordForm
 from engage.core.append_only import AppendOnlyModel
@@ -28,9 +28,23 @@ class ReviewApprovalTask(AbstractGroupApprovalTask):
         verbose_name_plural = _("review approval tasks")
 
     def get_actions(self, obj, user):
-        if user.is_superuser or self._user_in_groups(user):
+        """The step's actions for holders of its capability (a superuser is not implicitly a reviewer); whether
+        this holder may approve this revision (separation of duties) is decided, shown and audited on approval."""
+        from cms.review.selectors import can_review  # the review selectors import this model
+
+        if can_review(user, self.meaning):
             return [("reject", _("Request changes"), True), ("approve", _("Approve"), True)]
         return []
+
+    def get_task_states_user_can_moderate(self, user, **kwargs):
+        from cms.review.selectors import can_review  # the review selectors import this model
+
+        if can_review(user, self.meaning):
+            return self.task_states.filter(status=TaskState.STATUS_IN_PROGRESS)
+        return TaskState.objects.none()
+
+    def get_template_for_action(self, action):
+        return "cms/review/admin/approval_modal.html" if action == "approve" else ""
 
     def get_form_for_action(self, action):
         if action == "approve":
