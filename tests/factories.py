@@ -157,7 +157,7 @@ def assert_append_only(row) -> None:
     with pytest.raises(AppendOnlyError):
         row.delete()
     with pytest.raises(AppendOnlyError):
-        model.objects.filter(pk=row.pk).update(pk=row.pk)
+        model.objects.filter(pk=row.pk).update(id=row.pk)
     with pytest.raises(AppendOnlyError):
         model.objects.filter(pk=row.pk).delete()
     table = connection.ops.quote_name(model._meta.db_table)

@@ -693,3 +693,14 @@ def test_an_adjusting_staff_account_cannot_be_deleted_from_under_the_ledger():
     with pytest.raises(ProtectedError):
         admin.delete()
     assert PointsTransaction.objects.get(pk=row.pk).actor_id == admin.pk
+
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_flush_of_transactional_tests_still_empties_the_ledger():
+    """Django's flush (TRUNCATE, after every transactional test) is not refused: the trigger is row-level."""
+    from django.core.management import call_command
+
+    points_award(member=make_doctor(), rule_code="read_article", source=HospitalFactory())
+    call_command("flush", interactive=False, verbosity=0)
+    assert not PointsTransaction.objects.exists()
