@@ -140,3 +140,28 @@ def _doctor_via_services(user: User, *, verified: bool, specialties, **fields) -
     if verified:
         verification_decide(profile_id=doctor_profile.pk, actor=user_with_role("compliance"), decision="verified")
     return User.objects.get(pk=user.pk)
+
+
+def assert_append_only(row) -> None:
+    """`row`'s table is evidence: the model, its queryset (a bulk `update()`, `delete()`) and on PostgreSQL the
+    database itself (raw UPDATE and DELETE) refuse to change or remove it; the row is unchanged afterwards."""
+    import pytest
+    from django.db import DatabaseError, connection, transaction
+
+    from engage.core.append_only import AppendOnlyError
+
+    model = type(row)
+    before = model.objects.filter(pk=row.pk).values().get()
+    with pytest.raises(AppendOnlyError):
+        row.save()
+    with pytest.raises(AppendOnlyError):
+        row.delete()
+    with pytest.raises(AppendOnlyError):
+        model.objects.filter(pk=row.pk).update(id=row.pk)
+    with pytest.raises(AppendOnlyError):
+        model.objects.filter(pk=row.pk).delete()
+    table = connection.ops.quote_name(model._meta.db_table)
+    for sql in (f"UPDATE {table} SET id = id WHERE id = %s", f"DELETE FROM {table} WHERE id = %s"):  # noqa: S608
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [row.pk])
+    assert model.objects.filter(pk=row.pk).values().get() == before

@@ -4,9 +4,10 @@ recorded per revision (append-only) and the per-year approval-code counters."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from wagtail.models import AbstractGroupApprovalTask
+from wagtail.models import AbstractGroupApprovalTask, TaskState
 
 from cms.review.forms import ApprovalForm, CompliancePasswordForm
+from engage.core.append_only import AppendOnlyModel
 from engage.core.errors import DomainError
 
 
@@ -27,9 +28,23 @@ class ReviewApprovalTask(AbstractGroupApprovalTask):
         verbose_name_plural = _("review approval tasks")
 
     def get_actions(self, obj, user):
-        if user.is_superuser or self._user_in_groups(user):
+        """The step's actions for holders of its capability (a superuser is not implicitly a reviewer); whether
+        this holder may approve this revision (separation of duties) is decided, shown and audited on approval."""
+        from cms.review.selectors import can_review  # the review selectors import this model
+
+        if can_review(user, self.meaning):
             return [("reject", _("Request changes"), True), ("approve", _("Approve"), True)]
         return []
+
+    def get_task_states_user_can_moderate(self, user, **kwargs):
+        from cms.review.selectors import can_review  # the review selectors import this model
+
+        if can_review(user, self.meaning):
+            return self.task_states.filter(status=TaskState.STATUS_IN_PROGRESS)
+        return TaskState.objects.none()
+
+    def get_template_for_action(self, action):
+        return "cms/review/admin/approval_modal.html" if action == "approve" else ""
 
     def get_form_for_action(self, action):
         if action == "approve":
@@ -57,13 +72,14 @@ class ReviewApprovalTask(AbstractGroupApprovalTask):
         return _("Members of the chosen groups approve with their password; the approval is recorded")
 
 
-class ContentApproval(models.Model):
-    """One reviewer's approval of one exact revision. Never changed or deleted."""
+class ContentApproval(AppendOnlyModel):
+    """One reviewer's approval of one exact revision: evidence, never changed or deleted (the model, its queryset
+    and on PostgreSQL a trigger refuse it). Every reference is PROTECT, so no cascade ever has to touch a row."""
 
     # Any reviewed page (cms.models.ReviewedPageMixin): content pages and meeting pages.
     page = models.ForeignKey("wagtailcore.Page", on_delete=models.PROTECT, related_name="review_approvals")
     revision = models.ForeignKey("wagtailcore.Revision", on_delete=models.PROTECT, related_name="+")
-    task = models.ForeignKey("wagtailcore.Task", null=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey("wagtailcore.Task", null=True, on_delete=models.PROTECT, related_name="+")
     meaning = models.CharField(_("meaning"), max_length=12, choices=ApprovalMeaning.choices)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), auto_now_add=True)
@@ -82,14 +98,6 @@ class ContentApproval(models.Model):
 
     def __str__(self):
         return f"{self.get_meaning_display()} · {self.revision_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            raise ValueError("Content approvals are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Content approvals are append-only.")
 
 
 class ApprovalCodeCounter(models.Model):

@@ -22,6 +22,7 @@ from cms.review.models import (
     ContentExpiryNotice,
     ReviewApprovalTask,
 )
+from cms.review.selectors import approval_refusal
 from engage.audit.services import audit_log
 from engage.core.errors import DomainError
 from engage.core.roles import Role
@@ -86,22 +87,40 @@ def _next_approval_code(*, page: ReviewedPageMixin, when: datetime.datetime) -> 
     return f"CN-{area_code}-{year}-{counter.last_number:04d}"
 
 
-@transaction.atomic
 def content_approve(*, task_state: TaskState, reviewer, password: str, comment: str = "",
                     expires_on: datetime.date | None = None) -> ContentApproval:
     """Records `reviewer`'s approval of the task state's revision, re-confirmed with their password,
-    then approves the workflow step (the last step publishes the revision)."""
+    then approves the workflow step (the last step publishes the revision).
+
+    Separation of duties (cms.review.selectors.approval_refusal): only a holder of the step's capability, never
+    an author of the revision, and never the person who gave the revision's other approval. A refused attempt
+    changes nothing but is itself audited (`content.approve_refused`, with who tried and why).
+    """
+    try:
+        with transaction.atomic():
+            return _approve(task_state=task_state, reviewer=reviewer, password=password, comment=comment,
+                            expires_on=expires_on)
+    except DomainError as refusal:
+        audit_log(actor=reviewer, action="content.approve_refused", object_type="wagtailcore.page",
+                  object_id=task_state.revision.object_id, reason=refusal.code,
+                  after={"code": refusal.code, "revision": task_state.revision_id, "task": task_state.task_id,
+                         "reviewer": getattr(reviewer, "pk", None)})
+        raise
+
+
+def _approve(*, task_state: TaskState, reviewer, password: str, comment: str,
+             expires_on: datetime.date | None) -> ContentApproval:
     task_state = TaskState.objects.select_for_update().get(pk=task_state.pk)
     task = task_state.task.specific
     if not isinstance(task, ReviewApprovalTask):
         raise DomainError("not_a_review_task", _("This step is not a review step."))
     if task_state.status != TaskState.STATUS_IN_PROGRESS:
         raise DomainError("review_step_closed", _("This review step is no longer open."), status=409)
-    if not (task.get_actions(task_state.revision.content_object, reviewer)):
-        raise DomainError("not_a_reviewer", _("You are not a reviewer for this step."), status=403)
+    revision = task_state.revision
+    if refusal := approval_refusal(user=reviewer, meaning=task.meaning, revision=revision):
+        raise refusal
     if not password or not reviewer.check_password(password):
         raise DomainError("wrong_password", _("The password is not correct; nothing was approved."), status=403)
-    revision = task_state.revision
     page = Page.objects.get(pk=revision.object_id).specific
     if not isinstance(page, ReviewedPageMixin):
         raise DomainError("not_reviewable", _("This page is not reviewed this way."))

@@ -2,20 +2,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.append_only import AppendOnlyError, AppendOnlyModel
 
-class AppendOnlyError(Exception):
-    """Audit entries are evidence: they are never changed or removed."""
-
-
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Audit entries cannot be updated.")
-
-    def delete(self):
-        raise AppendOnlyError("Audit entries cannot be deleted.")
+__all__ = ["AppendOnlyError", "AuditEntry"]
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """One compliance-relevant write: who did what to which object, when, from where, and why.
 
     Append-only: the model refuses updates and deletes, and on PostgreSQL a trigger refuses them too.
@@ -35,8 +27,6 @@ class AuditEntry(models.Model):
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=400, blank=True)
 
-    objects = AuditQuerySet.as_manager()
-
     wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
     class Meta:
@@ -47,11 +37,3 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label or '-'} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Audit entries cannot be updated.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Audit entries cannot be deleted.")

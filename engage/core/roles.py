@@ -37,6 +37,8 @@ class Capability(StrEnum):
     # content
     READ_ALL_CONTENT = "read_all_content"  # authors and reviewers read every page whatever its audience
     VIEW_CONTENT_REPORTS = "view_content_reports"  # the content dashboard, the forwarded-reads report
+    APPROVE_MEDICAL = "approve_medical"  # the medical step of the review workflow
+    APPROVE_COMPLIANCE = "approve_compliance"  # the compliance step of the review workflow
     # members
     VERIFY_DOCTORS = "verify_doctors"
     VIEW_CERTIFICATES = "view_certificates"
@@ -83,6 +85,8 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.RESEND_MESSAGES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
     Capability.READ_ALL_CONTENT: _STAFF,
     Capability.VIEW_CONTENT_REPORTS: _STAFF,
+    Capability.APPROVE_MEDICAL: frozenset({Role.MEDICAL_REVIEWER}),
+    Capability.APPROVE_COMPLIANCE: frozenset({Role.COMPLIANCE}),
     Capability.VERIFY_DOCTORS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
     Capability.VIEW_CERTIFICATES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
     Capability.VIEW_HOSPITALS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
@@ -125,40 +129,51 @@ CAPABILITY_EXCLUDED_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.VIEW_PROGRAMME_PATIENTS: frozenset({Role.REP}),
 }
 
+# Separation of duties: a superuser holds these only through the role's group, like anyone else (a signature
+# on a review is a person's, never the platform administrator's by default).
+MEMBERSHIP_ONLY_CAPABILITIES = frozenset({Capability.APPROVE_MEDICAL, Capability.APPROVE_COMPLIANCE})
+
 _CACHE_ATTR = "_engage_roles"
 
 
+def _member_roles(user) -> frozenset[Role]:
+    """The roles whose groups `user` belongs to. Cached on the user object for the request."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset(role for role in Role if role.value in names)
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
 def roles_of(user) -> frozenset[Role]:
-    """The roles of `user`; a superuser holds every role. Cached on the user object for the request."""
+    """The roles of `user`; a superuser holds every role."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is not None:
-        return cached
-    if user.is_superuser:
-        roles = frozenset(Role)
-    else:
-        names = set(user.groups.values_list("name", flat=True))
-        roles = frozenset(role for role in Role if role.value in names)
-    setattr(user, _CACHE_ATTR, roles)
-    return roles
+    return frozenset(Role) if user.is_superuser else _member_roles(user)
 
 
 def can(user, capability: Capability) -> bool:
-    """True when `user` holds a role granting `capability` and none excluded from it (superusers hold all)."""
+    """True when `user` holds a role granting `capability` and none excluded from it (superusers hold all but
+    MEMBERSHIP_ONLY_CAPABILITIES)."""
     roles = roles_of(user)
     if not roles:
         return False
-    if not user.is_superuser and roles & CAPABILITY_EXCLUDED_ROLES.get(capability, frozenset()):
-        return False
+    implied = user.is_superuser and capability not in MEMBERSHIP_ONLY_CAPABILITIES
+    if not implied:
+        roles = _member_roles(user)
+        if roles & CAPABILITY_EXCLUDED_ROLES.get(capability, frozenset()):
+            return False
     return bool(roles & CAPABILITY_ROLES[capability])
 
 
 def capability_holders(capability: Capability, *, superusers: bool = True):
     """Active users who hold `capability` (exclusions applied), for permission policies; pickers of people who
-    do the work (reps for a territory or a quota) leave superusers out."""
+    do the work (reps for a territory or a quota) leave superusers out, and so does every
+    MEMBERSHIP_ONLY_CAPABILITIES capability."""
     names = {role.value for role in CAPABILITY_ROLES[capability]}
     excluded = {role.value for role in CAPABILITY_EXCLUDED_ROLES.get(capability, ())}
+    superusers = superusers and capability not in MEMBERSHIP_ONLY_CAPABILITIES
     holders = Q(groups__name__in=names) | Q(is_superuser=True) if superusers else Q(groups__name__in=names)
     users = get_user_model().objects.filter(is_active=True).filter(holders)
     if excluded:

@@ -85,7 +85,7 @@ def _history(doctors: list[User]) -> int:
     now = timezone.now()
     codes = [code for code in ACTIVITIES if code in rules]
     weights = [ACTIVITIES[code][0] for code in codes]
-    rows, stamps, events = [], [], []
+    rows, events = [], []
     for number, user in enumerate(doctors, start=1):
         if user.pk in done:
             continue
@@ -108,9 +108,8 @@ def _history(doctors: list[User]) -> int:
             rows.append(PointsTransaction(
                 account=account, amount=rule.points, kind=PointsTransaction.Kind.EARN, rule=rule,
                 source_type=source_type, source_id=f"demo-{n}", source_repr=f"{rule.name}（演示）",
-                idempotency_key=key, balance_after=balance, expires_on=expiry_date(local_today(at)),
+                idempotency_key=key, balance_after=balance, expires_on=expiry_date(local_today(at)), created_at=at,
             ))
-            stamps.append(at)
             events.append(EngagementEvent(
                 doctor=user, kind=EngagementKind.POINTS_EARNED, object_type="members.pointstransaction",
                 object_repr=f"{rule.name} +{rule.points}", occurred_at=at, source_key=f"points:{key}",
@@ -118,10 +117,7 @@ def _history(doctors: list[User]) -> int:
             ))
         account.balance = balance
         account.save(update_fields=["balance", "updated_at"])
-    created = PointsTransaction.objects.bulk_create(rows)
-    for row, at in zip(created, stamps, strict=True):
-        row.created_at = at  # auto_now_add stamped "now"; the demo history is in the past
-    PointsTransaction.objects.bulk_update(created, ["created_at"], batch_size=500)
+    created = PointsTransaction.objects.bulk_create(rows)  # backdated at INSERT: the ledger is never updated
     EngagementEvent.objects.bulk_create(events, ignore_conflicts=True)
     return len(created)
 

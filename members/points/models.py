@@ -2,7 +2,10 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from engage.core.append_only import AppendOnlyModel
 
 
 class PointsAccount(models.Model):
@@ -55,8 +58,9 @@ class PointsRule(models.Model):
         return f"{self.name} ({self.points})"
 
 
-class PointsTransaction(models.Model):
-    """The append-only ledger. Earning is positive; redeeming and expiring are negative; adjustments either.
+class PointsTransaction(AppendOnlyModel):
+    """The append-only ledger (the model, its queryset and on PostgreSQL a trigger refuse UPDATE and DELETE; a
+    correction is a new row). Earning is positive; redeeming and expiring are negative; adjustments either.
 
     `idempotency_key` is unique: the same source never pays twice, whatever the concurrency.
     """
@@ -78,9 +82,11 @@ class PointsTransaction(models.Model):
     balance_after = models.IntegerField(_("balance after"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True,
                                   help_text=_("For earned points: the last day they can be used."))
-    actor = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # PROTECT, not SET_NULL: nulling it would be an UPDATE of the ledger (accounts are closed, never deleted).
+    actor = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(_("reason"), blank=True)
-    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # A default, not auto_now_add: a backdated import (the demo history) gives its time at INSERT, never later.
+    created_at = models.DateTimeField(_("time"), default=timezone.now, editable=False, db_index=True)
 
     wagtail_reference_index_ignore = True  # operational rows, not content: no reference-index work per save
 
@@ -104,11 +110,6 @@ class PointsTransaction(models.Model):
 
     def __str__(self):
         return f"{self.account.user} {self.amount:+d} {self.kind}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Points transactions are append-only.")
-        super().save(*args, **kwargs)
 
 
 class Reward(models.Model):

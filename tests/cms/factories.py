@@ -160,3 +160,54 @@ def assert_half_approved_publish_refused(page) -> None:
         page.get_latest_revision().publish()
     page.refresh_from_db()
     assert not page.live
+
+
+def refused_approval(page, user, *, code: str) -> None:
+    """`user`'s approval of the page's current review step is refused with `code`, nothing is approved, and the
+    attempt is audited with who tried and why."""
+    import pytest
+
+    from cms.review.models import ContentApproval
+    from cms.review.services import content_approve
+    from engage.audit.models import AuditEntry
+    from engage.core.errors import DomainError
+
+    task_state = page.current_workflow_state.current_task_state
+    approvals = ContentApproval.objects.count()
+    with pytest.raises(DomainError) as error:
+        content_approve(task_state=task_state, reviewer=user, password=REVIEW_PASSWORD)
+    assert error.value.code == code
+    assert ContentApproval.objects.count() == approvals
+    task_state.refresh_from_db()
+    assert task_state.status == "in_progress"
+    entry = AuditEntry.objects.filter(action="content.approve_refused").order_by("-id").first()
+    assert (entry.actor_id, entry.reason, entry.object_id) == (user.pk, code, str(page.pk))
+
+
+def assert_separation_of_duties(page) -> None:
+    """On `page` (a content or a meeting page): a superuser outside the review groups approves nothing, the
+    author of the revision (even a medical reviewer) may not approve it, one person holding both review roles
+    gives one approval only; a medical reviewer and a compliance officer who did not write it publish it."""
+    from django.contrib.auth.models import Group
+
+    from cms.review.services import content_approve, content_submit_for_review
+    from tests.factories import UserFactory
+
+    superuser = UserFactory(is_superuser=True, is_staff=True)
+    author = user_with_role("medical_reviewer")
+    both = user_with_role("medical_reviewer")
+    both.groups.add(Group.objects.get(name="compliance"))
+    page.title = f"{page.title}（修订）"
+    page.save_revision(user=author)
+    content_submit_for_review(page=page, user=author)
+    refused_approval(page, superuser, code="not_a_reviewer")
+    refused_approval(page, author, code="reviewer_is_author")
+    content_approve(task_state=page.current_workflow_state.current_task_state, reviewer=both,
+                    password=REVIEW_PASSWORD)
+    assert page.current_workflow_state.current_task_state.task.specific.meaning == "compliance"
+    refused_approval(page, superuser, code="not_a_reviewer")
+    refused_approval(page, both, code="reviewer_gave_other_approval")
+    content_approve(task_state=page.current_workflow_state.current_task_state, reviewer=reviewer("compliance"),
+                    password=REVIEW_PASSWORD)
+    page.refresh_from_db()
+    assert page.live and page.title.endswith("（修订）")

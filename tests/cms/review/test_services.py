@@ -4,6 +4,7 @@ expiry (unpublish, warnings, 410) and the content dashboard."""
 import datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone, translation
 from wagtail.models import Workflow, WorkflowPage
@@ -24,11 +25,13 @@ from tests.cms.factories import (
     approve_and_publish,
     area_page,
     assert_half_approved_publish_refused,
+    assert_separation_of_duties,
     assert_unapproved_publish_refused,
     make_article,
+    refused_approval,
     reviewer,
 )
-from tests.factories import UserFactory
+from tests.factories import UserFactory, assert_append_only, user_with_role
 from tests.race import exceptions, race
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +193,63 @@ def test_approvals_are_append_only():
         approval.save()
     with pytest.raises(ValueError):
         approval.delete()
+
+
+def test_approvals_are_append_only_in_the_database_too():
+    page = approve_and_publish(draft_article())
+    assert_append_only(ContentApproval.objects.filter(page=page).first())
+
+
+def test_a_review_task_with_approvals_cannot_be_deleted():
+    """Deleting the task would null the approvals' reference, an UPDATE of evidence: refused before any SQL."""
+    from django.db.models import ProtectedError
+
+    page = approve_and_publish(draft_article())
+    task = ContentApproval.objects.filter(page=page).first().task
+    with pytest.raises(ProtectedError):
+        task.delete()
+    assert ContentApproval.objects.filter(page=page, task=task).exists()
+
+
+def test_separation_of_duties_on_a_content_page():
+    assert_separation_of_duties(draft_article())
+
+
+def test_a_superuser_is_not_implicitly_a_reviewer():
+    from engage.core.roles import Capability, can, capability_holders
+
+    superuser = UserFactory(is_superuser=True, is_staff=True)
+    page = draft_article()
+    content_submit_for_review(page=page, user=None)
+    refused_approval(page, superuser, code="not_a_reviewer")
+    for capability in (Capability.APPROVE_MEDICAL, Capability.APPROVE_COMPLIANCE):
+        assert not can(superuser, capability)
+        assert superuser not in capability_holders(capability)
+    assert can(superuser, Capability.VIEW_AUDIT_TRAIL)  # every other capability stays implied
+    superuser.groups.add(Group.objects.get(name="medical_reviewer"))
+    superuser = UserFactory._meta.model.objects.get(pk=superuser.pk)
+    assert can(superuser, Capability.APPROVE_MEDICAL)  # a superuser in the group reviews like anyone in it
+    assert not can(superuser, Capability.APPROVE_COMPLIANCE)
+
+
+def test_everyone_who_edited_since_the_last_approval_is_an_author():
+    page = approve_and_publish(draft_article())
+    editor, compliance, marketing = user_with_role("compliance"), reviewer("compliance"), user_with_role("marketing")
+    page.title = "合规人员改过"
+    page.save_revision(user=editor)
+    page.title = "市场人员又改过"
+    page.save_revision(user=marketing)
+    content_submit_for_review(page=page, user=marketing)
+    content_approve(task_state=page.current_workflow_state.current_task_state, reviewer=reviewer("medical_reviewer"),
+                    password=REVIEW_PASSWORD)
+    refused_approval(page, editor, code="reviewer_is_author")
+    content_approve(task_state=page.current_workflow_state.current_task_state, reviewer=compliance,
+                    password=REVIEW_PASSWORD)
+    page.refresh_from_db()
+    assert page.live and page.title == "市场人员又改过"
+    # after that approval the editor's earlier edit no longer makes them an author of the next version
+    page = approve_and_publish(page, compliance=editor)
+    assert ContentApproval.objects.filter(revision_id=page.live_revision_id, reviewer=editor).exists()
 
 
 def test_expired_pages_are_unpublished_audited_and_answer_410(client):

@@ -13,6 +13,7 @@ from events.pages.models import EventPage
 from tests.cms.factories import (
     REVIEW_PASSWORD,
     assert_half_approved_publish_refused,
+    assert_separation_of_duties,
     assert_unapproved_publish_refused,
     reviewer,
 )
@@ -47,6 +48,10 @@ def test_a_plain_save_cannot_switch_a_meeting_live():
 
 def test_a_half_approved_revision_cannot_be_published():
     assert_half_approved_publish_refused(draft_event())
+
+
+def test_separation_of_duties_on_a_meeting_page():
+    assert_separation_of_duties(draft_event())
 
 
 def test_wrong_password_approves_nothing():

@@ -15,7 +15,7 @@ from members.points.models import PointsAccount, PointsSettings, PointsTransacti
 from members.points.selectors import accounts_with_expired_credits, ledger_balance, points_summary, rewards_visible_to
 from members.points.services import AwardResult, account_for, expiring_amount, points_award
 from members.points.tasks import points_expire
-from tests.factories import HospitalFactory, make_doctor, user_with_role
+from tests.factories import HospitalFactory, assert_append_only, make_doctor, user_with_role
 from tests.members.factories import approved_reward, assert_ledger_agrees, give_points, rule
 from tests.race import race
 
@@ -675,3 +675,32 @@ def test_fifty_double_clicks_with_one_key_redeem_once():
     assert sum(not r.replayed for r in results) == 1
     assert Redemption.objects.count() == 1
     assert_ledger_agrees(doctor)
+
+
+def test_the_ledger_is_append_only_in_the_database_too():
+    doctor = make_doctor()
+    row = points_award(member=doctor, rule_code="read_article", source=HospitalFactory()).transaction
+    assert_append_only(row)
+    assert_ledger_agrees(doctor)
+
+
+def test_an_adjusting_staff_account_cannot_be_deleted_from_under_the_ledger():
+    """Deleting the actor would null the ledger's reference, an UPDATE of evidence: refused before any SQL."""
+    from django.db.models import ProtectedError
+
+    admin = user_with_role("admin")
+    row = services.points_adjust(account=account_for(make_doctor()), amount=10, reason="补录", actor=admin)
+    with pytest.raises(ProtectedError):
+        admin.delete()
+    assert PointsTransaction.objects.get(pk=row.pk).actor_id == admin.pk
+
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_flush_of_transactional_tests_still_empties_the_ledger():
+    """Django's flush (TRUNCATE, after every transactional test) is not refused: the trigger is row-level."""
+    from django.core.management import call_command
+
+    points_award(member=make_doctor(), rule_code="read_article", source=HospitalFactory())
+    call_command("flush", interactive=False, verbosity=0)
+    assert not PointsTransaction.objects.exists()

@@ -20,11 +20,10 @@ def ledger_of(user, n: int) -> None:
     start = timezone.now() - timedelta(days=n)
     rows = [PointsTransaction(account=account, amount=5, kind="earn", idempotency_key=f"bulk:{user.pk}:{i}",
                               balance_after=5 * (i + 1), source_type="cms.article", source_id=str(i),
-                              source_repr=f"文章 {i}", expires_on=(start + timedelta(days=i)).date())
+                              source_repr=f"文章 {i}", expires_on=(start + timedelta(days=i)).date(),
+                              created_at=start + timedelta(days=i))
             for i in range(n)]
     PointsTransaction.objects.bulk_create(rows)
-    for i, row in enumerate(PointsTransaction.objects.filter(account=account).order_by("id")):
-        PointsTransaction.objects.filter(pk=row.pk).update(created_at=start + timedelta(days=i))
     PointsAccount.objects.filter(pk=account.pk).update(balance=5 * n)
 
 
