@@ -107,6 +107,9 @@ TABLE = [
     row("POST", "/api/v1/content/{verified_article}/reading", 401, 403, 404, 403, 403, 403, 403, 403,
         body={"record": 1, "seconds": 0, "share": 0}),
     api_signed_in("GET", "/api/v1/me/reading", 200),
+    # Meetings: anonymous readers allowed; those below the audience get the teaser (`gated: true`).
+    everyone("GET", "/api/v1/events", 200),
+    everyone("GET", "/api/v1/events/{event}", 200),
     # Check-in: staff at any meeting, reps where they hold a quota; an unknown secret is a 404 `invalid` scan.
     row("POST", "/api/v1/events/{event}/checkins", 401, 403, 403, 404, 404, 404, 404, 404,
         body={"secret": "NOSUCHTICKET"}),
