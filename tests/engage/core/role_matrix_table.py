@@ -83,7 +83,7 @@ TABLE = [
     # Its full-text PDF: served to those who may read a page that shows it (cms before_serve_document hook).
     row("GET", "{document_url}", 403, 403, 200, 403, 200, 200, 200, 200),
     # An image a verified-only page shows: through the checked view, to those who may read the page.
-    row("GET", "{gated_image_url}", 403, 403, 200, 403, 200, 200, 200, 200),
+    row("GET", "/content/images/{gated_image}", 403, 403, 200, 403, 200, 200, 200, 200),
     everyone("GET", "{event_index_url}", 200),
     # A live meeting page shows how to become eligible to everybody; registration is what is gated.
     everyone("GET", "{event_url}", 200),

@@ -143,7 +143,7 @@ def _build_world(patcher, tmp):
     verified_article = make_article(area, audience=Audience.VERIFIED, slug="verified-article", title="专业文章",
                                     body=[("image", {"image": figure, "caption": "", "source": ""})])
     figure.refresh_from_db()
-    gated_image_url = figure.get_rendition("width-400").url  # through the checked view: a verified page shows it
+    gated_image = figure.get_rendition("width-400").file.name  # a verified page shows it: private, checked
     document = make_document()
     # Review: a page waiting for medical approval, another (medically approved) waiting for compliance approval.
     in_review = {}
@@ -248,7 +248,7 @@ def _build_world(patcher, tmp):
         **in_review,
         # page paths
         "public_article_url": public_article.url, "verified_article_url": verified_article.url,
-        "area_url": area.url, "document_url": document.url, "gated_image_url": gated_image_url,
+        "area_url": area.url, "document_url": document.url, "gated_image": gated_image,
         "event_index_url": index.url, "event_url": event.url,
     }
     return SimpleNamespace(users=users, sessions=sessions, ids=ids)
