@@ -4,8 +4,7 @@ import pytest
 
 from cms.pages.models import Audience
 from tests.events.factories import make_doctor, make_event
-from tests.events.pages.test_views import DETAIL_WORDS, _detailed_meeting
-from tests.factories import user_with_role
+from tests.events.pages.test_views import DETAIL_WORDS, _detailed_meeting, reader
 
 DETAIL_KEYS = ("topic", "description", "venue_name", "venue_address", "agenda", "speakers")
 
@@ -23,8 +22,7 @@ def _get(client, user, url):
                                           ("pending", "await_verification")])
 def test_the_detail_of_a_verified_doctors_meeting_is_a_teaser_for_others(client, kind, reason):
     event = _detailed_meeting()
-    user = {"anonymous": None, "registered": user_with_role("doctor"), "pending": make_doctor(verified=False)}[kind]
-    data = _get(client, user, f"/api/v1/events/{event.pk}")
+    data = _get(client, reader(kind), f"/api/v1/events/{event.pk}")
     assert data["gated"] is True and data["gate"]["reason"] == reason
     assert data["title"] == "心衰城市会" and data["city"] == "上海市" and data["starts_at"].startswith("2031-03-14")
     assert all(data[key] is None for key in DETAIL_KEYS)
@@ -37,8 +35,7 @@ def test_the_detail_of_a_verified_doctors_meeting_is_a_teaser_for_others(client,
 @pytest.mark.parametrize("kind", ["doctor", "marketing"])
 def test_verified_doctors_and_staff_get_the_whole_meeting(client, kind):
     event = _detailed_meeting()
-    user = make_doctor() if kind == "doctor" else user_with_role("marketing")
-    data = _get(client, user, f"/api/v1/events/{event.pk}")
+    data = _get(client, reader(kind), f"/api/v1/events/{event.pk}")
     assert data["gated"] is False and data["gate"] is None
     assert data["topic"] == "四联疗法" and "会议介绍" in data["description"]
     assert data["venue_name"] == "静安香格里拉大酒店" and data["venue_address"] == "延安中路1218号"

@@ -156,6 +156,14 @@ def _detailed_meeting():
     return publish_event(event)
 
 
+def reader(kind: str):
+    """anonymous (None), registered (no profile), pending, doctor (verified) or marketing (staff)."""
+    makers = {"anonymous": lambda: None, "registered": lambda: user_with_role("doctor"),
+              "pending": lambda: make_doctor(verified=False), "doctor": make_doctor,
+              "marketing": lambda: user_with_role("marketing")}
+    return makers[kind]()
+
+
 DETAIL_WORDS = ("四联疗法", "会议介绍", "指南解读", "王建国", "静安香格里拉大酒店", "延安中路1218号")
 HIDDEN_IN_TEASER = (*DETAIL_WORDS, "北京协和医院", "uri.amap.com", 'data-testid="event-agenda"',
                     'data-testid="event-speakers"',
@@ -166,10 +174,7 @@ HIDDEN_IN_TEASER = (*DETAIL_WORDS, "北京协和医院", "uri.amap.com", 'data-t
 @pytest.mark.parametrize("kind, reason", [("anonymous", "sign_in"), ("registered", "complete_profile"),
                                           ("pending", "await_verification")])
 def test_a_verified_doctors_meeting_shows_others_only_its_teaser(client, kind, reason):
-    event = _detailed_meeting()
-    user = {"anonymous": None, "registered": user_with_role("doctor"),
-            "pending": make_doctor(verified=False)}[kind]
-    html = _page(client, user, event)
+    html = _page(client, reader(kind), _detailed_meeting())
     assert 'data-view="teaser"' in html
     assert "心衰城市会" in html and "2031-03-14 10:00" in html and 'data-testid="event-city"' in html
     assert "上海市" in html
@@ -181,9 +186,7 @@ def test_a_verified_doctors_meeting_shows_others_only_its_teaser(client, kind, r
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["doctor", "marketing"])
 def test_verified_doctors_and_staff_see_description_agenda_speakers_and_venue(client, kind):
-    event = _detailed_meeting()
-    user = make_doctor() if kind == "doctor" else user_with_role("marketing")
-    html = _page(client, user, event)
+    html = _page(client, reader(kind), _detailed_meeting())
     assert 'data-view="full"' in html
     for shown in DETAIL_WORDS:
         assert shown in html, shown
