@@ -265,6 +265,8 @@ def test_images_of_a_verified_page_are_served_only_through_the_checked_view(
             client.force_login(make_reader(kind))
         for url in urls:
             assert client.get(url).status_code == 403, (kind, url)
+        for name in names:  # the public media URL of every file of the image
+            assert client.get(f"/media/{name}").status_code in (403, 404), (kind, name)
 
 
 def test_public_pages_keep_public_images(client, db, django_capture_on_commit_callbacks):
