@@ -33,6 +33,7 @@ from cms.pages.models import (
     audiences_for,
 )
 from cms.pages.search import query_terms
+from cms.pages.storage import gated_image_id
 from engage.core.errors import DomainError, NotFound, PermissionDenied
 from engage.core.paging import PageOf
 from engage.core.roles import Capability, can
@@ -350,8 +351,6 @@ def access_image_file(*, user, name: str) -> int:
     by everyone until its next publish moves it back to public storage.
     """
     from wagtail.images import get_image_model
-
-    from cms.pages.storage import gated_image_id
 
     image_id = gated_image_id(name)
     image_model = get_image_model()
