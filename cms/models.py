@@ -5,6 +5,7 @@ from cms.pages.models import (
     ArticlePage,
     Audience,
     ContentDocumentLink,
+    ContentImageLink,
     ContentPage,
     ContentPageTag,
     ContentSearchTerm,
@@ -27,7 +28,8 @@ from cms.review.models import (
 
 __all__ = [
     "AUDIENCE_LEVEL", "ApprovalCodeCounter", "ApprovalMeaning", "ArticlePage", "Audience", "ContentApproval",
-    "ContentDocumentLink", "ContentExpiryNotice", "ContentPage", "ContentPageTag", "ContentSearchTerm",
+    "ContentDocumentLink", "ContentExpiryNotice", "ContentImageLink", "ContentPage", "ContentPageTag",
+    "ContentSearchTerm",
     "Favourite", "HomePage", "LiteraturePage", "Product", "ReadingRecord", "ReviewApprovalTask", "ReviewedPageMixin",
     "ShareCode", "TherapyAreaPage", "VideoPage", "audiences_for",
 ]

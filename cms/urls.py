@@ -10,6 +10,7 @@ from cms.reading import views as views_reading
 urlpatterns = [
     path("search/", views.search, name="content_search"),
     path("feed/", ContentFeed(), name="content_feed"),
+    path("images/<path:name>", views.gated_image, name="gated_image"),
     path("reading/favourite/<int:page_id>/", views_reading.favourite_toggle, name="reading_favourite_toggle"),
     path("reading/favourites/", views_reading.favourites, name="reading_favourites"),
     path("reading/history/", views_reading.history, name="reading_history"),

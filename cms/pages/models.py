@@ -189,6 +189,10 @@ class ContentPage(ReviewedPageMixin, Page):
         """(document, downloadable) pairs this page shows; the document view serves only these."""
         return []
 
+    def used_image_ids(self) -> set[int]:
+        """The images this page shows: its cover, and what subclasses add (figures, posters)."""
+        return {self.cover_image_id} if self.cover_image_id else set()
+
     @property
     def is_withdrawn(self) -> bool:
         """Was published once, and is now unpublished or past its approval's expiry."""
@@ -281,6 +285,11 @@ class ArticlePage(ContentPage):
     def used_documents(self):
         return [(block.value[name], True) for block in self.body if block.block_type in {"video", "document"}
                 for name in ("video", "document") if block.value.get(name)]
+
+    def used_image_ids(self):
+        images = {block.value.get(name) for block in self.body if block.block_type in {"image", "video"}
+                  for name in ("image", "poster")}
+        return super().used_image_ids() | {image.pk for image in images if image is not None}
 
 
 class LiteraturePage(ContentPage):
@@ -429,6 +438,23 @@ class ContentDocumentLink(models.Model):
 
     def __str__(self):
         return f"{self.page_id} -> {self.document_id}"
+
+
+class ContentImageLink(models.Model):
+    """An image shown by a published content page (cover, figures, video posters): an image used by a page whose
+    audience is above anonymous is gated and served through the checked view to those who may read such a page.
+
+    Written by cms.pages.services.content_index_page on every publish, removed on unpublish.
+    """
+
+    page = models.ForeignKey("cms.ContentPage", on_delete=models.CASCADE, related_name="image_links")
+    image = models.ForeignKey("wagtailimages.Image", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "page"], name="contentimagelink_unique")]
+
+    def __str__(self):
+        return f"{self.page_id} -> image {self.image_id}"
 
 
 class Product(models.Model):

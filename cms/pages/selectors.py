@@ -24,6 +24,7 @@ from cms.pages.models import (
     ArticlePage,
     Audience,
     ContentDocumentLink,
+    ContentImageLink,
     ContentPage,
     ContentSearchTerm,
     LiteraturePage,
@@ -32,7 +33,8 @@ from cms.pages.models import (
     audiences_for,
 )
 from cms.pages.search import query_terms
-from engage.core.errors import DomainError, NotFound
+from cms.pages.storage import gated_image_id
+from engage.core.errors import DomainError, NotFound, PermissionDenied
 from engage.core.paging import PageOf
 from engage.core.roles import Capability, can
 from engage.core.sections import HOME_SECTIONS_HOOK, PageSection, page_sections
@@ -338,3 +340,31 @@ def document_readable_by(*, user, document) -> bool:
         return True
     pages = ContentDocumentLink.objects.filter(document_id=document.pk, downloadable=True).values("page_id")
     return content_visible_to(user).filter(pk__in=pages).exists()
+
+
+def access_image_file(*, user, name: str) -> int:
+    """The one access rule for a gated image file (original or rendition) by its name: the image's id when `user`
+    may read a live content page that shows the image (`content_visible_to`, the rule of `access_content`);
+    NotFound for a name that is no gated file of that image, PermissionDenied otherwise.
+
+    An image no gated page shows any longer (its pages were unpublished, or a public page shows it) is readable
+    by everyone until its next publish moves it back to public storage.
+    """
+    from wagtail.images import get_image_model
+
+    image_id = gated_image_id(name)
+    image_model = get_image_model()
+    exists = image_id is not None and (
+        image_model.objects.filter(pk=image_id, file=name).exists()
+        or image_model.get_rendition_model().objects.filter(image_id=image_id, file=name).exists()
+    )
+    if not exists:
+        raise NotFound("image_not_found", _("No such image."))
+    if _reads_everything(user):
+        return image_id
+    pages = ContentImageLink.objects.filter(image_id=image_id).values("page_id")
+    if not ContentPage.objects.filter(pk__in=pages).exclude(audience=Audience.PUBLIC).live().exists():
+        return image_id
+    if not content_visible_to(user).filter(pk__in=pages).exists():
+        raise PermissionDenied("image_gated", _("Sign in as a verified healthcare professional to see this image."))
+    return image_id

@@ -3,12 +3,13 @@
 import mimetypes
 import re
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from cms.pages import selectors
 from cms.pages.models import TherapyAreaPage
+from engage.core.errors import DomainError
 
 
 @require_GET
@@ -20,6 +21,24 @@ def search(request):
         request, "cms/pages/search.html", {"filter": content_filter, "listing": listing, "areas": areas}
     )
     response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
+def gated_image(request, name: str):
+    """An image file (original or rendition) of an image a page above anonymous shows, for those who may read such
+    a page (cms.pages.selectors.access_image_file). Its storage writes these files outside MEDIA_ROOT."""
+    from django.core.files.storage import default_storage
+
+    try:
+        selectors.access_image_file(user=request.user, name=name)
+    except DomainError as error:
+        response = HttpResponse(str(error.message), status=error.status, content_type="text/plain; charset=utf-8")
+    else:
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600" if response.status_code == 200 else "private, no-store"
     return response
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -104,6 +104,7 @@ class EventFilter:
     event_type: str = ""
     area: str = ""
     month: date | None = None
+    q: str = ""
     page: int = 1
     errors: list[str] = field(default_factory=list)
 
@@ -114,7 +115,7 @@ class EventFilter:
     @property
     def querystring(self) -> str:
         """The filters as a query-string prefix for pagination links ('' or 'type=webinar&')."""
-        pairs = {"type": self.event_type, "area": self.area, "month": self.month_value}
+        pairs = {"q": self.q, "type": self.event_type, "area": self.area, "month": self.month_value}
         encoded = urlencode({key: value for key, value in pairs.items() if value})
         return f"{encoded}&" if encoded else ""
 
@@ -127,6 +128,7 @@ class EventFilter:
         area = (params.get("area") or "").strip()
         if 0 < len(area) <= 50:
             result.area = area
+        result.q = (params.get("q") or "").strip()[:200]
         month = (params.get("month") or "").strip()
         if month:
             try:
@@ -164,6 +166,8 @@ def event_index_listing(*, user, event_filter: EventFilter, page_size: int = PAG
     if event_filter.month:
         start, end = _month_bounds(event_filter.month)
         qs = qs.filter(starts_at__lt=end, ends_at__gt=start)
+    if event_filter.q:
+        qs = qs.filter(event_search_filter(user=user, q=event_filter.q))
     total = qs.count()
     num_pages = max(1, math.ceil(total / page_size))
     page = min(event_filter.page, num_pages)
@@ -215,7 +219,7 @@ class BecomeEligible:
     action_url: str = ""
 
 
-def _become_eligible(*, user, event: EventPage) -> BecomeEligible:
+def become_eligible(*, user, event: EventPage) -> BecomeEligible:
     level = access_level_of(user)
     needed = AUDIENCE_LEVEL.get(event.audience, AccessLevel.VERIFIED)
     if level >= needed:
@@ -252,23 +256,71 @@ def _map_url(event: EventPage) -> str:
 
 
 def event_page_context(*, user, event: EventPage, preview: bool = False) -> dict:
-    """Everything the meeting page shows besides the page's own fields. Never any attendee's data: only counts."""
+    """Everything the meeting page shows besides the page's own fields. Never any attendee's data: only counts.
+
+    `full` is false for a person whose access level is below the meeting's audience (`can_read_event_details`):
+    the page then shows only the teaser (title, date, city and how to become eligible)."""
 
     staff = is_staff_member(user)
     now = timezone.now()
+    full = can_read_event_details(user, event)
     return {
-        "seats": event_seats(event=event),
+        "full": full,
+        "seats": event_seats(event=event) if full else None,
         "for_professionals": event.audience in (Audience.VERIFIED, Audience.KOL),
-        "become_eligible": _become_eligible(user=user, event=event),
-        "map_url": _map_url(event),
+        "become_eligible": become_eligible(user=user, event=event),
+        "map_url": _map_url(event) if full else "",
         # A new page's preview has no meeting to register for yet.
-        "box": registration_box_context(user=user, event=event) if event.pk else None,
+        "box": registration_box_context(user=user, event=event) if event.pk and full else None,
         "has_ended": event.ends_at <= now,
         "is_today": timezone.localdate(event.starts_at) == timezone.localdate(now),
-        "speakers": list(event.speakers.all()),
+        "speakers": list(event.speakers.all()) if full else [],
         # Reviewers read the academic share in the preview; doctors never see it.
         "academic_share": event_academic_share(event=event) if (preview or staff) else None,
     }
+
+
+def _detail_audiences(user) -> list[str] | None:
+    """The meeting audiences whose details `user` may read; None: all of them (staff)."""
+    if is_staff_member(user):
+        return None
+    return audiences_for(access_level_of(user))
+
+
+def can_read_event_details(user, event: EventPage) -> bool:
+    """May `user` read a meeting's description, agenda, speakers and venue, or only its teaser (title, date,
+    city and how to become eligible)? Staff read every meeting; others when their access level reaches its
+    audience. The one rule for the meeting page, the events API and meeting search."""
+    audiences = _detail_audiences(user)
+    return audiences is None or event.audience in audiences
+
+
+def events_with_detail_access(*, user, events: list[EventPage]) -> list[tuple[EventPage, bool]]:
+    """Each meeting with `can_read_event_details` for `user`, deciding the access level once for the list."""
+    audiences = _detail_audiences(user)
+    return [(event, audiences is None or event.audience in audiences) for event in events]
+
+
+TEASER_SEARCH_FIELDS = ("title", "city")
+DETAIL_SEARCH_FIELDS = ("topic", "description", "venue_name", "venue_address")
+
+
+def event_search_filter(*, user, q: str) -> Q:
+    """Meetings matching every word of `q`: in the teaser's fields for everyone, in the details only where
+    `user` may read them (`can_read_event_details`), so a search never reveals what the teaser hides."""
+    audiences = _detail_audiences(user)
+    condition = Q()
+    for word in q.split()[:10]:
+        teaser = Q()
+        for name in TEASER_SEARCH_FIELDS:
+            teaser |= Q(**{f"{name}__icontains": word})
+        details = Q()
+        for name in DETAIL_SEARCH_FIELDS:
+            details |= Q(**{f"{name}__icontains": word})
+        if audiences is not None:
+            details &= Q(audience__in=audiences)
+        condition &= teaser | details
+    return condition
 
 
 def events_visible_to(*, user) -> QuerySet[EventPage]:

@@ -13,7 +13,7 @@ from wagtail.test.utils import WagtailPageTestCase
 
 from cms.pages.models import ArticlePage, Audience, HomePage
 from members.hospitals.models import TherapyArea
-from tests.cms.factories import area_page, make_article, make_literature, make_reader, make_video
+from tests.cms.factories import area_page, make_article, make_literature, make_reader, make_video, publish
 
 
 @pytest.mark.django_db
@@ -206,3 +206,103 @@ def test_article_images_come_in_phone_widths(client, db):
     for srcset in srcsets:
         assert [w for w in re.findall(r" (\d+)w", srcset)] == ["375", "750", "1080"]
         assert srcset.count(".webp") == 3
+
+
+# --- images of gated pages -----------------------------------------------------------------------------------------
+
+def _image(name="figure.png"):
+    return get_image_model().objects.create(title=name, file=get_test_image_file(filename=name, size=(1200, 800)))
+
+
+def _article_with_images(audience, images, *, slug):
+    """An article showing `images`: the first as its cover, every one as a figure of the body."""
+    body = [("image", {"image": image, "caption": f"图 {n}", "source": ""}) for n, image in enumerate(images)]
+    page = ArticlePage(title=f"图文 {slug}", slug=slug, summary="摘要", audience=audience, body=body,
+                       cover_image=images[0])
+    return publish(area_page(), page, areas=[area_page().therapy_area])
+
+
+def _image_urls(html: str) -> list[str]:
+    urls = re.findall(r'<img[^>]* src="([^"]+)"', html)
+    for srcset in re.findall(r'srcset="([^"]+)"', html):
+        urls += [part.strip().split(" ")[0] for part in srcset.split(",")]
+    return urls
+
+
+def _public_media_serves(name: str) -> bool:
+    """What a web server serving MEDIA_ROOT at /media/ (the public media URL) answers for a file name."""
+    from django.conf import settings
+    from django.http import Http404
+    from django.views.static import serve
+
+    try:
+        serve(RequestFactory().get(f"/media/{name}"), name, document_root=settings.MEDIA_ROOT)
+    except Http404:
+        return False
+    return True
+
+
+def test_images_of_a_verified_page_are_served_only_through_the_checked_view(
+        client, db, django_capture_on_commit_callbacks):
+    image = _image()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = _article_with_images(Audience.VERIFIED, [image], slug="gated-figure")
+    client.force_login(make_reader("verified"))
+    html = client.get(page.url).content.decode()
+    urls = set(_image_urls(html))
+    assert len(urls) == 3  # the cover and the figure (one image), each in three widths
+    assert all(url.startswith("/content/images/") for url in urls), urls
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+        assert "private" in response["Cache-Control"]
+    image.refresh_from_db()
+    names = [image.file.name, *image.renditions.values_list("file", flat=True)]
+    assert len(names) == 4 and not any(_public_media_serves(name) for name in names)
+    for kind in ("anonymous", "registered", "pending", "rep"):
+        client.logout()
+        if kind != "anonymous":
+            client.force_login(make_reader(kind))
+        for url in urls:
+            assert client.get(url).status_code == 403, (kind, url)
+        for name in names:  # the public media URL of every file of the image
+            assert client.get(f"/media/{name}").status_code in (403, 404), (kind, name)
+
+
+def test_public_pages_keep_public_images(client, db, django_capture_on_commit_callbacks):
+    image = _image()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = _article_with_images(Audience.PUBLIC, [image], slug="public-figure")
+    urls = _image_urls(client.get(page.url).content.decode())
+    assert urls and all(url.startswith("/media/images/") for url in urls), urls
+    image.refresh_from_db()
+    assert _public_media_serves(image.file.name)
+    assert all(_public_media_serves(name) for name in image.renditions.values_list("file", flat=True))
+
+
+def test_gating_images_adds_no_query_per_image(client, db):
+    public_images, gated_images = [_image(f"p{n}.png") for n in range(6)], [_image(f"g{n}.png") for n in range(6)]
+    public = _article_with_images(Audience.PUBLIC, public_images, slug="many-public")
+    gated = _article_with_images(Audience.VERIFIED, gated_images, slug="many-gated")
+    few = _article_with_images(Audience.VERIFIED, [_image("few.png")], slug="few-gated")
+    client.force_login(make_reader("verified"))
+    assert _queries(client, gated.url) == _queries(client, public.url)
+    assert _queries(client, gated.url) <= _queries(client, few.url) + 6  # at most Wagtail's lookup per image
+
+
+@pytest.mark.parametrize("name", ["images/nothing.png", "images/hcp-999999--nothing.png", "../../etc/passwd",
+                                  "original_images/hcp-1--..", "documents/guide.pdf"])
+def test_the_checked_image_view_answers_404_for_unknown_files(client, db, name):
+    assert client.get(f"/content/images/{name}").status_code == 404
+
+
+def test_an_image_another_images_prefix_names_is_not_served(client, db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        gated = _image("a.png")
+        _article_with_images(Audience.VERIFIED, [gated], slug="forged-prefix")
+    gated.refresh_from_db()
+    other = _image("b.png")
+    forged = gated.file.name.replace(f"hcp-{gated.pk}--", f"hcp-{other.pk}--")
+    client.force_login(make_reader("marketing"))
+    assert client.get(f"/content/images/{forged}").status_code == 404
+    assert client.get(f"/content/images/{gated.file.name}").status_code == 200

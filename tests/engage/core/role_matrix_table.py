@@ -82,6 +82,8 @@ TABLE = [
     row("GET", "{verified_article_url}", 403, 403, 200, 403, 200, 200, 200, 200),
     # Its full-text PDF: served to those who may read a page that shows it (cms before_serve_document hook).
     row("GET", "{document_url}", 403, 403, 200, 403, 200, 200, 200, 200),
+    # An image a verified-only page shows: through the checked view, to those who may read the page.
+    row("GET", "/content/images/{gated_image}", 403, 403, 200, 403, 200, 200, 200, 200),
     everyone("GET", "{event_index_url}", 200),
     # A live meeting page shows how to become eligible to everybody; registration is what is gated.
     everyone("GET", "{event_url}", 200),
@@ -107,6 +109,9 @@ TABLE = [
     row("POST", "/api/v1/content/{verified_article}/reading", 401, 403, 404, 403, 403, 403, 403, 403,
         body={"record": 1, "seconds": 0, "share": 0}),
     api_signed_in("GET", "/api/v1/me/reading", 200),
+    # Meetings: anonymous readers allowed; those below the audience get the teaser (`gated: true`).
+    everyone("GET", "/api/v1/events", 200),
+    everyone("GET", "/api/v1/events/{event}", 200),
     # Check-in: staff at any meeting, reps where they hold a quota; an unknown secret is a 404 `invalid` scan.
     row("POST", "/api/v1/events/{event}/checkins", 401, 403, 403, 404, 404, 404, 404, 404,
         body={"secret": "NOSUCHTICKET"}),

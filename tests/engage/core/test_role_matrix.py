@@ -71,8 +71,11 @@ def _build_world(patcher, tmp):
     from django.core.files.storage import FileSystemStorage
     from django.utils import timezone
     from wagtail.documents import get_document_model
+    from wagtail.images import get_image_model
+    from wagtail.images.tests.utils import get_test_image_file
 
     from cms.pages.models import ArticlePage, Audience
+    from cms.pages.storage import MediaStorage
     from cms.review.services import content_approve, content_submit_for_review
     from engage.audit.models import AuditEntry
     from engage.core.storage import PrivateFileSystemStorage
@@ -112,6 +115,10 @@ def _build_world(patcher, tmp):
         patcher.setattr(model._meta.get_field(field), "storage", storage)
     document_model = get_document_model()
     patcher.setattr(document_model._meta.get_field("file"), "storage", FileSystemStorage(location=tmp / "media"))
+    image_model = get_image_model()
+    patcher.setattr(settings, "PRIVATE_ROOT", tmp / "private")  # where gated images go (cms.pages.storage)
+    for model in (image_model, image_model.get_rendition_model()):
+        patcher.setattr(model._meta.get_field("file"), "storage", MediaStorage(location=tmp / "media"))
 
     users = {
         "member": make_doctor(verified=False),  # the doctor role, profile waiting for verification
@@ -132,7 +139,11 @@ def _build_world(patcher, tmp):
     # Content: the therapy-area page, a public and a verified-only article (through the review workflow).
     area = area_page()
     public_article = make_article(area, audience=Audience.PUBLIC, slug="public-article", title="公开文章")
-    verified_article = make_article(area, audience=Audience.VERIFIED, slug="verified-article", title="专业文章")
+    figure = get_image_model().objects.create(title="图", file=get_test_image_file(filename="figure.png"))
+    verified_article = make_article(area, audience=Audience.VERIFIED, slug="verified-article", title="专业文章",
+                                    body=[("image", {"image": figure, "caption": "", "source": ""})])
+    figure.refresh_from_db()
+    gated_image = figure.get_rendition("width-400").file.name  # a verified page shows it: private, checked
     document = make_document()
     # Review: a page waiting for medical approval, another (medically approved) waiting for compliance approval.
     in_review = {}
@@ -237,7 +248,8 @@ def _build_world(patcher, tmp):
         **in_review,
         # page paths
         "public_article_url": public_article.url, "verified_article_url": verified_article.url,
-        "area_url": area.url, "document_url": document.url, "event_index_url": index.url, "event_url": event.url,
+        "area_url": area.url, "document_url": document.url, "gated_image": gated_image,
+        "event_index_url": index.url, "event_url": event.url,
     }
     return SimpleNamespace(users=users, sessions=sessions, ids=ids)
 

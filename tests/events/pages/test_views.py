@@ -14,7 +14,7 @@ from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfiel
 from cms.pages.models import Audience, HomePage, TherapyAreaPage
 from events.pages.models import EventIndexPage, EventPage, Speaker
 from members.hospitals.models import TherapyArea
-from tests.events.factories import make_doctor, make_event, make_event_index, make_registration
+from tests.events.factories import make_doctor, make_event, make_event_index, make_registration, publish_event
 from tests.factories import UserFactory, user_with_role
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,13 +129,13 @@ def _page(client, user, page):
 
 
 @pytest.mark.django_db
-def test_anonymous_visitors_see_the_meeting_and_how_to_join_but_no_attendee(client, meeting):
+def test_verified_doctors_see_the_whole_meeting_but_no_attendee(client, meeting):
     attendee = make_doctor(real_name="欧阳娜娜")
     make_registration(meeting, attendee)
-    html = _page(client, None, meeting)
+    html = _page(client, make_doctor(), meeting)
+    assert 'data-view="full"' in html
     assert "心衰城市会" in html and "四联疗法" in html and "静安香格里拉大酒店" in html
     assert 'data-testid="hcp-notice"' in html
-    assert 'data-reason="sign_in"' in html and "/accounts/login/?next=" in html
     assert "2031-03-14 10:00" in html and "13:00" in html  # Beijing time
     assert 'data-testid="event-map-link"' in html and "uri.amap.com" in html and "121.449486%2C31.222636" in html
     assert "49" in html  # seats left
@@ -143,9 +143,65 @@ def test_anonymous_visitors_see_the_meeting_and_how_to_join_but_no_attendee(clie
     assert 'data-testid="event-academic-share"' not in html  # for reviewers only
 
 
+def _detailed_meeting():
+    speaker = Speaker.objects.create(name="王建国", hospital="北京协和医院", title="主任医师")
+    agenda = [("item", {"start_time": time(14, 0), "title": "指南解读", "speaker": speaker, "minutes": 40,
+                        "academic": True})]
+    event = make_event(title="心衰城市会", topic="四联疗法", description="<p>会议介绍：最新循证</p>", agenda=agenda,
+                       venue_name="静安香格里拉大酒店", venue_address="延安中路1218号", city="上海市",
+                       venue_latitude="31.222636", venue_longitude="121.449486",
+                       starts_at=datetime(2031, 3, 14, 2, 0, tzinfo=ZoneInfo("UTC")),
+                       ends_at=datetime(2031, 3, 14, 5, 0, tzinfo=ZoneInfo("UTC")), audience=Audience.VERIFIED)
+    event.speakers.set([speaker])
+    return publish_event(event)
+
+
+def reader(kind: str):
+    """anonymous (None), registered (no profile), pending, doctor (verified) or marketing (staff)."""
+    makers = {"anonymous": lambda: None, "registered": lambda: user_with_role("doctor"),
+              "pending": lambda: make_doctor(verified=False), "doctor": make_doctor,
+              "marketing": lambda: user_with_role("marketing")}
+    return makers[kind]()
+
+
+DETAIL_WORDS = ("四联疗法", "会议介绍", "指南解读", "王建国", "静安香格里拉大酒店", "延安中路1218号")
+HIDDEN_IN_TEASER = (*DETAIL_WORDS, "北京协和医院", "uri.amap.com", 'data-testid="event-agenda"',
+                    'data-testid="event-speakers"',
+                    'data-testid="event-venue"', 'data-testid="event-seats"', 'data-testid="registration-box"')
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, reason", [("anonymous", "sign_in"), ("registered", "complete_profile"),
+                                          ("pending", "await_verification")])
+def test_a_verified_doctors_meeting_shows_others_only_its_teaser(client, kind, reason):
+    html = _page(client, reader(kind), _detailed_meeting())
+    assert 'data-view="teaser"' in html
+    assert "心衰城市会" in html and "2031-03-14 10:00" in html and 'data-testid="event-city"' in html
+    assert "上海市" in html
+    assert f'data-reason="{reason}"' in html and 'data-testid="event-eligible-action"' in html
+    for hidden in HIDDEN_IN_TEASER:
+        assert hidden not in html, hidden
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["doctor", "marketing"])
+def test_verified_doctors_and_staff_see_description_agenda_speakers_and_venue(client, kind):
+    html = _page(client, reader(kind), _detailed_meeting())
+    assert 'data-view="full"' in html
+    for shown in DETAIL_WORDS:
+        assert shown in html, shown
+
+
+@pytest.mark.django_db
+def test_a_public_meeting_shows_anonymous_visitors_everything(client):
+    event = make_event(audience=Audience.PUBLIC, description="<p>会议介绍</p>", venue_name="静安香格里拉大酒店")
+    html = _page(client, None, event)
+    assert 'data-view="full"' in html and "会议介绍" in html and "静安香格里拉大酒店" in html
+
+
 @pytest.mark.django_db
 def test_the_agenda_marks_academic_items(client, meeting):
-    html = _page(client, None, meeting)
+    html = _page(client, make_doctor(), meeting)
     assert html.count('data-testid="agenda-item"') == 2
     assert 'data-testid="agenda-academic"' in html and 'data-testid="agenda-non-academic"' in html
 
