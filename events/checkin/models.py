@@ -20,6 +20,7 @@ class Scan(models.Model):
         NOT_APPROVED = "not_approved", _("Registration not approved")
         OUTSIDE_WINDOW = "outside_window", _("Outside the check-in window")
         OUTSIDE_RADIUS = "outside_radius", _("Too far from the venue")
+        POSITION_REQUIRED = "position_required", _("No position for self check-in")
         EXPIRED_CODE = "expired_code", _("On-site code expired")
 
     class Method(models.TextChoices):

@@ -31,7 +31,7 @@ from events.pages.models import EventPage
 from events.registrations.models import Registration, Ticket
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
-from members.points.services import points_award
+from members.points.services import points_award, points_award_reverse
 
 logger = logging.getLogger(__name__)
 ATTEND_RULE = "attend_meeting"
@@ -49,6 +49,7 @@ HTTP_STATUS = {
     Scan.Result.NOT_APPROVED: 400,
     Scan.Result.OUTSIDE_WINDOW: 400,
     Scan.Result.OUTSIDE_RADIUS: 400,
+    Scan.Result.POSITION_REQUIRED: 400,
     Scan.Result.EXPIRED_CODE: 400,
 }
 
@@ -199,26 +200,30 @@ def checkin_perform(
 
 
 def attendance_credit(*, registration_id: int) -> None:
-    """Points once per registration (an annulled and repeated check-in pays nothing more) and the
-    engagement event, for a registration with an active check-in. Runs after the check-in committed (from a
-    task): a failure here never undoes the check-in, and a repeated run pays nothing twice."""
-    registration = Registration.objects.select_related("doctor", "event").filter(pk=registration_id).first()
-    if registration is None or not CheckIn.objects.filter(registration=registration,
-                                                           annulled_at__isnull=True).exists():
-        return
-    doctor, event = registration.doctor, registration.event
-    try:
-        points_award(member=doctor, rule_code=ATTEND_RULE, source=registration)
-    except DomainError as exc:
-        logger.warning("attendance points not awarded for registration %s: %s", registration.pk, exc.code)
-    engagement_record(doctor=doctor, kind=EngagementKind.MEETING_ATTENDED,
-                      source_key=f"events.registration:{registration.pk}:attended", obj=event,
-                      therapy_area=event.therapy_area)
+    """Points for the registration's active check-in (keyed to that check-in: an annulled check-in's points were
+    taken back, so a new check-in pays once more) and the engagement event (once per registration). Runs after
+    the check-in committed (from a task): a failure here never undoes the check-in, and a repeated run pays
+    nothing twice. The check-in row is locked, as `checkin_annul` locks it: an annulment either sees the award
+    and reverses it, or comes first and nothing is paid."""
+    with transaction.atomic():
+        checkin = (CheckIn.objects.select_for_update(of=("self",)).select_related("registration__doctor", "event")
+                   .filter(registration_id=registration_id, annulled_at__isnull=True).first())
+        if checkin is None:
+            return
+        doctor, event = checkin.registration.doctor, checkin.event
+        try:
+            points_award(member=doctor, rule_code=ATTEND_RULE, source=checkin)
+        except DomainError as exc:
+            logger.warning("attendance points not awarded for check-in %s: %s", checkin.pk, exc.code)
+        engagement_record(doctor=doctor, kind=EngagementKind.MEETING_ATTENDED,
+                          source_key=f"events.registration:{registration_id}:attended", obj=event,
+                          therapy_area=event.therapy_area)
 
 
 def checkin_annul(*, checkin: CheckIn, actor, reason: str) -> CheckIn:
     """Annuls a mistaken check-in (kept, never deleted); the ticket can then be checked in again.
-    Needs a reason and a staff actor."""
+    Needs a reason and a staff actor. The attendance points paid for this check-in are taken back by a
+    reversing ledger row, once."""
     reason = _clean(reason, 300)
     if not reason:
         raise DomainError("reason_required", _("Say why the check-in is annulled."))
@@ -235,6 +240,8 @@ def checkin_annul(*, checkin: CheckIn, actor, reason: str) -> CheckIn:
         audit_log(actor=actor, action="event.checkin.annul", obj=locked,
                   before={"checked_in_at": locked.checked_in_at.isoformat(), "annulled": False},
                   after={"annulled": True}, reason=reason)
+        points_award_reverse(member=locked.registration.doctor, rule_code=ATTEND_RULE, source=locked, actor=actor,
+                             reason=str(_("Check-in annulled: %(reason)s") % {"reason": reason}))
         live_counters_push_on_commit(locked.event_id)
     return locked
 
@@ -275,8 +282,9 @@ def self_checkin_perform(
     ip: str | None = None,
 ) -> CheckinResult:
     """A signed-in doctor checks themself in with the on-site code: the code must be genuine and at most
-    ONSITE_VALID_SECONDS old, the doctor must hold a ticket for the meeting, and when both the venue and the
-    browser give a position, the doctor must be within the venue radius. Then as `checkin_perform`."""
+    ONSITE_VALID_SECONDS old, the doctor must hold a ticket for the meeting, and when the venue has coordinates
+    the browser must give a position (`position_required`) within the venue radius (`outside_radius`), every
+    time it is tried. Each refusal is a Scan row. Then as `checkin_perform`."""
     raw = _clean(code, RAW_INPUT_MAX)
     nonce = _clean(nonce, 100)
     if nonce and (replay := _replay(event, nonce)):
@@ -302,7 +310,10 @@ def self_checkin_perform(
     if ticket is None:
         return refuse(Scan.Result.INVALID)
     venue = (event.venue_latitude, event.venue_longitude)
-    if None not in venue and lat is not None and lon is not None:
+    if None not in venue:
+        # No position, or one that is not a position, is no proof of presence: staff check in at the door.
+        if lat is None or lon is None:
+            return refuse(Scan.Result.POSITION_REQUIRED, ticket)
         if distance_m(float(venue[0]), float(venue[1]), float(lat), float(lon)) > event.venue_radius_m:
             return refuse(Scan.Result.OUTSIDE_RADIUS, ticket)
     return checkin_perform(event=event, secret=ticket.secret, staff=doctor, method=Scan.Method.SELF, nonce=nonce,

@@ -45,6 +45,8 @@ def result_labels() -> dict[str, str]:
         Scan.Result.NOT_APPROVED: _("Registration not approved"),
         Scan.Result.OUTSIDE_WINDOW: _("Check-in is not open"),
         Scan.Result.OUTSIDE_RADIUS: _("You are too far from the venue"),
+        Scan.Result.POSITION_REQUIRED: _("Allow this page to use your location to check in yourself, or ask the "
+                                         "staff at the door to check you in."),
         Scan.Result.EXPIRED_CODE: _("This on-site code has expired: scan the screen again"),
         "network": _("No connection: retrying…"),
         "error": _("Something went wrong; try again"),

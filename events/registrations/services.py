@@ -8,7 +8,7 @@ quota row), so two allocations cannot interleave and no lock cycle is possible."
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -243,6 +243,25 @@ def _lock_quota(quota_id: int) -> Quota:
     return Quota.objects.select_for_update().get(pk=quota_id)
 
 
+# First key of the two-key advisory lock per doctor; any constant no other two-key advisory lock uses ("REGD").
+_DOCTOR_LOCK = 0x52454744
+
+
+def _lock_doctor(doctor_id: int) -> None:
+    """Serialises the frequency check and the seat of one doctor's registrations until the transaction ends,
+    so two meetings registered at once see each other. Lock order: quota, registration rows, then the doctor."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DOCTOR_LOCK, doctor_id % 2**31])
+
+
+def _frequency_recheck(registration: Registration) -> FrequencyCheck:
+    """The frequency rules again, for a registration about to hold a seat (promotion, approval), under the
+    doctor's lock."""
+    _lock_doctor(registration.doctor_id)
+    return frequency_check(doctor=registration.doctor, event=registration.event)
+
+
 def _take_seat(quota: Quota) -> None:
     Quota.objects.filter(pk=quota.pk).update(taken=F("taken") + 1)
     quota.taken += 1
@@ -269,13 +288,27 @@ def _confirm(registration: Registration, *, actor=None) -> None:
 
 def registrations_promote(*, quota: Quota, actor=None) -> list[Registration]:
     """Gives the free seats of the locked `quota` to its waiting list, first come first served. The caller holds
-    the quota's row lock (inside its transaction)."""
-    promoted = []
+    the quota's row lock (inside its transaction). A doctor a block frequency rule now stops stays waiting, with
+    the rule's message as the reason, and the next one is promoted."""
+    promoted, blocked = [], []
     while quota.taken < quota.seats:
         waiting = (Registration.objects.select_for_update().select_related("event")
-                   .filter(quota_id=quota.pk, status=Status.WAITLISTED).order_by("created_at", "pk").first())
+                   .filter(quota_id=quota.pk, status=Status.WAITLISTED).exclude(pk__in=blocked)
+                   .order_by("created_at", "pk").first())
         if waiting is None:
             break
+        frequency = _frequency_recheck(waiting)
+        changed = waiting.frequency_warning != frequency.warning
+        if changed:  # a blocked doctor's reason, or the warnings as they are now
+            waiting.frequency_warning = frequency.warning
+            waiting.save(update_fields=["frequency_warning"])
+        if frequency.blocked:
+            # Stays first in line with the reason (audited once); the next waiting doctor gets the seat.
+            blocked.append(waiting.pk)
+            if changed:
+                audit_log(actor=actor, action="events.registration.promotion_blocked", obj=waiting,
+                          after={"status": Status.WAITLISTED, "frequency_warning": frequency.warning})
+            continue
         _take_seat(quota)
         if waiting.event.approval_required:
             waiting.status = Status.PENDING
@@ -339,9 +372,6 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
     if Registration.objects.filter(event=event, doctor=doctor, status__in=Registration.ACTIVE).exists():
         raise Conflict("already_registered", _("You are already registered for this meeting."))
     quota = _resolve_quota(event=event, doctor=doctor, invite=invite)
-    frequency = frequency_check(doctor=doctor, event=event)
-    if frequency.blocked:
-        raise PermissionDenied("frequency_limit", frequency.warning)
 
     if by_staff:
         source, invited_by = Registration.Source.STAFF, actor
@@ -357,6 +387,10 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
                       therapy_area=event.therapy_area, metadata={"source": source})
 
     quota = _lock_quota(quota.pk)
+    _lock_doctor(doctor.pk)
+    frequency = frequency_check(doctor=doctor, event=event)
+    if frequency.blocked:
+        raise PermissionDenied("frequency_limit", frequency.warning)
     if quota.taken < quota.seats:
         _take_seat(quota)
         status = Status.PENDING if event.approval_required and not by_staff else Status.CONFIRMED
@@ -431,11 +465,15 @@ def _staff_only(actor) -> None:
 
 @transaction.atomic
 def registration_approve(*, registration: Registration, actor) -> Registration:
-    """Staff approve a registration awaiting approval: confirmed, with a ticket."""
+    """Staff approve a registration awaiting approval: confirmed, with a ticket. A block frequency rule is
+    checked again (403 `frequency_limit`, the registration stays awaiting approval)."""
     _staff_only(actor)
     registration, _quota = _locked_registration(registration.pk)
     if registration.status != Status.PENDING:
         raise Conflict("not_pending", _("This registration is not awaiting approval."))
+    frequency = _frequency_recheck(registration)
+    if frequency.blocked:
+        raise PermissionDenied("frequency_limit", frequency.warning)
     _confirm(registration, actor=actor)
     audit_log(actor=actor, action="events.registration.approved", obj=registration,
               before={"status": Status.PENDING}, after={"status": Status.CONFIRMED})

@@ -153,7 +153,7 @@ def points_award(
     today = local_today(now)
     if not _rule_active(rule, today):
         return AwardResult(0, None, "rule_inactive")
-    key = _short_key(idempotency_key or f"earn:{rule.code}:{source_type}:{source_id}:{member.pk}")
+    key = _short_key(idempotency_key or _award_key(rule.code, source_type, source_id, member))
     if PointsTransaction.objects.filter(idempotency_key=key).exists():  # the common repeat, without a lock
         return AwardResult(0, None, "duplicate")
     try:
@@ -164,6 +164,10 @@ def points_award(
         return AwardResult(0, None, "duplicate")
 
 
+def _award_key(rule_code: str, source_type: str, source_id: str, member: User) -> str:
+    return f"earn:{rule_code}:{source_type}:{source_id}:{member.pk}"
+
+
 @transaction.atomic
 def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
     account = _locked_account(member)
@@ -171,8 +175,9 @@ def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
         return AwardResult(0, None, "duplicate")
     year_start = local_day_start(date(today.year, 1, 1))
     day_start = local_day_start(today)
+    # A reversed award (its reversal carries the rule) gives its room under the caps back.
     earned = PointsTransaction.objects.filter(
-        account=account, rule=rule, kind=Kind.EARN, created_at__gte=year_start,
+        account=account, rule=rule, kind__in=[Kind.EARN, Kind.ADJUST], created_at__gte=year_start,
         created_at__lt=local_day_start(date(today.year + 1, 1, 1)),
     ).aggregate(year=Sum("amount"), day=Sum("amount", filter=Q(created_at__gte=day_start,
                                                                   created_at__lt=day_start + timedelta(days=1))))
@@ -197,6 +202,35 @@ def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
               after={"rule": rule.code, "points": amount, "balance": account.balance, "source": source_repr,
                      "capped": bool(reason)})
     return AwardResult(amount, row, reason, capped=bool(reason))
+
+
+@transaction.atomic
+def points_award_reverse(*, member: User, rule_code: str, source, reason: str,
+                         actor: User | None = None) -> PointsTransaction | None:
+    """Takes back what `points_award` paid `member` under `rule_code` for `source` (default key) with one new,
+    negative `adjust` row carrying the rule and the source; the award itself stays in the ledger. At most once
+    per award, whatever the concurrency (the reversal's unique key is derived from the award's). Never takes the
+    balance below zero: points already spent are not taken back (the audit entry records the shortfall).
+    Returns the reversing row, or None when nothing was paid, it was reversed already, or nothing is left."""
+    source_type, source_id, source_repr = _source_parts(source)
+    award_key = _short_key(_award_key(rule_code, source_type, source_id, member))
+    key = _short_key(f"reverse:{award_key}")
+    award = PointsTransaction.objects.filter(idempotency_key=award_key, kind=Kind.EARN).first()
+    if award is None:
+        return None
+    account = _locked_account(member)
+    if PointsTransaction.objects.filter(idempotency_key=key).exists():
+        return None
+    amount = min(award.amount, account.balance)
+    reason = (reason or "").strip()[:MAX_REASON]
+    audit = {"award": award.pk, "points": -amount, "shortfall": award.amount - amount, "source": source_repr}
+    row = None
+    if amount > 0:
+        row = _append(account, amount=-amount, kind=Kind.ADJUST, key=key, rule=award.rule, source_type=source_type,
+                      source_id=source_id, source_repr=source_repr, actor=actor, reason=reason)
+    audit_log(actor=actor, action="points.award_reverse", obj=row or award,
+              before={"balance": account.balance + amount}, after={**audit, "balance": account.balance}, reason=reason)
+    return row
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 
 from events.checkin.models import CheckIn, Scan
-from events.checkin.services import checkin_perform
-from tests.events.factories import make_staff, open_event, ticket_for
+from events.checkin.services import attendance_credit, checkin_annul, checkin_perform
+from members.points.models import PointsAccount, PointsTransaction
+from tests.events.factories import attend_rule, make_staff, open_event, ticket_for
 from tests.race import race, raise_first
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,3 +64,23 @@ def test_the_database_refuses_a_second_active_check_in():
         CheckIn.objects.create(ticket=ticket, event=event, registration=original.registration, scan=scan,
                                method="api", checked_in_at=original.checked_in_at)
     assert connection.is_usable()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_annulment_racing_the_attendance_credit_leaves_nothing_paid(attempt):
+    attend_rule(points=50)
+    event, staff = open_event(), make_staff()
+    ticket = ticket_for(event)
+    checkin_perform(event=event, secret=ticket.secret, staff=staff)
+    checkin = CheckIn.objects.get()
+    connection.close()
+
+    def run(i):
+        if i % 2:
+            return checkin_annul(checkin=checkin, actor=staff, reason="扫错了人")
+        return attendance_credit(registration_id=ticket.registration_id)
+
+    raise_first(race(2, run))
+    paid = sum(PointsTransaction.objects.values_list("amount", flat=True))
+    assert paid == 0
+    assert PointsAccount.objects.filter(user=ticket.registration.doctor, balance__gt=0).count() == 0

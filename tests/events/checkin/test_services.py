@@ -11,10 +11,11 @@ from django.utils import timezone
 from engage.audit.models import AuditEntry
 from engage.core.errors import DomainError
 from events.checkin.models import CheckIn, Scan
-from events.checkin.services import checkin_annul, checkin_perform
+from events.checkin.services import attendance_credit, checkin_annul, checkin_perform
 from events.registrations.models import Registration
 from members.engagement.models import EngagementEvent
-from members.points.models import PointsTransaction
+from members.points.models import PointsAccount, PointsRule, PointsTransaction
+from members.points.services import points_award_reverse
 from tests.events.factories import (
     CHECKIN_URL,
     attend_rule,
@@ -272,20 +273,80 @@ def test_annul_needs_a_reason_and_allows_a_new_check_in(event, staff):
     assert CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).count() == 1
 
 
-def test_attendance_credit_once(event, staff, django_capture_on_commit_callbacks, celery_eager):
+def _checkin(event, ticket, staff, capture):
+    with capture(execute=True):
+        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "ok"
+    return CheckIn.objects.get(ticket=ticket, annulled_at__isnull=True)
+
+
+def _annul(checkin, staff, capture):
+    with capture(execute=True):
+        checkin_annul(checkin=checkin, actor=staff, reason="扫错了人")
+
+
+def test_annulling_takes_the_attendance_points_back_and_a_new_check_in_pays_once_more(
+        event, staff, django_capture_on_commit_callbacks, celery_eager):
+    capture = django_capture_on_commit_callbacks
     attend_rule(points=50)
     ticket = ticket_for(event)
     doctor = ticket.registration.doctor
-    with django_capture_on_commit_callbacks(execute=True):
-        checkin_perform(event=event, secret=ticket.secret, staff=staff)
-    checkin = CheckIn.objects.get()
-    with django_capture_on_commit_callbacks(execute=True):
-        checkin_annul(checkin=checkin, actor=staff, reason="重复")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert checkin_perform(event=event, secret=ticket.secret, staff=staff).status == "ok"
-    earned = PointsTransaction.objects.filter(account__user=doctor, amount__gt=0)
-    assert earned.count() == 1 and earned.get().amount == 50
+    first = _checkin(event, ticket, staff, capture)
+    assert doctor.points_account.balance == 50
+    _annul(first, staff, capture)
+    reversal = PointsTransaction.objects.get(amount__lt=0)
+    assert (reversal.kind, reversal.amount, reversal.rule.code) == ("adjust", -50, "attend_meeting")
+    assert (reversal.source_type, reversal.source_id) == ("events.checkin", str(first.pk))
+    assert "扫错了人" in reversal.reason and reversal.actor == staff
+    assert PointsAccount.objects.get(user=doctor).balance == 0
+    assert AuditEntry.objects.filter(action="points.award_reverse").count() == 1
+    second = _checkin(event, ticket, staff, capture)
+    attendance_credit(registration_id=ticket.registration_id)  # a retried task pays nothing more
+    earned = PointsTransaction.objects.filter(account__user=doctor, kind="earn").order_by("pk")
+    assert [(row.amount, row.source_id) for row in earned] == [(50, str(first.pk)), (50, str(second.pk))]
+    assert PointsAccount.objects.get(user=doctor).balance == 50
     assert EngagementEvent.objects.filter(doctor=doctor, kind="meeting_attended").count() == 1
+    _annul(second, staff, capture)
+    assert PointsTransaction.objects.filter(account__user=doctor, amount__lt=0).count() == 2
+    assert PointsAccount.objects.get(user=doctor).balance == 0
+
+
+def test_a_reversal_is_written_once_per_check_in(event, staff, django_capture_on_commit_callbacks, celery_eager):
+    attend_rule(points=50)
+    ticket = ticket_for(event)
+    doctor = ticket.registration.doctor
+    checkin = _checkin(event, ticket, staff, django_capture_on_commit_callbacks)
+    _annul(checkin, staff, django_capture_on_commit_callbacks)
+    assert points_award_reverse(member=doctor, rule_code="attend_meeting", source=checkin, reason="again") is None
+    with pytest.raises(DomainError):
+        checkin_annul(checkin=checkin, actor=staff, reason="again")
+    attendance_credit(registration_id=ticket.registration_id)  # a late task for an annulled check-in pays nothing
+    assert PointsTransaction.objects.filter(account__user=doctor).count() == 2
+    assert PointsAccount.objects.get(user=doctor).balance == 0
+
+
+def test_annulled_before_the_credit_ran_pays_nothing_then_the_new_check_in_pays_once(event, staff):
+    attend_rule(points=50)
+    ticket = ticket_for(event)
+    doctor = ticket.registration.doctor
+    checkin_perform(event=event, secret=ticket.secret, staff=staff)  # the credit task has not run yet
+    checkin_annul(checkin=CheckIn.objects.get(), actor=staff, reason="扫错了人")
+    attendance_credit(registration_id=ticket.registration_id)
+    assert not PointsTransaction.objects.exists()
+    checkin_perform(event=event, secret=ticket.secret, staff=staff)
+    attendance_credit(registration_id=ticket.registration_id)
+    attendance_credit(registration_id=ticket.registration_id)
+    assert list(PointsTransaction.objects.values_list("amount", flat=True)) == [50]
+    assert PointsAccount.objects.get(user=doctor).balance == 50
+
+
+def test_the_reversal_gives_the_daily_cap_back(event, staff, django_capture_on_commit_callbacks, celery_eager):
+    rule = attend_rule(points=50)
+    PointsRule.objects.filter(pk=rule.pk).update(daily_cap=50)
+    ticket = ticket_for(event)
+    first = _checkin(event, ticket, staff, django_capture_on_commit_callbacks)
+    _annul(first, staff, django_capture_on_commit_callbacks)
+    _checkin(event, ticket, staff, django_capture_on_commit_callbacks)
+    assert PointsAccount.objects.get(user=ticket.registration.doctor).balance == 50
 
 
 def test_failed_scans_give_no_credit(event, staff, django_capture_on_commit_callbacks, celery_eager):

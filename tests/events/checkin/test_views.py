@@ -14,6 +14,7 @@ from events.checkin.models import CheckIn, Scan
 from events.checkin.services import (
     ONSITE_STEP_SECONDS,
     ONSITE_VALID_SECONDS,
+    checkin_perform,
     onsite_code,
     onsite_code_check,
     self_checkin_perform,
@@ -60,8 +61,39 @@ def test_genuine_code_checks_in_with_the_position(event, doctor_client):
     assert CheckIn.objects.get().ticket == doctor_client.ticket
 
 
-def test_no_position_given_is_accepted(event, doctor_client):
-    assert _post(doctor_client, event, onsite_code(event)).status_code == 201
+@pytest.mark.parametrize("position", [{}, {"latitude": "", "longitude": ""}, {"latitude": NEAR[0]},
+                                      {"latitude": "abc", "longitude": "def"}, {"latitude": "91", "longitude": "0"},
+                                      {"latitude": "nan", "longitude": "inf"}, {"latitude": "1e400", "longitude": "0"}])
+def test_no_position_at_a_venue_with_coordinates_is_refused_with_a_clear_message(event, doctor_client, position):
+    response = _post(doctor_client, event, onsite_code(event), nonce="n1", **position)
+    assert response.status_code == 400
+    assert response.context["result"].status == "position_required"
+    assert "位置" in response.context["message"] and "工作人员" in response.context["message"]
+    assert b"self-checkin-retry" in response.content
+    scan = Scan.objects.get(event=event)
+    assert scan.result == "position_required" and scan.ticket == doctor_client.ticket and scan.method == "self"
+    assert not CheckIn.objects.exists()
+
+
+def test_without_a_position_staff_still_check_the_doctor_in_at_the_door(event, doctor_client):
+    assert _post(doctor_client, event, onsite_code(event)).status_code == 400
+    staff = make_staff()
+    result = checkin_perform(event=event, secret=doctor_client.ticket.secret, staff=staff, method="camera")
+    assert result.status == "ok"
+    assert CheckIn.objects.get().method == "camera"
+
+
+def test_a_far_position_is_refused_however_often_it_is_retried(event, doctor_client):
+    for attempt in range(5):
+        response = _post(doctor_client, event, onsite_code(event), latitude=FAR[0], longitude=FAR[1],
+                         nonce=f"far-{attempt}")
+        assert response.status_code == 400 and response.context["result"].status == "outside_radius"
+    for retry in ({}, {"latitude": "garbage", "longitude": FAR[1]}):  # dropping the position does not help
+        assert _post(doctor_client, event, onsite_code(event), **retry).context["result"].status \
+            == "position_required"
+    assert list(Scan.objects.filter(event=event).values_list("result", flat=True).order_by("pk")) \
+        == ["outside_radius"] * 5 + ["position_required"] * 2
+    assert not CheckIn.objects.exists()
 
 
 def test_code_is_valid_for_sixty_seconds(event):
@@ -115,8 +147,12 @@ def test_venue_without_coordinates_ignores_the_position(doctor_client):
 
 
 @pytest.mark.parametrize("lat,lon", [("abc", "def"), ("91", "0"), ("nan", "inf"), ("1e400", "0")])
-def test_garbage_positions_count_as_none(event, doctor_client, lat, lon):
+def test_garbage_positions_count_as_none(doctor_client, lat, lon):
+    event = open_event()  # no venue coordinates: a position is not needed
+    ticket_for(event, doctor=doctor_client.ticket.registration.doctor)
     assert _post(doctor_client, event, onsite_code(event), latitude=lat, longitude=lon).status_code == 201
+    scan = Scan.objects.get(event=event)
+    assert scan.latitude is None
 
 
 def test_outside_the_window():
@@ -124,7 +160,8 @@ def test_outside_the_window():
     event = open_event(starts_at=start, **VENUE)
     doctor = ticket_for(event).registration.doctor
     with time_machine.travel(start - timedelta(hours=2), tick=False):
-        result = self_checkin_perform(event=event, doctor=doctor, code=onsite_code(event))
+        result = self_checkin_perform(event=event, doctor=doctor, code=onsite_code(event), latitude=NEAR[0],
+                                      longitude=NEAR[1])
     assert result.status == "outside_window"
 
 
@@ -139,11 +176,11 @@ def test_a_doctor_without_a_ticket_is_refused(event):
 
 def test_double_submit_with_one_nonce_is_one_scan(event, doctor_client):
     code = onsite_code(event)
-    first = _post(doctor_client, event, code, nonce="tap")
-    second = _post(doctor_client, event, code, nonce="tap")
+    first = _post(doctor_client, event, code, nonce="tap", latitude=NEAR[0], longitude=NEAR[1])
+    second = _post(doctor_client, event, code, nonce="tap", latitude=NEAR[0], longitude=NEAR[1])
     assert first.status_code == second.status_code == 201
     assert Scan.objects.filter(event=event).count() == 1
-    assert _post(doctor_client, event, code, nonce="tap2").status_code == 409
+    assert _post(doctor_client, event, code, nonce="tap2", latitude=NEAR[0], longitude=NEAR[1]).status_code == 409
 
 
 def test_page_needs_sign_in_and_offers_the_button(event, doctor_client):
@@ -168,4 +205,4 @@ def test_onsite_screen_is_for_staff_and_its_code_works(event, doctor_client):
     assert f"/events/{event.pk}/self-checkin/?code=" in url
     code = url.split("code=")[1].replace("%2E", ".")
     assert onsite_code_check(event, code) is None
-    assert _post(doctor_client, event, code).status_code == 201
+    assert _post(doctor_client, event, code, latitude=NEAR[0], longitude=NEAR[1]).status_code == 201

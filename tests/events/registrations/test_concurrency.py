@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from engage.core.errors import DomainError
-from events.registrations.models import Quota, Registration
+from events.registrations.models import FrequencyRule, Quota, Registration
 from events.registrations.services import registration_cancel, registration_create
 from tests.events.factories import make_doctor, make_event, make_quota, make_rep
 from tests.race import race, raise_first
@@ -81,3 +81,16 @@ def test_concurrent_cancellations_promote_each_waiting_doctor_once():
     assert sorted(Registration.objects.filter(status=S.CONFIRMED).values_list("pk", flat=True)) \
         == sorted(r.pk for r in waiting)
     assert Quota.objects.get(event=event, kind="open").taken == 10
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(5))
+def test_one_doctor_racing_to_two_meetings_passes_a_one_per_period_block_once(attempt):
+    FrequencyRule.objects.create(event_type="", max_meetings=1, period="year", action="block")
+    doctor = make_doctor()
+    events = [make_event(), make_event()]
+    connection.close()
+    results = race(2, lambda i: _register(events[i], doctor, None))
+    assert sorted(results) == [S.CONFIRMED, "frequency_limit"]
+    assert Registration.objects.filter(doctor=doctor, status=S.CONFIRMED).count() == 1
+    assert sum(Quota.objects.filter(event__in=events).values_list("taken", flat=True)) == 1

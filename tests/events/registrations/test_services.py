@@ -8,7 +8,7 @@ from django.utils import timezone
 from engage.audit.models import AuditEntry
 from engage.core.errors import DomainError
 from engage.inbox.models import Notification
-from events.registrations.models import FrequencyRule, Quota, Registration
+from events.registrations.models import FrequencyRule, Quota, Registration, Ticket
 from events.registrations.services import (
     quota_allocate,
     quota_capacity_check,
@@ -427,3 +427,44 @@ def test_seats_gained_go_to_the_waiting_list():
     quota_resize(quota=quota, actor=None, seats=2)  # the region quota grows by 1
     assert Registration.objects.get(pk=regional[1].pk).status == "confirmed"
     assert (open_quota(event).seats, open_quota(event).taken) == (2, 2)
+
+
+def test_promotion_rechecks_a_block_rule_and_promotes_the_next_doctor():
+    starts = timezone.now() + timedelta(days=3)
+    event = make_event(capacity=1, starts_at=starts + timedelta(hours=4))
+    seated = registration_create(event=event, doctor=make_doctor())
+    doctor = make_doctor()
+    blocked = registration_create(event=event, doctor=doctor)  # waiting: no rule yet
+    next_one = registration_create(event=event, doctor=make_doctor())
+    assert blocked.status == next_one.status == S.WAITLISTED
+    registration_create(event=make_event(starts_at=starts), doctor=doctor)
+    FrequencyRule.objects.create(event_type="", max_meetings=1, period="year", action="block")
+    registration_cancel(registration=seated, actor=seated.doctor)
+    blocked.refresh_from_db()
+    next_one.refresh_from_db()
+    assert blocked.status == S.WAITLISTED and not blocked.holds_seat
+    assert "1" in blocked.frequency_warning
+    assert next_one.status == S.CONFIRMED and next_one.holds_seat
+    assert open_quota(event).taken == 1
+    assert AuditEntry.objects.filter(action="events.registration.promotion_blocked").count() == 1
+    # Still first in line: once the other meeting is cancelled, the next free seat is theirs.
+    registration_cancel(registration=Registration.objects.get(doctor=doctor, status=S.CONFIRMED), actor=doctor)
+    registration_cancel(registration=next_one, actor=next_one.doctor)
+    blocked.refresh_from_db()
+    assert blocked.status == S.CONFIRMED and blocked.frequency_warning == ""
+
+
+def test_approval_rechecks_a_block_rule():
+    starts = timezone.now() + timedelta(days=3)
+    event = make_event(capacity=5, approval_required=True, starts_at=starts + timedelta(hours=4))
+    doctor = make_doctor()
+    pending = registration_create(event=event, doctor=doctor)
+    assert pending.status == S.PENDING
+    registration_create(event=make_event(starts_at=starts), doctor=doctor)
+    FrequencyRule.objects.create(event_type="", max_meetings=1, period="year", action="block")
+    assert code_of(lambda: registration_approve(registration=pending, actor=make_staff())) == "frequency_limit"
+    pending.refresh_from_db()
+    assert pending.status == S.PENDING and pending.holds_seat
+    assert not Ticket.objects.filter(registration=pending).exists()
+    FrequencyRule.objects.update(active=False)
+    assert registration_approve(registration=pending, actor=make_staff()).status == S.CONFIRMED

@@ -704,3 +704,43 @@ def test_the_flush_of_transactional_tests_still_empties_the_ledger():
     points_award(member=make_doctor(), rule_code="read_article", source=HospitalFactory())
     call_command("flush", interactive=False, verbosity=0)
     assert not PointsTransaction.objects.exists()
+
+
+def test_reversal_is_a_new_row_taking_back_the_award_once():
+    doctor = make_doctor()
+    source = ("events.checkin", 41)
+    award = points_award(member=doctor, rule_code="attend_meeting", source=source).transaction
+    row = services.points_award_reverse(member=doctor, rule_code="attend_meeting", source=source, reason="annulled")
+    assert (row.kind, row.amount, row.balance_after, row.rule_id) == ("adjust", -50, 0, award.rule_id)
+    assert (row.source_type, row.source_id, row.reason) == ("events.checkin", "41", "annulled")
+    assert PointsTransaction.objects.get(pk=award.pk).amount == 50  # the award stays as it was
+    assert services.points_award_reverse(member=doctor, rule_code="attend_meeting", source=source,
+                                         reason="again") is None
+    assert services.points_award_reverse(member=doctor, rule_code="attend_meeting", source=("events.checkin", 42),
+                                         reason="never paid") is None
+    assert PointsAccount.objects.get(user=doctor).balance == 0
+    assert PointsTransaction.objects.count() == 2
+    assert_ledger_agrees(doctor)
+
+
+def test_reversal_never_takes_the_balance_below_zero_and_records_the_shortfall():
+    doctor = make_doctor()
+    points_award(member=doctor, rule_code="attend_meeting", source=("events.checkin", 1))
+    give_points(doctor, 250)
+    services.reward_redeem(member=doctor, reward_id=approved_reward(points_cost=280).pk)
+    row = services.points_award_reverse(member=doctor, rule_code="attend_meeting", source=("events.checkin", 1),
+                                        reason="annulled")
+    assert row.amount == -20 and PointsAccount.objects.get(user=doctor).balance == 0
+    assert AuditEntry.objects.get(action="points.award_reverse").after["shortfall"] == 30
+    assert_ledger_agrees(doctor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_reversals_of_one_award_take_it_back_once():
+    doctor = make_doctor()
+    points_award(member=doctor, rule_code="attend_meeting", source=("events.checkin", 9))
+    results = race(10, lambda i: services.points_award_reverse(member=doctor, rule_code="attend_meeting",
+                                                               source=("events.checkin", 9), reason="annulled"))
+    assert sum(1 for result in results if isinstance(result, PointsTransaction)) == 1
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert PointsAccount.objects.get(user=doctor).balance == 0
