@@ -675,3 +675,22 @@ def test_fifty_double_clicks_with_one_key_redeem_once():
     assert sum(not r.replayed for r in results) == 1
     assert Redemption.objects.count() == 1
     assert_ledger_agrees(doctor)
+
+
+def test_redemption_tells_the_doctor_in_the_inbox_and_by_sms_with_consent(celery_eager, deliver_outbox, fake_twilio,
+                                                                          django_capture_on_commit_callbacks):
+    from engage.inbox.models import Notification
+    from members.consents.services import consent_give
+
+    doctor, silent = make_doctor(), make_doctor()
+    consent_give(user=doctor, kind="marketing_sms")
+    reward = approved_reward(stock=5, points_cost=100, name="NEJM 全文")
+    for member in (doctor, silent):
+        give_points(member, 250)
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.reward_redeem(member=member, reward_id=reward.pk, idempotency_key="click-1")
+            services.reward_redeem(member=member, reward_id=reward.pk, idempotency_key="click-1")  # a double click
+        note = Notification.objects.get(user=member, kind="points.redeemed")
+        assert note.key == f"redemption:{result.redemption.pk}" and "NEJM 全文" in note.title and "150" in note.body
+    deliver_outbox()
+    assert [m["To"] for m in fake_twilio.sent] == [doctor.mobile]
