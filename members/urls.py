@@ -3,6 +3,7 @@
 from django.urls import path
 
 from members.accounts import views
+from members.consents import views as views_consents
 from members.hospitals import views as views_rep
 from members.points import views as views_points
 from members.profiles import views as views_profile
@@ -13,6 +14,7 @@ urlpatterns = [
     path("profile/hospitals/", views_profile.hospital_search, name="profile_hospital_search"),
     path("profile/hospitals/propose/", views_profile.hospital_propose, name="profile_hospital_propose"),
     path("profile/<int:profile_id>/certificate/", views_profile.certificate_file, name="profile_certificate"),
+    path("consents/privacy/policy/", views_consents.privacy_policy, name="privacy_policy"),
     path("consents/privacy/", views_profile.privacy_reconsent, name="privacy_reconsent"),
     path("consents/<slug:kind>/withdraw/", views_profile.consent_withdraw, name="consent_withdraw"),
     path("consents/<slug:kind>/give/", views_profile.consent_give, name="consent_give"),

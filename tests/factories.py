@@ -28,6 +28,20 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save(update_fields=["password"])
 
+    @factory.post_generation
+    def privacy_consent(self, create, extracted, **kwargs):
+        """Every account agreed to the privacy policy in force when it signed up (the sign-up records it);
+        `UserFactory(privacy_consent=False)` is one that has not (the portal sends it to the consent page)."""
+        if not create or extracted is False:
+            return
+        from members.consents.models import Consent, ConsentKind
+        from members.consents.selectors import policy_current
+
+        policy = policy_current(ConsentKind.PRIVACY, self.language)
+        if policy is not None:
+            Consent.objects.create(user=self, kind=ConsentKind.PRIVACY, policy=policy, method=Consent.Method.WEB_FORM,
+                                   user_agent="tests.factories")
+
 
 class HospitalFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -96,7 +110,8 @@ def make_doctor(*, verified: bool = True, kol: bool = False, profile: bool = Tru
         if role:
             user.groups.add(Group.objects.get(name="doctor"))
         return user
-    user = user or UserFactory()
+    # Through the profile form, the privacy consent is the one the form records.
+    user = user or UserFactory(privacy_consent=not via_services)
     if (city or province) and "hospital" not in profile_fields:
         profile_fields["hospital"] = HospitalFactory(province=province or city, city=city or province)
     profile_fields.setdefault("licence_number", f"1101{next(_licences):011d}")

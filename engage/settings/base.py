@@ -310,6 +310,9 @@ ACCOUNT_LOGIN_METHODS = {"phone", "email"}
 # a password is optional. Logging in without a password sends a one-time code.
 ACCOUNT_SIGNUP_FIELDS = ["phone", "email", "password1"]
 ACCOUNT_FORMS = {"signup": "members.accounts.forms.SignupForm", "login": "members.accounts.forms.LoginForm"}
+# A first WeChat log-in shows a sign-up form (privacy consent, mobile number or email) before the account exists.
+SOCIALACCOUNT_ADAPTER = "members.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_FORMS = {"signup": "members.accounts.forms.SocialSignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60

@@ -19,7 +19,6 @@ from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.jobs import enqueue_on_commit
 from engage.core.roles import Capability, can, is_staff_member
-from engage.inbox.services import notification_send
 from events.pages.models import EventPage
 from events.registrations.models import FrequencyRule, Quota, Registration
 from events.registrations.selectors import (
@@ -29,6 +28,7 @@ from events.registrations.selectors import (
     registration_window,
 )
 from events.registrations.tickets import invite_code_new, ticket_issue, ticket_revoke
+from members.consents.delivery import doctor_notify
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
 
@@ -557,7 +557,7 @@ def registration_notify(*, registration_id: int, what: str) -> bool:
     message = _message(registration, what)
     if message is None:
         return False
-    _notification, created = notification_send(
+    _notification, created = doctor_notify(
         user=registration.doctor, kind=KIND, title=message[0], body=message[1], url=_url(registration),
         key=f"registration:{registration.pk}:{what}",
     )
@@ -570,8 +570,8 @@ def _remind(registration: Registration, *, field: str, title: str, body: str, no
                                               **{f"{field}__isnull": True}).update(**{field: now})
         if not claimed:
             return False
-        notification_send(user=registration.doctor, kind=REMINDER_KIND, title=title, body=body,
-                          url=_url(registration), key=f"registration:{registration.pk}:{field}")
+        doctor_notify(user=registration.doctor, kind=REMINDER_KIND, title=title, body=body,
+                      url=_url(registration), key=f"registration:{registration.pk}:{field}")
     return True
 
 

@@ -1,7 +1,9 @@
 """allauth hooks: where the mobile number lives on our User and how codes reach the phone."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +12,8 @@ from engage.messaging.services import message_enqueue
 from members.accounts.models import User
 from members.accounts.phone import MobileField, normalise_mobile
 from members.accounts.services import username_generate
+from members.consents.models import Consent
+from members.consents.services import consents_set
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
 
@@ -58,11 +62,15 @@ class AccountAdapter(DefaultAccountAdapter):
         if phone:
             user.mobile = phone
             user.mobile_verified = False
-        user = super().save_user(request, user, form, commit=commit)
-        if user.pk:
-            # The first entry of the doctor's engagement history; the source key makes it once per person.
-            engagement_record(doctor=user, kind=EngagementKind.JOINED, source_key=f"member.joined:{user.pk}",
-                              occurred_at=user.date_joined)
+        with transaction.atomic():  # no account without its privacy consent (PIPL)
+            user = super().save_user(request, user, form, commit=commit)
+            if user.pk:
+                consents_set(user=user, privacy=bool(form.cleaned_data.get("accept_privacy")), marketing={},
+                             method=getattr(form, "consent_method", Consent.Method.WEB_FORM),
+                             ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
+                # The first entry of the doctor's engagement history; the source key makes it once per person.
+                engagement_record(doctor=user, kind=EngagementKind.JOINED, source_key=f"member.joined:{user.pk}",
+                                  occurred_at=user.date_joined)
         return user
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
@@ -90,3 +98,15 @@ class AccountAdapter(DefaultAccountAdapter):
 
         if not user.username:
             user.username = username_generate()
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_auto_signup_allowed(self, request, sociallogin) -> bool:
+        # A first WeChat log-in always lands on the sign-up form: the privacy consent (and a mobile number or
+        # email, which every account needs) come before the account.
+        return False
+
+    def save_user(self, request, sociallogin, form=None):
+        # The account, its privacy consent (recorded by AccountAdapter.save_user) and the WeChat link: all or none.
+        with transaction.atomic():
+            return super().save_user(request, sociallogin, form=form)

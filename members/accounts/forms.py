@@ -1,15 +1,30 @@
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.socialaccount.forms import SignupForm as AllauthSocialSignupForm
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members.accounts.phone import normalise_mobile
+from members.consents.models import Consent
 
 
-class SignupForm(AllauthSignupForm):
-    """Sign-up with a mobile number, an email address, or both; at least one is needed."""
+class SignupConsentMixin:
+    """What every sign-up form asks: a mobile number or an email (at least one), and the privacy consent, which
+    the account adapter records with the account (`consent_method` says how it was given)."""
 
-    display_name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    consent_method = Consent.Method.WEB_FORM
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        link = format_html('<a href="{}" target="_blank" rel="noopener" data-testid="privacy-policy-link">{}</a>',
+                           reverse("privacy_policy"), gettext("Privacy policy"))
+        self.fields["accept_privacy"] = forms.BooleanField(
+            label=format_html(gettext("I have read and agree to the {policy}"), policy=link),
+            error_messages={"required": _("Agree to the privacy policy to sign up.")},
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -19,6 +34,12 @@ class SignupForm(AllauthSignupForm):
             )
         return cleaned
 
+
+class SignupForm(SignupConsentMixin, AllauthSignupForm):
+    """Sign-up with a mobile number, an email address, or both; at least one is needed."""
+
+    display_name = forms.CharField(label=_("Name"), max_length=100, required=False)
+
     def save(self, request):
         user = super().save(request)
         name = (self.cleaned_data.get("display_name") or "").strip()
@@ -26,6 +47,12 @@ class SignupForm(AllauthSignupForm):
             user.display_name = name
             user.save(update_fields=["display_name"])
         return user
+
+
+class SocialSignupForm(SignupConsentMixin, AllauthSocialSignupForm):
+    """After a first WeChat log-in, before the account exists: a mobile number or email, and the privacy consent."""
+
+    consent_method = Consent.Method.WECHAT
 
 
 class LoginForm(AllauthLoginForm):

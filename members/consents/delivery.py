@@ -1,15 +1,21 @@
-"""In-app notifications delivered over WeChat or SMS, with the doctor's marketing consent.
+"""What a doctor is told (meeting confirmations and reminders, verification results, redemptions): always in the
+portal's inbox, and over WeChat or SMS only with the doctor's consent to that channel.
 
-    from members.consents.delivery import notification_deliver
-    notification_deliver(notification=notification)   # engage.inbox.models.Notification
+    from members.consents.delivery import doctor_notify
+    doctor_notify(user=doctor, kind="events.registration", title=..., body=..., url=..., key="registration:7:confirmed")
 
-WeChat template message when the user consented to `marketing_wechat` and has a WeChat openid (allauth's weixin
-social account), with an SMS fallback if they also consented to `marketing_sms`; else SMS with `marketing_sms`
-consent and a mobile number; else nothing. Once per notification and channel (idempotency key).
+`doctor_notify` stores the inbox notification once per `key` and, after commit, queues `notification_deliver`
+(members.consents.tasks): a WeChat template message when the user consented to `marketing_wechat` and has a WeChat
+openid (allauth's weixin social account), with an SMS fallback if they also consented to `marketing_sms`; else SMS
+with `marketing_sms` consent and a mobile number; else nothing. Once per notification and channel (idempotency key).
 """
 
 from django.conf import settings
+from django.db import transaction
 
+from engage.core.jobs import enqueue_on_commit
+from engage.inbox.models import Notification
+from engage.inbox.services import notification_send
 from engage.messaging import conf
 from engage.messaging.models import OutboundMessage
 from engage.messaging.services import message_enqueue
@@ -54,3 +60,20 @@ def notification_deliver(*, notification) -> OutboundMessage | None:
         return message_enqueue(channel=OutboundMessage.Channel.SMS, to=user.mobile,
                                idempotency_key=f"notification:{notification.pk}:sms", **common)
     return None
+
+
+def notification_deliver_by_id(*, notification_id: int) -> OutboundMessage | None:
+    """`notification_deliver` for the notification `notification_id`; None when it no longer exists."""
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    return notification_deliver(notification=notification) if notification is not None else None
+
+
+@transaction.atomic
+def doctor_notify(*, user, kind: str, title: str, body: str = "", url: str = "", key: str) -> tuple[Notification, bool]:
+    """Tells `user` about something once per `key`: an inbox notification now, and after commit a task that
+    delivers it over the channels the user consented to. Returns (notification, created); a repeated key changes
+    and sends nothing. A broker that cannot be reached never fails the caller's write (enqueue_on_commit)."""
+    notification, created = notification_send(user=user, kind=kind, title=title, body=body, url=url, key=key)
+    if created:
+        enqueue_on_commit("members.consents.tasks.notification_deliver_task", notification.pk)
+    return notification, created

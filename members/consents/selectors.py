@@ -50,6 +50,20 @@ def privacy_consent_outdated(user) -> bool:
     return cached
 
 
+def privacy_consent_needed(user) -> bool:
+    """True when a signed-in user holds no standing consent to the privacy policy in force: never agreed, or agreed
+    to an older version. False while no privacy policy is in force (there is nothing to agree to). One query in the
+    usual case, remembered on the user object for the request."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    cached = getattr(user, "_engage_privacy_needed", None)
+    if cached is None:
+        cached = not consent_active(user, ConsentKind.PRIVACY) and PolicyVersion.objects.filter(
+            kind=ConsentKind.PRIVACY, effective_at__lte=timezone.now()).exists()
+        user._engage_privacy_needed = cached
+    return cached
+
+
 def consents_overview(user) -> list[dict]:
     """Per kind of consent: the policy in force, the standing consent (if any) and whether it covers the policy
     in force. For the member page and the API."""

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q, Sum
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from engage.audit.services import audit_log
@@ -22,6 +23,7 @@ from engage.core.roles import Capability, can
 from engage.inbox.services import notify_user
 from members.accounts.models import User
 from members.accounts.selectors import AccessLevel, access_level_of
+from members.consents.delivery import doctor_notify
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
 from members.points.models import PointsAccount, PointsRule, PointsSettings, PointsTransaction, Redemption, Reward
@@ -322,6 +324,12 @@ def reward_redeem(*, member: User, reward_id: int, idempotency_key: str | None =
                      "hospital": redemption.hospital_name})
     notify_user(member, "points.redeemed", {"reward": reward.name, "points": reward.points_cost,
                                             "balance": account.balance})
+    with translation.override(member.language or "zh-hans"):
+        title = str(_("Redeemed: %(reward)s for %(points)d points.") % {"reward": reward.name,
+                                                                       "points": reward.points_cost})
+        body = str(_("Your balance is now %(balance)d points.") % {"balance": account.balance})
+    doctor_notify(user=member, kind="points.redeemed", title=title, body=body, url=reverse("points_redemptions"),
+                  key=f"redemption:{redemption.pk}")
     return RedeemResult(redemption)
 
 

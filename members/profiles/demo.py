@@ -1,7 +1,7 @@
 """Demo verification and consents for `manage.py seed_demo`: most demo doctors are verified (with a decision
 row and a `verified` engagement event), every 20th is a KOL / speaker, the last eight wait in the verification
-queue with a generated certificate image, and everyone has agreed to the privacy policy in force (odd-numbered
-doctors also to SMS contact).
+queue with a generated certificate image, and everyone (doctors, reps, staff) has agreed to the privacy policy in
+force (odd-numbered doctors also to SMS contact).
 
 Idempotent: a profile with any decision row has been handled and is left alone; consents are added only where
 no standing consent of that kind exists.
@@ -86,7 +86,9 @@ def seed_demo_profiles() -> dict[str, int]:
             ))
     EngagementEvent.objects.bulk_create(events, ignore_conflicts=True)
 
-    users = {u.username: u for u in User.objects.filter(username__in=list(specs))}
+    # Reps and staff browse the portal too, which asks everyone signed in for the privacy consent.
+    others = [spec.username for spec in (*demo_data.rep_specs(), *demo_data.STAFF)]
+    users = {u.username: u for u in User.objects.filter(username__in=[*specs, *others])}
     wanted = []
     for kind in (ConsentKind.PRIVACY, ConsentKind.MARKETING_SMS):
         policy = policy_current(kind)
@@ -95,7 +97,7 @@ def seed_demo_profiles() -> dict[str, int]:
         holding = set(Consent.objects.filter(kind=kind, withdrawn_at__isnull=True, user__in=users.values())
                       .values_list("user_id", flat=True))
         for username, user in users.items():
-            if user.pk in holding or (kind == ConsentKind.MARKETING_SMS and specs[username] % 2 == 0):
+            if user.pk in holding or (kind == ConsentKind.MARKETING_SMS and specs.get(username, 0) % 2 == 0):
                 continue
             wanted.append(Consent(user=user, kind=kind, policy=policy, method=Consent.Method.STAFF,
                                   user_agent="manage.py seed_demo"))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import filetype
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
@@ -18,10 +19,10 @@ from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.roles import Capability, Role, can
 from engage.inbox.services import notify_user
-from engage.messaging.services import message_enqueue
 from members.accounts.models import User
 from members.accounts.selectors import forget_access_level
 from members.accounts.services import role_grant
+from members.consents.delivery import doctor_notify
 from members.consents.services import consents_set
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
@@ -384,13 +385,11 @@ def _award_verified_points(doctor: User, profile: DoctorProfile, actor: User) ->
 def _notify_decision(doctor: User, profile: DoctorProfile, row: VerificationDecision) -> None:
     with translation.override(doctor.language or "zh-hans"):
         label = str(profile.get_status_display())
+        title = str(_("Doctor verification: %(result)s") % {"result": label})
     notify_user(doctor, "verification.decided",
                 {"status": profile.status, "label": label, "reason": profile.status_reason})
-    if doctor.mobile:
-        reason = profile.status_reason[:60]
-        message_enqueue(channel="sms", to=doctor.mobile, template_key="verification_result",
-                        params={"result": label, "reason": reason}, language=doctor.language or "zh-hans",
-                        user=doctor, idempotency_key=f"verification_result:{row.pk}")
+    doctor_notify(user=doctor, kind="verification.decided", title=title, body=profile.status_reason,
+                  url=reverse("profile_edit"), key=f"verification_result:{row.pk}")
 
 
 @transaction.atomic

@@ -217,7 +217,7 @@ def _safe_next(request, default: str) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def privacy_reconsent(request):
-    """The privacy policy changed: show the version in force and ask again."""
+    """No consent to the privacy policy in force (it changed, or was never given): show it and ask."""
     policy = consents_selectors.policy_current(ConsentKind.PRIVACY, _language(request))
     next_url = _safe_next(request, reverse("member_home"))
     error = ""
@@ -233,7 +233,8 @@ def privacy_reconsent(request):
                 messages.success(request, _("Thank you, your consent was recorded."))
                 return redirect(next_url)
     return render(request, "members/consents/privacy_reconsent.html",
-                  {"policy": policy, "next": next_url, "error": error}, status=400 if error else 200)
+                  {"policy": policy, "next": next_url, "error": error,
+                   "changed": consents_selectors.privacy_consent_outdated(request.user)}, status=400 if error else 200)
 
 
 @login_required

@@ -1,5 +1,6 @@
 """A fake of WeChat's Official Account API under /cgi-bin/: token, message/template/send (de-duplicating on
-(touser, client_msg_id) as WeChat does), message/subscribe/bizsend.
+(touser, client_msg_id) as WeChat does), message/subscribe/bizsend; and the web authorisation (网页授权) allauth's
+weixin provider uses under /sns/: oauth2/access_token (a code from `fake.oauth_code(openid)`) and userinfo.
 
 Script replies: "ok"; ("errcode", 43004) and any other WeChat errcode; ("http", 502); "hang" (accepted after the
 client gave up). `fake.sent` lists the messages WeChat accepted (what the user's phone would show), once each.
@@ -19,11 +20,33 @@ class FakeWeChat(FakeServer):
         self.tokens_issued = 0
         self._msgids = itertools.count(1000)
         self._by_client_msg_id: dict[tuple, int] = {}
+        self._oauth_codes: dict[str, dict] = {}
+
+    def oauth_code(self, openid: str) -> str:
+        """A one-time code WeChat would hand the browser after the person allowed the log-in."""
+        code = f"CODE-{openid}"
+        self._oauth_codes[code] = {"openid": openid}
+        return code
+
+    def _sns(self, recorded: Recorded):
+        # allauth posts the code as a form; WeChat takes it either way.
+        query = {k: v[0] if isinstance(v, list) else v for k, v in {**recorded.query, **recorded.form}.items()}
+        if recorded.path.endswith("/sns/oauth2/access_token"):
+            person = self._oauth_codes.pop(query.get("code", ""), None)
+            if person is None or query.get("appid") != self.appid or query.get("secret") != self.secret:
+                return 200, {"errcode": 40029, "errmsg": "invalid code"}
+            return 200, {"access_token": f"SNS-{person['openid']}", "expires_in": 7200, "refresh_token": "R",
+                         "openid": person["openid"], "scope": "snsapi_userinfo"}
+        if query.get("access_token") != f"SNS-{query.get('openid')}":
+            return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+        return 200, {"openid": query["openid"], "nickname": "", "sex": 0, "headimgurl": ""}
 
     def _token(self) -> str:
         return f"TOKEN-{self.tokens_issued}"
 
     def respond(self, recorded: Recorded):
+        if "/sns/" in recorded.path:
+            return self._sns(recorded)
         if recorded.path.endswith("/cgi-bin/token"):
             if recorded.query.get("appid") != [self.appid] or recorded.query.get("secret") != [self.secret]:
                 return 200, {"errcode": 40125, "errmsg": "invalid appsecret"}

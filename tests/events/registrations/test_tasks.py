@@ -56,3 +56,26 @@ def test_confirmation_task_is_idempotent():
 def test_beat_runs_the_reminders():
     entry = settings.CELERY_BEAT_SCHEDULE["events-registration-reminders"]
     assert entry["task"] == "events.registrations.tasks.registration_reminders_task" and entry["schedule"] <= 600
+
+
+def test_confirmation_and_reminders_reach_a_consenting_doctor_by_sms_once(celery_eager, deliver_outbox, fake_twilio,
+                                                                         django_capture_on_commit_callbacks):
+    from members.consents.services import consent_give
+
+    now = timezone.now()
+    event = make_event(starts_at=now + timedelta(hours=20))
+    consenting, silent = make_doctor(), make_doctor()
+    consent_give(user=consenting, kind="marketing_sms")
+    with django_capture_on_commit_callbacks(execute=True):
+        for doctor in (consenting, silent):
+            registration = make_registration(event, doctor)
+            registration_notify_task(registration.pk, "confirmed")
+            registration_notify_task(registration.pk, "confirmed")  # a redelivered task
+        registration_reminders_send(now=now)
+        registration_reminders_send(now=now + timedelta(hours=19, minutes=30))
+        registration_reminders_send(now=now + timedelta(hours=19, minutes=35))
+    deliver_outbox()
+    assert Notification.objects.filter(user=silent).count() == Notification.objects.filter(user=consenting).count() == 3
+    sent = [(m["To"], m["Body"]) for m in fake_twilio.sent]
+    assert [to for to, _body in sent] == [consenting.mobile] * 3
+    assert all(event.title in body for _to, body in sent)

@@ -26,7 +26,8 @@ def request_login_code(client, phone: str):
 
 
 def test_sign_up_with_mobile_number_and_sms_code(client):
-    response = client.post(reverse("account_signup"), {"phone": "138 0013 8000", "display_name": "王医生"})
+    response = client.post(reverse("account_signup"),
+                           {"phone": "138 0013 8000", "display_name": "王医生", "accept_privacy": "1"})
     assert response.status_code == 302
     assert response.url == reverse("account_verify_phone")
 
@@ -43,7 +44,7 @@ def test_sign_up_with_mobile_number_and_sms_code(client):
 
 
 def test_sign_up_needs_mobile_or_email(client):
-    response = client.post(reverse("account_signup"), {"phone": "", "email": ""})
+    response = client.post(reverse("account_signup"), {"phone": "", "email": "", "accept_privacy": "1"})
     assert response.status_code == 200
     assert not User.objects.exists()
     assert "mobile_or_email_required" in {e.code for e in response.context["form"].non_field_errors().as_data()}
@@ -51,7 +52,7 @@ def test_sign_up_needs_mobile_or_email(client):
 
 @pytest.mark.parametrize("raw", ["12345", "+86 1234", "23800138000", "phone", "1380013800<script>"])
 def test_sign_up_rejects_malformed_mobile_numbers(client, raw):
-    response = client.post(reverse("account_signup"), {"phone": raw})
+    response = client.post(reverse("account_signup"), {"phone": raw, "accept_privacy": "1"})
     assert response.status_code == 200
     assert "phone" in response.context["form"].errors
     assert not User.objects.exists()
@@ -60,7 +61,7 @@ def test_sign_up_rejects_malformed_mobile_numbers(client, raw):
 
 def test_duplicate_sign_up_with_same_mobile_is_refused(client, make_user):
     make_user(mobile="+8613800138000")
-    response = client.post(reverse("account_signup"), {"phone": "13800138000"})
+    response = client.post(reverse("account_signup"), {"phone": "13800138000", "accept_privacy": "1"})
     assert response.status_code == 200
     assert "phone" in response.context["form"].errors
     assert User.objects.filter(mobile="+8613800138000").count() == 1
@@ -203,3 +204,114 @@ def test_log_in_with_garbage_login_is_a_clear_error(client):
     assert response.status_code == 200
     assert "invalid_login" in {e.code for e in response.context["form"].errors.as_data()["login"]}
     assert not OutboundMessage.objects.exists()
+
+
+# Sign-up records the privacy consent in force with the account (PIPL), whichever way the person signs up.
+
+UA = "Mozilla/5.0 (iPhone) MicroMessenger/8.0"
+
+
+def _privacy_consent_of(user):
+    from members.consents.models import Consent
+
+    return Consent.objects.select_related("policy").get(user=user, kind="privacy", withdrawn_at__isnull=True)
+
+
+def _current_privacy_version() -> str:
+    from members.consents.selectors import policy_current
+
+    return policy_current("privacy").version
+
+
+def test_sign_up_form_shows_a_required_privacy_consent_with_a_link_to_the_policy(client):
+    html = client.get(reverse("account_signup")).content.decode()
+    assert 'name="accept_privacy"' in html and "required" in html.split('name="accept_privacy"')[1][:200]
+    assert f'href="{reverse("privacy_policy")}"' in html
+    policy = client.get(reverse("privacy_policy"))  # readable before there is an account
+    assert policy.status_code == 200
+    assert f'data-policy-version="{_current_privacy_version()}"' in policy.content.decode()
+
+
+@pytest.mark.parametrize("fields", [{"phone": "13800138000"}, {"email": "zhou@example.cn"}])
+def test_sign_up_by_mobile_or_email_records_the_privacy_consent(fields):
+    client = Client(HTTP_USER_AGENT=UA, REMOTE_ADDR="203.0.113.9")
+    response = client.post(reverse("account_signup"), {**fields, "accept_privacy": "1"})
+    assert response.status_code == 302
+    user = User.objects.get()
+    consent = _privacy_consent_of(user)
+    assert consent.policy.version == _current_privacy_version()
+    assert (consent.method, consent.ip_address, consent.user_agent) == ("web_form", "203.0.113.9", UA)
+    assert consent.granted_at >= user.date_joined
+
+
+@pytest.mark.parametrize("fields", [{"phone": "13800138000"}, {"email": "zhou@example.cn"}])
+def test_sign_up_without_privacy_consent_is_refused(client, fields):
+    response = client.post(reverse("account_signup"), fields)
+    assert response.status_code == 200
+    assert response.context["form"].errors["accept_privacy"] == ["请同意隐私政策后再注册。"]
+    assert not User.objects.exists() and not OutboundMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_account_without_its_consent_row(client):
+    """The account and its consent commit together: when the consent cannot be written, there is no account."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE FUNCTION consent_refused() RETURNS trigger AS $$ BEGIN "
+                       "RAISE EXCEPTION 'consent storage unavailable'; END $$ LANGUAGE plpgsql")
+        cursor.execute("CREATE TRIGGER consent_refused BEFORE INSERT ON members_consent "
+                       "FOR EACH ROW EXECUTE FUNCTION consent_refused()")
+    try:
+        client.raise_request_exception = False
+        response = client.post(reverse("account_signup"), {"phone": "13800138000", "accept_privacy": "1"})
+        assert response.status_code == 500
+        assert not User.objects.filter(mobile="+8613800138000").exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER consent_refused ON members_consent; DROP FUNCTION consent_refused()")
+
+
+@pytest.fixture
+def weixin_login(settings, fake_wechat, monkeypatch):
+    """allauth's weixin provider configured for the fake WeChat: log_in(openid) runs the browser's part of the
+    web authorisation and returns the response of the callback."""
+    from allauth.socialaccount.providers.weixin.views import WeixinOAuth2Adapter
+
+    settings.SOCIALACCOUNT_PROVIDERS = {"weixin": {
+        "AUTHORIZE_URL": "https://open.weixin.qq.com/connect/oauth2/authorize", "SCOPE": ["snsapi_userinfo"],
+        "APP": {"client_id": fake_wechat.appid, "secret": fake_wechat.secret}}}
+    monkeypatch.setattr(WeixinOAuth2Adapter, "access_token_url", f"{fake_wechat.url}/sns/oauth2/access_token")
+    monkeypatch.setattr(WeixinOAuth2Adapter, "profile_url", f"{fake_wechat.url}/sns/userinfo")
+
+    def log_in(client, openid: str):
+        from urllib.parse import parse_qs, urlparse
+
+        start = client.post(reverse("weixin_login"))
+        assert start.status_code == 302 and start.url.startswith("https://open.weixin.qq.com/")
+        state = parse_qs(urlparse(start.url).query)["state"][0]
+        return client.get(reverse("weixin_callback"), {"code": fake_wechat.oauth_code(openid), "state": state})
+
+    return log_in
+
+
+def test_wechat_sign_up_lands_on_the_consent_step_and_records_it_with_the_account(weixin_login):
+    from allauth.socialaccount.models import SocialAccount
+
+    client = Client(HTTP_USER_AGENT=UA, REMOTE_ADDR="203.0.113.10")
+    response = weixin_login(client, "oNEW-DOCTOR")
+    assert response.status_code == 302 and response.url == reverse("socialaccount_signup")
+    assert not User.objects.exists()  # nothing is created before the person agreed
+
+    page = client.get(response.url)
+    assert page.status_code == 200 and 'name="accept_privacy"' in page.content.decode()
+    refused = client.post(response.url, {"phone": "13800138001"})
+    assert "accept_privacy" in refused.context["form"].errors and not User.objects.exists()
+
+    done = client.post(response.url, {"phone": "13800138001", "accept_privacy": "1"})
+    assert done.status_code == 302
+    user = User.objects.get(mobile="+8613800138001")
+    assert SocialAccount.objects.get(provider="weixin").user == user
+    consent = _privacy_consent_of(user)
+    assert consent.policy.version == _current_privacy_version()
+    assert (consent.method, consent.ip_address, consent.user_agent) == ("wechat", "203.0.113.10", UA)

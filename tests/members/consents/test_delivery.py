@@ -53,3 +53,79 @@ def test_wechat_consent_without_openid_and_withdrawn_sms(note):
     consent_give(user=note.user, kind="marketing_sms")
     consent_withdraw(user=note.user, kind="marketing_sms")
     assert notification_deliver(notification=note) is None
+
+
+# doctor_notify: what a doctor is told reaches the inbox always, WeChat or SMS only with consent to that channel,
+# through the real wechatpy and twilio clients against the fake providers, once per event.
+
+@pytest.fixture
+def wechat_notification_template():
+    """The Official Account's notification template id, as an operator configures it."""
+    from dataclasses import replace
+
+    from engage.messaging.templates import REGISTRY, register
+    from members.consents.delivery import NOTIFICATION_TEMPLATE
+
+    register(replace(NOTIFICATION_TEMPLATE, wechat_template_id="TPL-notification"))
+    yield
+    REGISTRY["notification"] = NOTIFICATION_TEMPLATE
+
+
+@pytest.fixture
+def notify(celery_eager, django_capture_on_commit_callbacks, deliver_outbox):
+    """doctor_notify as a service calls it, then what happens after commit: the delivery task and the send."""
+    from members.consents.delivery import doctor_notify
+
+    def run(doctor, key="registration:1:confirmed"):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = doctor_notify(user=doctor, kind="events.registration", title="报名成功：糖尿病论坛",
+                                   body="2026-12-05 09:00，上海", url="/events/my/", key=key)
+        deliver_outbox()
+        return result
+
+    return run
+
+
+def _inbox(doctor):
+    from engage.inbox.models import Notification
+
+    return list(Notification.objects.filter(user=doctor).values_list("title", flat=True))
+
+
+def test_doctor_with_sms_consent_gets_inbox_and_sms(doctor, notify, fake_twilio, fake_wechat):
+    consent_give(user=doctor, kind="marketing_sms")
+    notify(doctor)
+    assert _inbox(doctor) == ["报名成功：糖尿病论坛"]
+    assert [m["To"] for m in fake_twilio.sent] == [doctor.mobile] and fake_wechat.sent == []
+    assert "报名成功：糖尿病论坛" in fake_twilio.sent[0]["Body"]
+
+
+def test_doctor_with_wechat_consent_and_openid_gets_inbox_and_wechat(doctor, notify, fake_twilio, fake_wechat,
+                                                                      wechat_notification_template):
+    consent_give(user=doctor, kind="marketing_wechat")
+    SocialAccount.objects.create(user=doctor, provider="weixin", uid="oDOCTOR-OPENID")
+    notify(doctor)
+    assert _inbox(doctor) == ["报名成功：糖尿病论坛"]
+    assert [(m["touser"], m["template_id"]) for m in fake_wechat.sent] == [("oDOCTOR-OPENID", "TPL-notification")]
+    assert fake_twilio.sent == []
+
+
+def test_doctor_without_channel_consent_gets_the_inbox_only(doctor, notify, fake_twilio, fake_wechat,
+                                                           wechat_notification_template):
+    SocialAccount.objects.create(user=doctor, provider="weixin", uid="oDOCTOR-OPENID")
+    consent_give(user=doctor, kind="marketing_email")  # another channel's consent is no consent to these
+    notify(doctor)
+    assert _inbox(doctor) == ["报名成功：糖尿病论坛"]
+    assert fake_twilio.sent == [] and fake_wechat.sent == [] and not OutboundMessage.objects.exists()
+
+
+def test_the_same_event_twice_messages_the_doctor_once(doctor, notify, fake_twilio):
+    from members.consents.tasks import notification_deliver_task
+
+    consent_give(user=doctor, kind="marketing_sms")
+    first, created = notify(doctor)
+    again, created_again = notify(doctor)
+    notification_deliver_task(first.pk)  # a redelivered task
+    notify(doctor, key="registration:1:reminded_day_before_at")  # another event is another message
+    assert (created, created_again, again.pk) == (True, False, first.pk)
+    assert len(_inbox(doctor)) == 2 and len(fake_twilio.sent) == 2

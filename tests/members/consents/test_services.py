@@ -3,13 +3,17 @@
 import datetime
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from engage.audit.models import AuditEntry
 from engage.core.errors import DomainError
 from members.consents.models import Consent, ConsentKind, PolicyVersion
-from members.consents.selectors import consent_active, policy_current, privacy_consent_outdated
+from members.consents.selectors import (
+    consent_active,
+    policy_current,
+    privacy_consent_needed,
+    privacy_consent_outdated,
+)
 from members.consents.services import consent_give, consent_withdraw
 from members.engagement.models import EngagementEvent
 from tests.members import factories as profile_support
@@ -36,7 +40,7 @@ def test_consent_row_keeps_version_method_time_ip_and_agent(make_user):
     assert (consent.method, consent.ip_address, consent.user_agent) == ("wechat", "2001:db8::1", "MicroMessenger/8.0")
     assert consent.granted_at is not None and consent.withdrawn_at is None
     assert consent_give(user=user, kind="marketing_wechat") == consent  # agreeing again changes nothing
-    assert Consent.objects.filter(user=user).count() == 1
+    assert Consent.objects.filter(user=user, kind="marketing_wechat").count() == 1
     assert EngagementEvent.objects.filter(doctor=user, kind="consent_given").count() == 1
     assert AuditEntry.objects.filter(action="consent.give", object_id=str(consent.pk)).exists()
     assert consent_active(user, "marketing_wechat")
@@ -153,22 +157,18 @@ def test_outdated_privacy_consent_redirects_portal_pages_to_reconsent(client, ro
     assert Consent.objects.get(user=user, kind="privacy", withdrawn_at__isnull=True).policy.version == "2"
 
 
-def test_people_who_never_agreed_are_not_redirected(client, make_user):
+def test_people_who_never_agreed_are_redirected_too(client, make_user):
     new_policy_version()
-    client.force_login(make_user())
-    assert client.get("/members/me/").status_code == 200
+    client.force_login(make_user(privacy_consent=False))
+    response = client.get("/members/me/")
+    assert response.status_code == 302 and response.url.startswith("/members/consents/privacy/?next=")
 
 
-def test_middleware_costs_one_query_per_page(client, make_user):
-    from django.test.utils import CaptureQueriesContext
-
-    user = make_user()
-    consent_give(user=user, kind="privacy")
-    client.force_login(user)
-    with CaptureQueriesContext(connection) as ctx:
-        client.get("/members/me/")
-    checks = [q for q in ctx.captured_queries if "members_consent" in q["sql"] and "NOT" in q["sql"]]
-    assert len(checks) == 1
-    with CaptureQueriesContext(connection) as ctx:
-        client.get("/members/consents/privacy/")  # exempt from the check
-    assert not [q for q in ctx.captured_queries if "members_consent" in q["sql"] and "NOT" in q["sql"]]
+def test_privacy_check_costs_one_query_per_request(make_user, django_assert_num_queries):
+    user, newcomer = make_user(), make_user(privacy_consent=False)
+    with django_assert_num_queries(1):
+        assert not privacy_consent_needed(user)
+        assert not privacy_consent_needed(user)  # remembered on the user for the request
+    with django_assert_num_queries(2):  # no consent: is there a policy to agree to at all?
+        assert privacy_consent_needed(newcomer)
+        assert privacy_consent_needed(newcomer)

@@ -15,6 +15,7 @@ from members.points.models import PointsAccount, PointsTransaction
 from members.profiles.models import DoctorProfile, VerificationDecision
 from members.segments.models import KolTier
 from members.segments.services import segments_recompute
+from tests.factories import UserFactory
 from tests.members.segments.test_admin import ROLES, VIEWERS, client_as, expect
 from tests.members.segments.test_services import event, indicators, make_doctor
 
@@ -29,7 +30,8 @@ def diabetes(db):
 
 @pytest.fixture
 def rich_doctor(diabetes, role_user):
-    doctor = make_doctor(city="北京市", specialties=[diabetes], real_name="李时珍", licence_number="110101199001011234")
+    doctor = make_doctor(city="北京市", specialties=[diabetes], real_name="李时珍", licence_number="110101199001011234",
+                         user=UserFactory(privacy_consent=False))  # its consents are written below
     profile = doctor.doctor_profile
     reviewer = role_user("compliance")
     VerificationDecision.objects.create(profile=profile, from_status="pending", to_status="needs_info",

@@ -744,3 +744,22 @@ def test_racing_reversals_of_one_award_take_it_back_once():
     assert sum(1 for result in results if isinstance(result, PointsTransaction)) == 1
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert PointsAccount.objects.get(user=doctor).balance == 0
+
+
+def test_redemption_tells_the_doctor_in_the_inbox_and_by_sms_with_consent(celery_eager, deliver_outbox, fake_twilio,
+                                                                          django_capture_on_commit_callbacks):
+    from engage.inbox.models import Notification
+    from members.consents.services import consent_give
+
+    doctor, silent = make_doctor(), make_doctor()
+    consent_give(user=doctor, kind="marketing_sms")
+    reward = approved_reward(stock=5, points_cost=100, name="NEJM 全文")
+    for member in (doctor, silent):
+        give_points(member, 250)
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.reward_redeem(member=member, reward_id=reward.pk, idempotency_key="click-1")
+            services.reward_redeem(member=member, reward_id=reward.pk, idempotency_key="click-1")  # a double click
+        note = Notification.objects.get(user=member, kind="points.redeemed")
+        assert note.key == f"redemption:{result.redemption.pk}" and "NEJM 全文" in note.title and "150" in note.body
+    deliver_outbox()
+    assert [m["To"] for m in fake_twilio.sent] == [doctor.mobile]

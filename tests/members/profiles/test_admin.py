@@ -5,7 +5,7 @@ import pytest
 
 from engage.audit.models import AuditEntry
 from engage.core.errors import DomainError
-from engage.messaging.models import OutboundMessage
+from engage.inbox.models import Notification
 from members.accounts.models import User
 from members.accounts.selectors import AccessLevel, access_level_of
 from members.engagement.models import EngagementEvent
@@ -37,13 +37,30 @@ def test_verify_records_decision_audit_event_sms_and_points(pending, role_user, 
     assert AuditEntry.objects.filter(action="verification.verified", object_id=str(profile.pk),
                                      actor_id=staff.pk).exists()
     assert EngagementEvent.objects.filter(doctor=profile.user, kind="verified").count() == 1
-    sms = OutboundMessage.objects.get(template_key="verification_result")
-    assert sms.recipient == profile.user.mobile and sms.channel == "sms"
-    assert sms.params["result"]
+    note = Notification.objects.get(user=profile.user, kind="verification.decided")
+    assert note.key == f"verification_result:{decision.pk}" and note.title.startswith("医生认证：")
     # The profile_verified rule pays once, if the points service exists (it does in this tree).
     earned = PointsTransaction.objects.filter(account__user=profile.user, rule__code="profile_verified")
     assert earned.count() == 1 and earned.get().amount == 100
     assert access_level_of(profile.user) == AccessLevel.VERIFIED
+
+
+@pytest.mark.parametrize("sms_consent", [True, False])
+def test_verification_result_goes_by_sms_only_with_sms_consent(pending, role_user, sms_consent, celery_eager,
+                                                              deliver_outbox, fake_twilio,
+                                                              django_capture_on_commit_callbacks):
+    from members.consents.services import consent_withdraw
+
+    if not sms_consent:
+        consent_withdraw(user=pending.user, kind="marketing_sms")  # the profile form asked for it
+    with django_capture_on_commit_callbacks(execute=True):
+        verification_decide(profile_id=pending.pk, actor=role_user("compliance"), decision="rejected",
+                            reason="执业证书已过期")
+    deliver_outbox()
+    assert Notification.objects.filter(user=pending.user, kind="verification.decided").count() == 1
+    assert [m["To"] for m in fake_twilio.sent] == ([pending.user.mobile] if sms_consent else [])
+    if sms_consent:
+        assert "执业证书已过期" in fake_twilio.sent[0]["Body"]
 
 
 @pytest.mark.parametrize("decision,kind", [("rejected", "verification_rejected"),
@@ -59,7 +76,7 @@ def test_reject_and_needs_info_require_a_reason(pending, role_user, decision, ki
     profile = verification_decide(profile_id=pending.pk, actor=staff, decision=decision, reason="执业证书已过期")
     assert (profile.status, profile.status_reason) == (decision, "执业证书已过期")
     assert EngagementEvent.objects.filter(doctor=profile.user, kind=kind).count() == 1
-    assert OutboundMessage.objects.get(template_key="verification_result").params["reason"] == "执业证书已过期"
+    assert Notification.objects.get(user=profile.user, kind="verification.decided").body == "执业证书已过期"
     assert not PointsTransaction.objects.filter(account__user=profile.user).exists()
 
 

@@ -124,7 +124,7 @@ def test_certificate_is_stored_privately_outside_media_root(make_user, master_da
     ("gender", "x", "invalid_gender"),
 ])
 def test_bad_input_changes_nothing(make_user, master_data, field, value, code):
-    user = make_user()
+    user = make_user(privacy_consent=False)  # an account from before sign-up asked for it
     with pytest.raises(DomainError) as exc:
         submit_profile(user, master_data, **{field: value})
     assert exc.value.code == code
@@ -229,7 +229,7 @@ def test_every_signed_in_role_can_open_the_profile_page(client, make_user, role_
 
 
 def test_form_submission_creates_profile_and_consents(client, make_user, master_data):
-    user = make_user()
+    user = make_user(privacy_consent=False)  # an account from before sign-up asked for it
     client.force_login(user)
     data = form_data(master_data)
     data["certificate"] = upload()
@@ -258,7 +258,7 @@ def test_form_submission_creates_profile_and_consents(client, make_user, master_
     ({"real_name": "<img src=x onerror=alert(1)>"}, "real_name", "&lt;"),
 ])
 def test_form_errors_are_shown_and_nothing_is_saved(client, make_user, master_data, overrides, field, message):
-    user = make_user()
+    user = make_user(privacy_consent=False)  # an account from before sign-up asked for it
     client.force_login(user)
     data = form_data(master_data, **overrides)
     data["certificate"] = upload()
