@@ -65,7 +65,7 @@ def _restore_migration_rows():
 
 
 def _build_world(patcher, tmp):
-    from datetime import timedelta
+    from datetime import date, timedelta
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import FileSystemStorage
@@ -197,13 +197,14 @@ def _build_world(patcher, tmp):
             consent=reminder_services.ConsentGiven(kinds=frozenset({"programme", "health_information", "sms"}),
                                                    text_version="1.0"),
             method=Patient.EnrolmentMethod.DOCTOR_PORTAL, time_zone="Asia/Shanghai", preferred_channel="sms",
-            doctor=treating_doctor,
+            doctor=treating_doctor, birth_date=date(1970, 1, 1),
         )
 
     patient = enrol(doctor, "+8613900000001")
     other_patient = enrol(make_doctor(), "+8613900000002")
-    pv_case = PharmacovigilanceCase.objects.create(patient=patient, text="吃药后头晕", matched_keywords=["头晕"],
-                                                   source="sms", source_key="matrix-pv-1")
+    pv_case = PharmacovigilanceCase.objects.create(patient=patient, programme=programme, text="吃药后头晕",
+                                                   matched_keywords=["头晕"], source="sms", source_key="matrix-pv-1",
+                                                   received_at=timezone.now(), review_due_at=timezone.now())
     patient_token = reminder_selectors.patient_link(patient).rstrip("/").rsplit("/", 1)[-1]
 
     # Messages: a failed outbound message (resendable), an in-app notification of the doctor.

@@ -14,11 +14,13 @@ from engage.core.errors import DomainError
 from engage.reminders import services
 from engage.reminders.models import Caregiver, DoseEvent, MedicationPlan, Patient, PatientConsent, ProgrammeConsentText
 from engage.reminders.services import doses_materialise, local_due_at
+from tests.engage.reminders.conftest import ADULT_BIRTH_DATE
 
 BOTH = frozenset({"programme", "health_information", "sms"})
 
 
 def enrol(programme, doctor, *, kinds=BOTH, version="1.0", **kwargs):
+    kwargs.setdefault("birth_date", ADULT_BIRTH_DATE)
     return services.patient_enrol(
         programme=programme, contact=kwargs.pop("contact", services.PersonContact(name="赵六", mobile="13912345678")),
         consent=services.ConsentGiven(kinds=frozenset(kinds), text_version=version),
@@ -126,7 +128,8 @@ def test_raw_patient_table_has_no_plain_names_or_numbers(programme, verified_doc
 
 
 def _form(version="1.0", **extra):
-    data = {"name": "孙七", "mobile": "13911112222", "time_zone": "Asia/Shanghai", "language": "zh-hans",
+    data = {"name": "孙七", "mobile": "13911112222", "birth_date": "1970-01-01", "time_zone": "Asia/Shanghai",
+            "language": "zh-hans",
             "consent_version": version, "consent_programme": "on", "consent_health": "on", "consent_sms": "on"}
     data.update(extra)
     return {k: v for k, v in data.items() if v is not None}

@@ -196,8 +196,9 @@ def test_only_the_treating_doctor_adds_plans(client, patient, role_user, program
     ("rep", 302, "/admin/login/"),  # no admin access at all
 ])
 def test_pv_queue_is_for_medical_staff(client, patient, role_user, role, status, location):
-    case = PharmacovigilanceCase.objects.create(patient=patient, text="吃药后起皮疹", matched_keywords=["皮疹"],
-                                                source="sms", source_key="t1")
+    case = PharmacovigilanceCase.objects.create(patient=patient, programme=patient.programme, text="吃药后起皮疹",
+                                                matched_keywords=["皮疹"], source="sms", source_key="t1",
+                                                received_at=timezone.now(), review_due_at=timezone.now())
     client.force_login(role_user(role))
     response = client.get("/admin/pharmacovigilance/")
     assert response.status_code == status
