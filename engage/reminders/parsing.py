@@ -42,7 +42,7 @@ _ZH_QUESTION_BEFORE = {"没有": "有", "没": "有", "无": "有", "不": "会�
 _EN_NEGATION = re.compile(
     r"(?:^|\s)(?:no|not|never|without|denies|deny|denied|nor|dont|didnt|doesnt|havent|hasnt|hadnt|wasnt|isnt|"
     r"arent|werent|free of)\s+(?:(?:any|feel|feeling|felt|have|having|had|get|getting|got|experience|"
-    r"experienced|experiencing|a|an|been|signs? of|sign of|the|much|real|serious)\s+){0,3}$"
+    r"experienced|experiencing|a|an|been|signs? of|the|much|really|very|serious)\s+){0,3}$"
 )
 _EN_ENDINGS = r"(?:s|es|ed|d|ing|y|ies|ness)?"
 
@@ -76,19 +76,31 @@ def _zh_negated(before: str) -> bool:
     return not (ahead and ahead in _ZH_QUESTION_BEFORE.get(match.group("cue"), ""))
 
 
-def _occurs_unnegated(phrase_key: str, clause: str) -> bool:
-    if _CJK.search(phrase_key):
-        compact = _compact(clause)
-        start = compact.find(phrase_key)
-        while start != -1:
-            if not _zh_negated(compact[:start]):
+def _en_negated(before: str) -> bool:
+    return bool(_EN_NEGATION.search(before.rstrip() + " ")) if before.strip() else False
+
+
+def _latin_pattern(key: str) -> str:
+    return r"(?<![a-z0-9])" + r"\s*".join(re.escape(w) for w in key.split()) + _EN_ENDINGS + r"(?![a-z])"
+
+
+def _mentioned_in(keys: list[str], clause: str) -> bool:
+    """Whether one of a term's phrases occurs in `clause` without a negation before it. Longer phrases first: a
+    synonym inside a longer one ("痒" in "无瘙痒") takes the longer one's answer."""
+    compact, words = _compact(clause), _words(clause)
+    seen: list[tuple[bool, int, int]] = []  # (chinese, start, end) of the occurrences judged so far
+    for key in sorted(keys, key=len, reverse=True):
+        chinese = bool(_CJK.search(key))
+        spans = re.finditer(re.escape(key) if chinese else _latin_pattern(key), compact if chinese else words)
+        for match in spans:
+            start, end = match.span()
+            if any(c == chinese and a <= start and end <= b for c, a, b in seen):
+                continue
+            seen.append((chinese, start, end))
+            negated = _zh_negated(compact[:start]) if chinese else _en_negated(words[:start])
+            if not negated:
                 return True
-            start = compact.find(phrase_key, start + 1)
-        return False
-    words = _words(clause)
-    pattern = r"(?<![a-z0-9])" + r"\s*".join(re.escape(w) for w in phrase_key.split()) + _EN_ENDINGS + r"(?![a-z])"
-    return any(not _EN_NEGATION.search(words[:m.start()].rstrip() + " ") if m.start() else True
-               for m in re.finditer(pattern, words))
+    return False
 
 
 def pv_terms_found(text: str, terms: dict[str, list[str]]) -> list[str]:
@@ -97,6 +109,6 @@ def pv_terms_found(text: str, terms: dict[str, list[str]]) -> list[str]:
     found = []
     for term, phrases in terms.items():
         keys = [k for k in (pv_phrase_key(p) for p in phrases) if k]
-        if any(_occurs_unnegated(key, clause) for key in keys for clause in clauses):
+        if any(_mentioned_in(keys, clause) for clause in clauses):
             found.append(term)
     return found

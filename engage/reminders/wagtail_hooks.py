@@ -4,7 +4,7 @@ codes) and, in development, the demo phones. Patients themselves are not listed 
 by their treating doctor and by programme staff on the reminder pages."""
 
 from django.conf import settings
-from django.urls import reverse_lazy
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
@@ -102,14 +102,27 @@ class ConsentTextViewSet(ModelViewSet):
     copy_view_enabled = False
 
 
-class ProgrammePagesMenuItem(MenuItem):
+class SitePageMenuItem(MenuItem):
+    """A menu link to one of the reminder site pages, given by URL name: resolved when the menu is drawn (the group
+    builds its menu while the URLconf is still loading)."""
+
+    @property
+    def url(self):
+        return reverse(self.url_name)
+
+    @url.setter
+    def url(self, url_name):
+        self.url_name = url_name
+
+
+class ProgrammePagesMenuItem(SitePageMenuItem):
     """The programme staff's adherence pages, each with its enrolment QR code (site pages, not admin views)."""
 
     def is_shown(self, request):
         return can_view_programmes(request.user)
 
 
-class DevPhoneMenuItem(MenuItem):
+class DevPhoneMenuItem(SitePageMenuItem):
     def is_shown(self, request):
         return settings.DEBUG and can(request.user, Capability.USE_ADMIN)
 
@@ -126,9 +139,9 @@ class PatientProgrammesGroup(ModelViewSetGroup):
         order = len(items) + 1
         return [
             *items,
-            ProgrammePagesMenuItem(_("Programme adherence and enrolment QR"), reverse_lazy("reminders_programmes"),
+            ProgrammePagesMenuItem(_("Programme adherence and enrolment QR"), "reminders_programmes",
                                    name="reminder_programme_pages", icon_name="view", order=order),
-            DevPhoneMenuItem(_("Demo phones (development only)"), reverse_lazy("reminders_dev_phone"),
+            DevPhoneMenuItem(_("Demo phones (development only)"), "reminders_dev_phone",
                              name="reminder_dev_phone", icon_name="mail", order=order + 1),
         ]
 

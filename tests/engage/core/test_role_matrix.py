@@ -80,7 +80,13 @@ def _build_world(patcher, tmp):
     from engage.messaging.models import OutboundMessage
     from engage.reminders import selectors as reminder_selectors
     from engage.reminders import services as reminder_services
-    from engage.reminders.models import Patient, PharmacovigilanceCase, Programme, ProgrammeConsentText
+    from engage.reminders.models import (
+        AdverseEventTerm,
+        Patient,
+        PharmacovigilanceCase,
+        Programme,
+        ProgrammeConsentText,
+    )
     from events.pages.models import EventSettings, Speaker
     from events.photos.models import Photo
     from events.photos.services import photo_upload
@@ -231,6 +237,7 @@ def _build_world(patcher, tmp):
         # patients
         "programme": programme.pk, "consent_text": programme.consent_texts.get().pk, "patient": patient.pk,
         "other_patient": other_patient.pk, "pv_case": pv_case.pk, "patient_token": patient_token,
+        "pv_term": AdverseEventTerm.objects.get_or_create(term="皮疹")[0].pk,
         "enrol_token": programme.enrolment_token,
         # platform
         "audit_entry": AuditEntry.objects.order_by("pk").first().pk, "message": message.pk,

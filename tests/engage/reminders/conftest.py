@@ -39,7 +39,14 @@ def recorded_deliveries(monkeypatch):
 
 
 @pytest.fixture
-def programme(db):
+def pv_terms(db):
+    """The default adverse-event terms (migration 0003 seeds them; a transactional test's flush empties the table)."""
+    services.pv_terms_seed_defaults()
+
+
+@pytest.fixture
+def programme(db, pv_terms):
+    """A programme with a consent text, no quiet hours, and the default adverse-event terms in the database."""
     programme = Programme.objects.create(name="糖尿病依从性项目", sponsor="某制药", template_keys=["dose_reminder"],
                                          quiet_start=None, quiet_end=None)
     ProgrammeConsentText.objects.create(programme=programme, version="1.0", text="参加项目……",

@@ -266,3 +266,38 @@ def test_programme_qr_for_programme_staff_only(client, programme, role_user):
     assert b"<svg" in response.content
     client.force_login(rep)
     assert client.get(reverse("reminders_programme_qr", args=[programme.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_reminders_admin_menu_reaches_adherence_qr_pv_queue_terms_and_dev_phone(client, programme, role_user,
+                                                                                settings):
+    settings.DEBUG = True
+    medical = role_user("medical_reviewer")
+    programme.staff.add(medical)
+    client.force_login(medical)
+    menu = client.get("/admin/").content.decode()
+    for url in ("/admin/pharmacovigilance/", "/admin/pv_terms/", reverse("reminders_programmes"),
+                reverse("reminders_dev_phone")):
+        assert url in menu, url
+    listing = client.get(reverse("reminders_programmes")).content.decode()
+    assert reverse("reminders_programme", args=[programme.pk]) in listing
+    assert reverse("reminders_programme_qr", args=[programme.pk]) in listing
+    settings.DEBUG = False
+    client.force_login(role_user("marketing"))
+    menu = client.get("/admin/").content.decode()
+    assert reverse("reminders_programmes") in menu
+    assert "/admin/pv_terms/" not in menu and reverse("reminders_dev_phone") not in menu
+
+
+@pytest.mark.django_db
+def test_programme_list_is_for_programme_staff(client, programme, role_user, verified_doctor):
+    marketing = role_user("marketing")
+    client.force_login(marketing)
+    assert programme.name not in client.get(reverse("reminders_programmes")).content.decode()  # not on its staff
+    programme.staff.add(marketing)
+    assert programme.name in client.get(reverse("reminders_programmes")).content.decode()
+    rep = role_user("rep")
+    programme.staff.add(rep)
+    for user in (rep, verified_doctor):
+        client.force_login(user)
+        assert client.get(reverse("reminders_programmes")).status_code == 403
