@@ -62,6 +62,11 @@ def _words(text: str) -> str:
     return " ".join(spaced.split())
 
 
+def compact_text(text: str) -> str:
+    """Normalised (width, case) and without spaces or punctuation: "二甲双胍 缓释片" finds "二甲双胍缓释片"."""
+    return _compact(_nfkc(text))
+
+
 def pv_phrase_key(phrase: str) -> str:
     """The normalised form of a term or synonym (what two phrases have in common when they are the same)."""
     phrase = _nfkc(phrase)

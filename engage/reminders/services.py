@@ -39,7 +39,7 @@ from engage.reminders.models import (
     validate_time_zone,
     validate_times_of_day,
 )
-from engage.reminders.parsing import parse_glucose, pv_phrase_key, pv_terms_found
+from engage.reminders.parsing import compact_text, parse_glucose, pv_phrase_key, pv_terms_found
 from engage.reminders.selectors import CONFIRM_WINDOW, can_edit_plans, can_treat_patients, patient_link
 from members.accounts.phone import normalise_mobile
 
@@ -460,8 +460,8 @@ def pv_keywords_in(text: str, terms: list[AdverseEventTerm] | None = None) -> li
 def _pv_medication(patient: Patient, text: str) -> tuple[MedicationPlan | None, str]:
     """The plan whose drug the text names; else the patient's one active medication; else all of them, no plan."""
     plans = list(patient.plans.filter(is_active=True).order_by("-created_at", "-id"))
-    words = pv_phrase_key(text)
-    named = [p for p in plans if pv_phrase_key(p.drug) and pv_phrase_key(p.drug) in words]
+    words = compact_text(text)
+    named = [p for p in plans if compact_text(p.drug) and compact_text(p.drug) in words]
     if named:
         return named[0], named[0].drug
     drugs = sorted({p.drug for p in plans})

@@ -301,3 +301,18 @@ def test_programme_list_is_for_programme_staff(client, programme, role_user, ver
     for user in (rep, verified_doctor):
         client.force_login(user)
         assert client.get(reverse("reminders_programmes")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_programme_quiet_hours_are_edited_in_the_admin(client, programme, role_user):
+    client.force_login(role_user("marketing"))
+    url = f"/admin/reminder_programmes/edit/{programme.pk}/"
+    data = {"name": programme.name, "sponsor": programme.sponsor, "description": "", "template_keys": "[]",
+            "is_active": "on", "quiet_start": "21:30", "quiet_end": ""}
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    programme.refresh_from_db()
+    assert (programme.quiet_start, programme.quiet_end) == (None, None)
+    assert client.post(url, {**data, "quiet_end": "06:30"}).status_code == 302
+    programme.refresh_from_db()
+    assert (programme.quiet_start.isoformat(), programme.quiet_end.isoformat()) == ("21:30:00", "06:30:00")
