@@ -75,6 +75,7 @@ class Capability(StrEnum):
     VIEW_PROGRAMME_PATIENTS = "view_programme_patients"  # staff listed on a programme
     MANAGE_PROGRAMMES = "manage_programmes"
     REVIEW_ADVERSE_EVENTS = "review_adverse_events"  # the pharmacovigilance queue
+    MANAGE_PV_TERMS = "manage_pv_terms"  # the adverse-event terms that open pharmacovigilance cases
 
 
 _STAFF = STAFF_ROLES
@@ -120,6 +121,7 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.VIEW_PROGRAMME_PATIENTS: _STAFF,
     Capability.MANAGE_PROGRAMMES: frozenset({Role.MARKETING, Role.ADMIN}),
     Capability.REVIEW_ADVERSE_EVENTS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.MANAGE_PV_TERMS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
 }
 
 # Separation of duties: whoever holds one of these roles never gets the capability, whatever else they hold.

@@ -5,6 +5,8 @@ the outbox backend; /reminders/dev/phone/ (DEBUG only) shows what they received 
 Idempotent: the programme is keyed by name, patients by their mobile number's hash within it.
 """
 
+from datetime import date
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,11 +29,11 @@ HEALTH_TEXT = (
     "为提供用药提醒，我们需要处理您的健康信息（药品名称、剂量、服药时间、服药确认和您上报的血糖值）。"
     "这些信息加密存储，仅您的主治医生和项目工作人员可见，不会提供给医药代表。"
 )
-# (name, mobile, minutes between doses, first minute, drug, dose, with caregiver)
+# (name, mobile, birth date, minutes between doses, first minute, drug, dose, with caregiver)
 PATIENTS = [
-    ("王建国", "+8619900000001", 5, 0, "二甲双胍缓释片", "500 mg，1 片", False),
-    ("李秀英", "+8619900000002", 15, 2, "格列美脲片", "2 mg，1 片", False),
-    ("陈小明", "+8619900000003", 30, 4, "阿卡波糖片", "50 mg，随餐嚼服", True),
+    ("王建国", "+8619900000001", date(1958, 3, 12), 5, 0, "二甲双胍缓释片", "500 mg，1 片", False),
+    ("李秀英", "+8619900000002", date(1964, 9, 30), 15, 2, "格列美脲片", "2 mg，1 片", False),
+    ("陈小明", "+8619900000003", date(2008, 6, 1), 30, 4, "阿卡波糖片", "50 mg，随餐嚼服", True),
 ]
 
 
@@ -50,12 +52,14 @@ def demo_patients() -> list[Patient]:
 
 @demo_seeder(order=100)
 def seed_demo_reminders() -> dict[str, int]:
-    created = {"patient programmes": 0, "patients": 0, "medication plans": 0}
+    created = {"patient programmes": 0, "patients": 0, "medication plans": 0, "adverse event terms": 0}
     with transaction.atomic():
+        created["adverse event terms"] = services.pv_terms_seed_defaults()
         programme = demo_programme()
         if programme is None:
+            # Demo patients are reminded around the clock (no quiet hours), so a visitor sees follow-ups at any hour.
             programme = Programme.objects.create(
-                name=PROGRAMME_NAME, sponsor="演示制药有限公司",
+                name=PROGRAMME_NAME, sponsor="演示制药有限公司", quiet_start=None, quiet_end=None,
                 description="2 型糖尿病患者用药依从性支持（演示数据）。",
                 template_keys=["dose_reminder", "dose_follow_up", "dose_escalation", "checkup_reminder"],
             )
@@ -71,18 +75,17 @@ def seed_demo_reminders() -> dict[str, int]:
         all_kinds = frozenset({PatientConsent.Kind.PROGRAMME, PatientConsent.Kind.HEALTH_INFORMATION,
                                PatientConsent.Kind.SMS})
         consent = services.ConsentGiven(kinds=all_kinds, text_version=CONSENT_VERSION)
-        for name, mobile, every, first, drug, dose, with_caregiver in PATIENTS:
+        for name, mobile, birth_date, every, first, drug, dose, with_caregiver in PATIENTS:
             if programme.patients.filter(mobile_hash=lookup_hash(mobile)).exists():
                 continue
             caregiver = services.PersonContact(name="陈女士", mobile="+8619900000009") if with_caregiver else None
             patient = services.patient_enrol(
                 programme=programme, contact=services.PersonContact(name=name, mobile=mobile), consent=consent,
                 method=(Patient.EnrolmentMethod.DOCTOR_PORTAL if doctor_user else Patient.EnrolmentMethod.SELF_QR),
-                preferred_channel="sms", doctor=doctor_user, caregiver=caregiver, caregiver_relationship="母亲",
+                preferred_channel="sms", birth_date=birth_date, doctor=doctor_user, caregiver=caregiver,
+                caregiver_relationship="母亲",
                 caregiver_consent=consent if with_caregiver else None,
             )
-            # Demo patients are reminded around the clock, so a visitor sees follow-ups at any hour.
-            Patient.objects.filter(pk=patient.pk).update(quiet_start=None, quiet_end=None)
             if doctor_user is not None:  # plans are the treating doctor's to write
                 services.medication_plan_create(patient=patient, drug=drug, dose_text=dose,
                                                 times=_every(every, first), start_date=timezone.localdate(),

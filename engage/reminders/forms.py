@@ -23,7 +23,7 @@ class EnrolmentForm(forms.Form):
     name = forms.CharField(label=_("Patient's name"), max_length=100)
     mobile = forms.CharField(label=_("Mobile number"), max_length=20,
                              widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}))
-    birth_date = forms.DateField(label=_("Birth date"), required=False,
+    birth_date = forms.DateField(label=_("Birth date"),
                                  widget=forms.DateInput(attrs={"type": "date"}))
     time_zone = forms.ChoiceField(label=_("Time zone"), initial="Asia/Shanghai")
     language = forms.ChoiceField(label=_("Language of messages"), choices=Patient.Language.choices,

@@ -66,6 +66,11 @@ class Programme(models.Model):
     )
     enrolment_token = models.CharField(_("enrolment QR token"), max_length=64, unique=True, default=new_token,
                                        editable=False)
+    # Follow-ups and caregiver escalations wait out these local hours (each patient's time zone); both empty: none.
+    quiet_start = models.TimeField(_("quiet hours from"), null=True, blank=True, default=time(22, 0),
+                                   help_text=_("Local time from which no follow-up or escalation is sent."))
+    quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True, default=time(7, 0),
+                                 help_text=_("Local time at which follow-ups and escalations resume."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -73,6 +78,14 @@ class Programme(models.Model):
         verbose_name = _("patient programme")
         verbose_name_plural = _("patient programmes")
         ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | Q(quiet_start__isnull=False, quiet_end__isnull=False),
+                name="programme_quiet_hours_both_or_neither",
+                violation_error_message=_("Give both ends of the quiet hours, or neither."),
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -149,8 +162,6 @@ class Patient(ContactDetails):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminder_patients",
         verbose_name=_("treating doctor"),
     )
-    quiet_start = models.TimeField(_("quiet hours from"), null=True, blank=True, default=time(22, 0))
-    quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True, default=time(7, 0))
     enrolment_method = models.CharField(_("enrolled"), max_length=20, choices=EnrolmentMethod.choices)
     link_version = models.PositiveIntegerField(default=1, editable=False)  # bump to revoke patient links
     created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
@@ -409,8 +420,44 @@ class ReportedValue(models.Model):
         return f"{self.get_kind_display()} {self.value} {self.unit}"
 
 
+class AdverseEventTerm(models.Model):
+    """A word or phrase that, found in a patient's or caregiver's message, opens a pharmacovigilance case. Kept by
+    medical staff in the admin; matching ignores case, width, spaces and punctuation (parsing.pv_terms_found)."""
+
+    wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
+
+    class Language(models.TextChoices):
+        ZH = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    term = models.CharField(_("term"), max_length=100, unique=True)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH)
+    synonyms = models.TextField(
+        _("synonyms"), blank=True,
+        help_text=_("Other ways people say it, separated by commas or new lines (e.g. 起疹子, 出疹子)."))
+    serious = models.BooleanField(_("possibly serious"), default=False,
+                                  help_text=_("Cases with this term are flagged for review first."))
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("adverse event term")
+        verbose_name_plural = _("adverse event terms")
+        ordering = ["language", "term"]
+
+    def __str__(self):
+        return self.term
+
+    def phrases(self) -> list[str]:
+        """The term and its synonyms, as entered."""
+        others = self.synonyms.replace("，", ",").replace("、", ",").replace("\n", ",").split(",")
+        return [self.term] + [p.strip() for p in others if p.strip()]
+
+
 class PharmacovigilanceCase(models.Model):
-    """Free text from a patient that may describe an adverse reaction, queued for medical staff."""
+    """A message from a patient or their caregiver that may describe an adverse reaction, queued for medical staff
+    with the words as received, the patient, programme and medication, and the time it must be reviewed by (the
+    regulatory clock starts when the message was received)."""
 
     wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
 
@@ -421,24 +468,91 @@ class PharmacovigilanceCase(models.Model):
         REPORTED = "reported", _("Reported to safety")
         CLOSED = "closed", _("Closed, not an adverse event")
 
+    class Reporter(models.TextChoices):
+        PATIENT = "patient", _("Patient")
+        CAREGIVER = "caregiver", _("Caregiver")
+
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pv_cases",
                                 verbose_name=_("patient"))
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="pv_cases",
+                                  verbose_name=_("programme"))
+    plan = models.ForeignKey(MedicationPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             verbose_name=_("medication plan"))
+    medication = models.CharField(_("medication"), max_length=500, blank=True,
+                                  help_text=_("The drug the message names, else the patient's active medication."))
+    reporter = models.CharField(_("reported by"), max_length=12, choices=Reporter.choices, default=Reporter.PATIENT)
     text = EncryptedTextField(_("patient's words"))
     matched_keywords = models.JSONField(_("matched keywords"), default=list)
+    serious = models.BooleanField(_("possibly serious"), default=False)
     source = models.CharField(_("source"), max_length=20)
     source_key = models.CharField(max_length=200, unique=True, editable=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW,
                               db_index=True)
+    received_at = models.DateTimeField(_("received"))
+    review_due_at = models.DateTimeField(_("review due by"), db_index=True)
     review_notes = models.TextField(_("review notes"), blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("reviewed by"))
-    created_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("pharmacovigilance case")
         verbose_name_plural = _("pharmacovigilance queue")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(review_due_at__gte=models.F("received_at")),
+                                   name="pv_case_review_due_after_receipt"),
+        ]
 
     def __str__(self):
         return f"PV #{self.pk} ({self.get_status_display()})"
+
+
+# The terms a fresh database starts with (data migration 0003 and the demo); medical staff edit them in the admin.
+# (term, language, synonyms, possibly serious)
+DEFAULT_PV_TERMS = [
+    ("不良反应", "zh-hans", "副作用, 副反应", False),
+    ("过敏", "zh-hans", "过敏反应", False),
+    ("皮疹", "zh-hans", "起疹子, 出疹子, 疹子, 红疹, 起红点, 荨麻疹, 风团", False),
+    ("瘙痒", "zh-hans", "发痒, 痒", False),
+    ("头晕", "zh-hans", "眩晕, 头昏, 晕乎乎, 天旋地转", False),
+    ("头痛", "zh-hans", "头疼", False),
+    ("恶心", "zh-hans", "想吐, 反胃, 作呕", False),
+    ("呕吐", "zh-hans", "吐了", False),
+    ("腹泻", "zh-hans", "拉肚子, 拉稀", False),
+    ("腹痛", "zh-hans", "肚子疼, 肚子痛, 胃疼, 胃痛", False),
+    ("低血糖", "zh-hans", "血糖低, 血糖太低", False),
+    ("心慌", "zh-hans", "心悸, 心跳快, 心跳很快, 心跳加速", False),
+    ("出冷汗", "zh-hans", "冒冷汗, 冷汗, 手抖, 发抖", False),
+    ("乏力", "zh-hans", "没力气, 浑身无力", False),
+    ("水肿", "zh-hans", "浮肿, 肿了", False),
+    ("视物模糊", "zh-hans", "看不清, 眼花", False),
+    ("呼吸困难", "zh-hans", "喘不上气, 喘不过气, 上不来气, 透不过气, 气短, 憋气, 呼吸不畅", True),
+    ("胸痛", "zh-hans", "胸口疼, 胸口痛, 胸闷", True),
+    ("晕倒", "zh-hans", "昏倒, 晕厥, 昏过去, 晕过去", True),
+    ("昏迷", "zh-hans", "意识不清, 叫不醒", True),
+    ("住院", "zh-hans", "急诊, 送医院, 进医院", True),
+    ("黄疸", "zh-hans", "皮肤发黄, 眼睛发黄", True),
+    ("adverse event", "en", "adverse reaction, adverse effect, side effect", False),
+    ("allergy", "en", "allergic, allergic reaction", False),
+    ("rash", "en", "hives, skin eruption", False),
+    ("itching", "en", "itchy, itch", False),
+    ("dizziness", "en", "dizzy, vertigo, lightheaded, light headed", False),
+    ("headache", "en", "migraine", False),
+    ("nausea", "en", "nauseous, nauseated, feel sick, feeling sick", False),
+    ("vomiting", "en", "vomit, threw up, throwing up", False),
+    ("diarrhoea", "en", "diarrhea, loose stools", False),
+    ("abdominal pain", "en", "stomach ache, stomachache, stomach pain, belly pain", False),
+    ("hypoglycaemia", "en", "hypoglycemia, hypo, low blood sugar, low sugar", False),
+    ("palpitations", "en", "heart racing, racing heart, pounding heart", False),
+    ("swelling", "en", "swollen, oedema, edema", False),
+    ("blurred vision", "en", "blurry vision", False),
+    ("shortness of breath", "en", "short of breath, breathless, cant breathe, difficulty breathing, "
+                                  "trouble breathing", True),
+    ("chest pain", "en", "chest tightness", True),
+    ("fainting", "en", "faint, fainted, passed out, blacked out", True),
+    ("unconscious", "en", "coma", True),
+    ("hospital", "en", "hospitalised, hospitalized, emergency room", True),
+    ("jaundice", "en", "yellow skin, yellow eyes", True),
+]

@@ -98,8 +98,13 @@ def access_patient(*, user, patient_id) -> Patient:
     return patient
 
 
+def can_view_programmes(user) -> bool:
+    """Staff who may be listed on a programme see the adherence of the programmes that list them."""
+    return can(user, Capability.VIEW_PROGRAMME_PATIENTS)
+
+
 def programmes_visible_to(user) -> QuerySet[Programme]:
-    if not can(user, Capability.VIEW_PROGRAMME_PATIENTS):
+    if not can_view_programmes(user):
         return Programme.objects.none()
     return Programme.objects.filter(staff=user).distinct()
 

@@ -21,8 +21,11 @@ from engage.audit.services import audit_log
 from engage.core.crypto import lookup_hash
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.jobs import enqueue_on_commit
+from engage.core.roles import Capability, can
 from engage.messaging.services import MessageSpec, message_enqueue, messages_deliver_now, messages_enqueue_many
 from engage.reminders.models import (
+    DEFAULT_PV_TERMS,
+    AdverseEventTerm,
     Caregiver,
     Channel,
     DoseEvent,
@@ -36,15 +39,12 @@ from engage.reminders.models import (
     validate_time_zone,
     validate_times_of_day,
 )
-from engage.reminders.parsing import parse_glucose
+from engage.reminders.parsing import compact_text, parse_glucose, pv_phrase_key, pv_terms_found
 from engage.reminders.selectors import CONFIRM_WINDOW, can_edit_plans, can_treat_patients, patient_link
 from members.accounts.phone import normalise_mobile
 
 GUARDIAN_AGE = 14  # PIPL art. 31: personal information of a minor under 14 needs a guardian's consent
-
-
-
-
+MAX_AGE = 130  # an older birth date is a typing error
 EARLY_CONFIRM = timedelta(hours=1)  # the patient page may confirm a dose this long before it is due
 Kind = PatientConsent.Kind
 REQUIRED_KINDS = frozenset({Kind.PROGRAMME, Kind.HEALTH_INFORMATION})
@@ -109,7 +109,8 @@ def patient_enrol(
 ) -> Patient:
     """Enrols a patient with their consent rows (and their caregiver's). Refused, with nothing written, without
     programme and health-information consent to the current text version, without a channel the patient
-    consented to, or for a patient under 14 without a consenting guardian. By the doctor portal, `doctor` is the
+    consented to, without a birth date, or for a patient under 14 without a consenting guardian: every way of
+    enrolling (doctor portal, programme QR, demo) comes through here. By the doctor portal, `doctor` is the
     treating doctor and must be verified."""
     now = timezone.now()
     if not programme.is_active:
@@ -138,9 +139,14 @@ def patient_enrol(
     if not reachable:
         raise DomainError("no_channel", _("Give a mobile number with consent to SMS reminders, or a WeChat account "
                                           "with consent to WeChat reminders."))
-    if birth_date and birth_date > now.date():
+    if birth_date is None:
+        raise DomainError("birth_date_required",
+                          _("Enter the patient's birth date: patients under 14 are enrolled by a guardian."))
+    if birth_date > now.date():
         raise DomainError("invalid_birth_date", _("The birth date is in the future."))
-    minor = birth_date is not None and _age(birth_date, now.date()) < GUARDIAN_AGE
+    if _age(birth_date, now.date()) > MAX_AGE:
+        raise DomainError("invalid_birth_date", _("Please check the birth date."))
+    minor = _age(birth_date, now.date()) < GUARDIAN_AGE
     cg_name = cg_mobile = cg_openid = ""
     if caregiver is not None:
         cg_name, cg_mobile, cg_openid = _clean_contact(caregiver, who=_("caregiver"))
@@ -438,35 +444,136 @@ def reported_value_record(*, patient: Patient, kind: str, value: str | Decimal, 
     return row
 
 
-PV_KEYWORDS = (
-    "不良反应", "副作用", "过敏", "皮疹", "红疹", "瘙痒", "头晕", "头痛", "恶心", "呕吐", "腹泻", "腹痛", "低血糖",
-    "心慌", "心悸", "呼吸困难", "水肿", "晕倒", "昏迷", "住院", "黄疸",
-    "side effect", "adverse", "reaction", "rash", "allergy", "allergic", "itch", "dizzy", "dizziness",
-    "nausea", "vomit", "diarrhea", "diarrhoea", "hypoglycemia", "hypoglycaemia", "headache", "swelling",
-    "faint", "hospital",
-)
+PV_REVIEW_WINDOW = timedelta(hours=24)  # default of settings.REMINDERS_PV_REVIEW_WINDOW: first review after receipt
 
 
-def pv_keywords_in(text: str) -> list[str]:
-    lowered = (text or "").lower()
-    return [kw for kw in PV_KEYWORDS if kw in lowered]
+def _pv_terms() -> list[AdverseEventTerm]:
+    return list(AdverseEventTerm.objects.filter(is_active=True).order_by("language", "term"))
 
 
-def pv_case_open_if_needed(*, patient: Patient, text: str, source: str, source_key: str = ""
-                           ) -> PharmacovigilanceCase | None:
-    """Queues free text that mentions a possible adverse reaction for medical staff; once per source."""
-    matched = pv_keywords_in(text)
+def pv_keywords_in(text: str, terms: list[AdverseEventTerm] | None = None) -> list[str]:
+    """The active adverse-event terms `text` mentions (by the term or a synonym) and does not deny."""
+    terms = _pv_terms() if terms is None else terms
+    return pv_terms_found(text, {t.term: t.phrases() for t in terms})
+
+
+def _pv_medication(patient: Patient, text: str) -> tuple[MedicationPlan | None, str]:
+    """The plan whose drug the text names; else the patient's one active medication; else all of them, no plan."""
+    plans = list(patient.plans.filter(is_active=True).order_by("-created_at", "-id"))
+    words = compact_text(text)
+    named = [p for p in plans if compact_text(p.drug) and compact_text(p.drug) in words]
+    if named:
+        return named[0], named[0].drug
+    drugs = sorted({p.drug for p in plans})
+    if len(drugs) == 1:
+        return plans[0], drugs[0]
+    return None, "、".join(drugs)[:500]
+
+
+def pv_case_open_if_needed(*, patient: Patient, text: str, source: str, source_key: str = "",
+                           received_at: datetime | None = None,
+                           reporter: str = PharmacovigilanceCase.Reporter.PATIENT) -> PharmacovigilanceCase | None:
+    """Queues free text that mentions a possible adverse reaction (an active term, not denied) for medical staff,
+    once per source key, with the words as received, the patient's programme and medication, and the time it must
+    be reviewed by: `received_at` (the regulatory clock starts at receipt) plus REMINDERS_PV_REVIEW_WINDOW."""
+    terms = _pv_terms()
+    matched = pv_keywords_in(text, terms)
     if not matched:
         return None
+    received_at = received_at or timezone.now()
     key = source_key or f"{source}:{uuid.uuid4().hex}"
+    plan, medication = _pv_medication(patient, text)
+    serious = any(t.serious for t in terms if t.term in matched)
     with transaction.atomic():
         case, created = PharmacovigilanceCase.objects.get_or_create(
             source_key=key,
-            defaults={"patient": patient, "text": text[:4000], "matched_keywords": matched, "source": source},
+            defaults={"patient": patient, "programme_id": patient.programme_id, "plan": plan,
+                      "medication": medication, "reporter": reporter, "text": text[:4000],
+                      "matched_keywords": matched, "serious": serious, "source": source,
+                      "received_at": received_at,
+                      "review_due_at": received_at + _setting("REMINDERS_PV_REVIEW_WINDOW", PV_REVIEW_WINDOW)},
         )
         if created:
-            audit_log(actor=None, action="reminders.pv_case_open", obj=case, after={"keywords": matched})
+            audit_log(actor=None, action="reminders.pv_case_open", obj=case,
+                      after={"keywords": matched, "reporter": reporter, "serious": serious})
     return case
+
+
+def pv_cases_from_inbound(inbound, patients: list[Patient], caregivers: list[Caregiver]
+                          ) -> list[PharmacovigilanceCase]:
+    """Every inbound text is read for adverse reactions before anything else it may mean: one case per patient
+    the sender speaks for (themselves, or the patient they care for; a number on several programmes reaches each,
+    since over-reporting is safer than missing a case)."""
+    if not (inbound.text or "").strip():
+        return []
+    about = [(p, PharmacovigilanceCase.Reporter.PATIENT) for p in patients]
+    seen = {p.pk for p in patients}
+    about += [(c.patient, PharmacovigilanceCase.Reporter.CAREGIVER) for c in caregivers if c.patient_id not in seen]
+    cases = []
+    for patient, reporter in about:
+        case = pv_case_open_if_needed(
+            patient=patient, text=inbound.text, source=inbound.channel, received_at=inbound.received_at,
+            reporter=reporter, source_key=f"inbound:{inbound.channel}:{inbound.provider_id}:{patient.pk}")
+        if case is None:
+            return []  # the same words for every patient: no term, no case
+        cases.append(case)
+    return cases
+
+
+@dataclass(frozen=True)
+class PvTermInput:
+    term: str
+    language: str
+    synonyms: str = ""
+    serious: bool = False
+    is_active: bool = True
+
+
+def pv_term_save(*, term: AdverseEventTerm | None, data: PvTermInput, actor) -> AdverseEventTerm:
+    """Adds or changes an adverse-event term, for holders of MANAGE_PV_TERMS; audited. A term or synonym that
+    normalises to nothing, or to another active term's phrase, is refused (it would match everything or twice)."""
+    if not can(actor, Capability.MANAGE_PV_TERMS):
+        raise PermissionDenied("not_allowed", _("Only medical staff may edit the adverse event terms."))
+    text = (data.term or "").strip()
+    if data.language not in AdverseEventTerm.Language.values:
+        raise DomainError("invalid_language", _("Choose Chinese or English."))
+    row = AdverseEventTerm(pk=term.pk if term else None, term=text[:100], language=data.language,
+                           synonyms=(data.synonyms or "").strip()[:4000], serious=data.serious,
+                           is_active=data.is_active)
+    phrases = row.phrases()
+    if not text or not all(pv_phrase_key(p) for p in phrases):
+        raise DomainError("invalid_term", _("A term or synonym needs at least one letter or character."))
+    keys = [pv_phrase_key(p) for p in phrases]
+    if len(set(keys)) != len(keys):
+        raise DomainError("duplicate_phrase", _("A synonym repeats the term or another synonym."))
+    others = {pv_phrase_key(p): t.term for t in AdverseEventTerm.objects.filter(is_active=True).exclude(pk=row.pk)
+              for p in t.phrases()}
+    clash = next((others[k] for k in keys if k in others), None)
+    if row.is_active and clash:
+        raise Conflict("duplicate_phrase", _("“%(term)s” already lists this word.") % {"term": clash})
+    with transaction.atomic():
+        before = None
+        if term is not None:
+            old = AdverseEventTerm.objects.select_for_update().get(pk=term.pk)
+            before = {"term": old.term, "synonyms": old.synonyms, "serious": old.serious, "active": old.is_active}
+        try:
+            with transaction.atomic():
+                row.save(force_insert=term is None, force_update=term is not None)
+        except IntegrityError as exc:
+            raise Conflict("duplicate_term", _("This term is already in the list.")) from exc
+        audit_log(actor=actor, action="reminders.pv_term_save", obj=row, before=before,
+                  after={"term": row.term, "synonyms": row.synonyms, "serious": row.serious,
+                         "active": row.is_active})
+    return row
+
+
+def pv_terms_seed_defaults() -> int:
+    """Adds the default terms that are missing (demo seeding; a fresh database has them from migration 0003)."""
+    existing = set(AdverseEventTerm.objects.values_list("term", flat=True))
+    rows = [AdverseEventTerm(term=t, language=lang, synonyms=syn, serious=serious)
+            for t, lang, syn, serious in DEFAULT_PV_TERMS if t not in existing]
+    AdverseEventTerm.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def pv_case_review(*, case: PharmacovigilanceCase, status: str, notes: str, actor) -> PharmacovigilanceCase:
@@ -605,7 +712,8 @@ def caregiver_route(caregiver: Caregiver | None) -> Route | None:
 
 
 def in_quiet_hours(patient: Patient, now: datetime) -> bool:
-    start, end = patient.quiet_start, patient.quiet_end
+    """Whether `now` falls in the quiet hours of the patient's programme, read in the patient's time zone."""
+    start, end = patient.programme.quiet_start, patient.programme.quiet_end
     if start is None or end is None or start == end:
         return False
     local = now.astimezone(patient.tz).time()
@@ -753,7 +861,7 @@ def _open_unconfirmed(*, now: datetime, after: timedelta, field: str, batch: int
         DoseEvent.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status__in=DoseEvent.OPEN, due_at__lte=now - after, due_at__gt=now - CONFIRM_WINDOW,
                 patient__opted_out_at__isnull=True, **{f"{field}__isnull": True})
-        .select_related("patient", "plan").order_by("due_at", "id")[:batch]
+        .select_related("patient__programme", "plan").order_by("due_at", "id")[:batch]
     )
 
 
@@ -875,7 +983,8 @@ def _senders(channel: str, sender: str) -> tuple[list[Patient], list[Caregiver]]
     if not digest:
         return [], []
     lookup = Q(mobile_hash=digest) if channel == "sms" else Q(openid_hash=digest)
-    return list(Patient.objects.filter(lookup).order_by("-created_at")), list(Caregiver.objects.filter(lookup))
+    return (list(Patient.objects.filter(lookup).order_by("-created_at")),
+            list(Caregiver.objects.filter(lookup).select_related("patient")))
 
 
 def on_inbound(inbound) -> str | None:
@@ -891,11 +1000,19 @@ def on_inbound(inbound) -> str | None:
             return _("Hello, this number is not enrolled in a medication reminder programme, so nothing was "
                      "changed. Please ask your doctor if you would like to join.")
     language = patients[0].language if patients else caregivers[0].language
+    # Adverse-reaction words are looked for in every text first, whatever else it says or whoever sends it.
+    cases = pv_cases_from_inbound(inbound, patients, caregivers)
     with translation.override(language):
-        return _answer(inbound, kind, word, patients, caregivers)
+        answer = _answer(inbound, kind, word, patients, caregivers, pv_case_opened=bool(cases))
+        if not cases:
+            return answer
+        safety = _("Thank you for telling us. Our medical team will review this and may contact you. If you feel "
+                   "seriously unwell, see a doctor or call 120 at once.")
+        return f"{safety}\n{answer}" if answer else safety
 
 
-def _answer(inbound, kind, word, patients, caregivers) -> str | None:
+def _answer(inbound, kind, word, patients, caregivers, *, pv_case_opened: bool) -> str | None:
+    """The reply to what the message means besides any adverse reaction; None when that reply alone says it all."""
     if kind in ("opt_out", "unsubscribe"):
         patient_opt_out(patients=patients, source=f"{inbound.channel}:{kind}")
         caregiver_opt_out(caregivers=caregivers, source=f"{inbound.channel}:{kind}")
@@ -908,6 +1025,8 @@ def _answer(inbound, kind, word, patients, caregivers) -> str | None:
     if kind == "subscribe":
         return _("Welcome back. Your medication reminders arrive here.") if patients else None
     if not patients:
+        if pv_case_opened:
+            return None
         return _("Thank you. Reply TD to stop receiving messages about your family member.")
     patient = patients[0]
     link = _link(patient)
@@ -935,11 +1054,8 @@ def _answer(inbound, kind, word, patients, caregivers) -> str | None:
         except DomainError as exc:
             return str(exc.message)
         return _("Blood glucose %(value)s mmol/L recorded. Your doctor can see it.") % {"value": row.value}
-    case = pv_case_open_if_needed(patient=patient, text=inbound.text, source=inbound.channel,
-                                           source_key=f"inbound:{inbound.channel}:{inbound.provider_id}")
-    if case is not None:
-        return _("Thank you for telling us. Our medical team will review this and may contact you. If you feel "
-                 "seriously unwell, see a doctor or call 120 at once.")
+    if pv_case_opened:
+        return None
     return _("Reply 1 when you have taken your dose, 0 if you skipped it, \"血糖 6.5\" to report blood glucose, "
              "TD to stop reminders. Today's doses: %(link)s") % {"link": link}
 

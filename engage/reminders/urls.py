@@ -10,6 +10,7 @@ urlpatterns = [
     path("doctor/", views.doctor_patients, name="reminders_doctor_patients"),
     path("doctor/enrol/", views.doctor_enrol, name="reminders_doctor_enrol"),
     path("patients/<int:patient_id>/", views.doctor_patient, name="reminders_doctor_patient"),
+    path("programmes/", views.programme_list, name="reminders_programmes"),
     path("programmes/<int:programme_id>/", views.programme_adherence, name="reminders_programme"),
     path("programmes/<int:programme_id>/qr.svg", views.programme_qr, name="reminders_programme_qr"),
     path("dev/phone/", views.dev_phone, name="reminders_dev_phone"),

@@ -218,6 +218,16 @@ def doctor_patient(request, patient_id: int):
 
 
 @login_required
+def programme_list(request):
+    """The programmes whose staff list names the user, each with its adherence page and enrolment QR code."""
+    if not selectors.can_view_programmes(request.user):
+        return render(request, "reminders/not_allowed.html",
+                      {"message": _("Only programme staff can see programme adherence.")}, status=403)
+    programmes = selectors.programmes_visible_to(request.user).order_by("name", "id")
+    return render(request, "reminders/programme_list.html", {"programmes": programmes})
+
+
+@login_required
 def programme_adherence(request, programme_id: int):
     try:
         programme = selectors.access_programme(user=request.user, programme_id=programme_id)

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Anything secret or per-deployment comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -389,3 +390,7 @@ READING_COMPLETION = {
 READING_BEACON_SECONDS = int(os.environ.get("READING_BEACON_SECONDS", "15"))  # how often an open page reports
 if os.environ.get("READING_MIN_SECONDS"):
     READING_COMPLETION = {"default": {"share": 0.8, "seconds": int(os.environ["READING_MIN_SECONDS"])}}
+
+# Pharmacovigilance (engage.reminders): a case must have its first medical review within this long of receiving the
+# patient's message (the regulatory clock starts at receipt); the case carries the resulting `review_due_at`.
+REMINDERS_PV_REVIEW_WINDOW = timedelta(hours=int(env("REMINDERS_PV_REVIEW_HOURS", "24")))

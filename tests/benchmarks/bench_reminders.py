@@ -75,14 +75,15 @@ def _seed(n: int, due_at: datetime, zone):
         ProgrammeConsentText,
     )
 
-    programme = Programme.objects.create(name=f"bench-{os.getpid()}", sponsor="bench")
+    programme = Programme.objects.create(name=f"bench-{os.getpid()}", sponsor="bench", quiet_start=None,
+                                         quiet_end=None)
     ProgrammeConsentText.objects.create(programme=programme, version="1", text="t", health_info_text="h")
     local = due_at.astimezone(zone)
     patients = []
     for i in range((n + PLANS_PER_PATIENT - 1) // PLANS_PER_PATIENT):
         mobile = f"+8617{os.getpid() % 1000:03d}{i:06d}"
         patients.append(Patient(programme=programme, name=f"基准{i}", mobile=mobile, mobile_hash=lookup_hash(mobile),
-                                enrolment_method="self_qr", preferred_channel="sms", quiet_start=None, quiet_end=None))
+                                enrolment_method="self_qr", preferred_channel="sms"))
     Patient.objects.bulk_create(patients, batch_size=2000)
     patients = list(Patient.objects.filter(programme=programme).order_by("pk"))
     PatientConsent.objects.bulk_create(

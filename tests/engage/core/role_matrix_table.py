@@ -162,6 +162,9 @@ TABLE = [
     row("GET", "/reminders/patients/{patient}/", LOGIN, 404, 200, 404, 200, 200, 404, 404),
     row("GET", "/reminders/patients/{other_patient}/", LOGIN, 404, 404, 404, 200, 200, 404, 404),
     row("GET", "/reminders/programmes/{programme}/", LOGIN, 404, 404, 404, 200, 200, 404, 404),
+    # The list of programmes whose staff list the user (the admin menu's link): staff roles; compliance and admin
+    # see an empty list, reps are kept away by the separation-of-duties rule.
+    row("GET", "/reminders/programmes/", LOGIN, 403, 403, 403, 200, 200, 200, 200),
     # (no sign-in step: the programme rule answers 404 to anyone not on the programme's staff, anonymous too)
     row("GET", "/reminders/programmes/{programme}/qr.svg", 404, 404, 404, 404, 200, 200, 404, 404),
     everyone("GET", "/reminders/dev/phone/", 404),  # DEBUG only
@@ -344,6 +347,11 @@ TABLE = [
     admin("GET", "/admin/pharmacovigilance/inspect/{pv_case}/", N, A, N, A),
     admin("GET", "/admin/pharmacovigilance/edit/{pv_case}/", N, A, N, A),
     admin("GET", "/admin/pharmacovigilance/new/", N, N, N, N),  # cases come from patients' messages only
+    # the adverse-event terms that open cases (MANAGE_PV_TERMS: medical, admin); retired by unticking, not deleted
+    admin("GET", "/admin/pv_terms/", N, A, N, A),
+    admin("GET", "/admin/pv_terms/new/", N, A, N, A),
+    admin("GET", "/admin/pv_terms/edit/{pv_term}/", N, A, N, A),
+    admin("GET", "/admin/pv_terms/delete/{pv_term}/", N, N, N, N),
 ]
 
 # Surfaces deliberately left out of the table, each with why: a ("METHOD", "/api/v1/… OpenAPI path") or a URL name

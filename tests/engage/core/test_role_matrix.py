@@ -65,7 +65,7 @@ def _restore_migration_rows():
 
 
 def _build_world(patcher, tmp):
-    from datetime import timedelta
+    from datetime import date, timedelta
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import FileSystemStorage
@@ -83,7 +83,13 @@ def _build_world(patcher, tmp):
     from engage.messaging.models import OutboundMessage
     from engage.reminders import selectors as reminder_selectors
     from engage.reminders import services as reminder_services
-    from engage.reminders.models import Patient, PharmacovigilanceCase, Programme, ProgrammeConsentText
+    from engage.reminders.models import (
+        AdverseEventTerm,
+        Patient,
+        PharmacovigilanceCase,
+        Programme,
+        ProgrammeConsentText,
+    )
     from events.pages.models import EventSettings, Speaker
     from events.photos.models import Photo
     from events.photos.services import photo_upload
@@ -208,13 +214,14 @@ def _build_world(patcher, tmp):
             consent=reminder_services.ConsentGiven(kinds=frozenset({"programme", "health_information", "sms"}),
                                                    text_version="1.0"),
             method=Patient.EnrolmentMethod.DOCTOR_PORTAL, time_zone="Asia/Shanghai", preferred_channel="sms",
-            doctor=treating_doctor,
+            doctor=treating_doctor, birth_date=date(1970, 1, 1),
         )
 
     patient = enrol(doctor, "+8613900000001")
     other_patient = enrol(make_doctor(), "+8613900000002")
-    pv_case = PharmacovigilanceCase.objects.create(patient=patient, text="吃药后头晕", matched_keywords=["头晕"],
-                                                   source="sms", source_key="matrix-pv-1")
+    pv_case = PharmacovigilanceCase.objects.create(patient=patient, programme=programme, text="吃药后头晕",
+                                                   matched_keywords=["头晕"], source="sms", source_key="matrix-pv-1",
+                                                   received_at=timezone.now(), review_due_at=timezone.now())
     patient_token = reminder_selectors.patient_link(patient).rstrip("/").rsplit("/", 1)[-1]
 
     # Messages: a failed outbound message (resendable), an in-app notification of the doctor.
@@ -241,6 +248,7 @@ def _build_world(patcher, tmp):
         # patients
         "programme": programme.pk, "consent_text": programme.consent_texts.get().pk, "patient": patient.pk,
         "other_patient": other_patient.pk, "pv_case": pv_case.pk, "patient_token": patient_token,
+        "pv_term": AdverseEventTerm.objects.get_or_create(term="皮疹")[0].pk,
         "enrol_token": programme.enrolment_token,
         # platform
         "audit_entry": AuditEntry.objects.order_by("pk").first().pk, "message": message.pk,

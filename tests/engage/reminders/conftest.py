@@ -11,6 +11,7 @@ from engage.reminders import services
 from engage.reminders.models import DoseEvent, Patient, PatientConsent, Programme, ProgrammeConsentText
 from tests.factories import make_doctor
 
+ADULT_BIRTH_DATE = date(1970, 1, 1)
 DEFAULT_KINDS = frozenset({"programme", "health_information", "sms"})
 ALL_KINDS = frozenset({"programme", "health_information", "sms", "wechat"})
 _mobiles = itertools.count(1)
@@ -38,8 +39,16 @@ def recorded_deliveries(monkeypatch):
 
 
 @pytest.fixture
-def programme(db):
-    programme = Programme.objects.create(name="糖尿病依从性项目", sponsor="某制药", template_keys=["dose_reminder"])
+def pv_terms(db):
+    """The default adverse-event terms (migration 0003 seeds them; a transactional test's flush empties the table)."""
+    services.pv_terms_seed_defaults()
+
+
+@pytest.fixture
+def programme(db, pv_terms):
+    """A programme with a consent text, no quiet hours, and the default adverse-event terms in the database."""
+    programme = Programme.objects.create(name="糖尿病依从性项目", sponsor="某制药", template_keys=["dose_reminder"],
+                                         quiet_start=None, quiet_end=None)
     ProgrammeConsentText.objects.create(programme=programme, version="1.0", text="参加项目……",
                                         health_info_text="处理健康信息……")
     return programme
@@ -57,23 +66,25 @@ def next_mobile() -> str:
 @pytest.fixture
 def make_patient(programme, verified_doctor):
     """make_patient(time_zone=..., kinds=..., openid=..., preferred_channel=..., quiet=(start, end)) -> Patient
-    (no quiet hours unless given)"""
+    (an adult; no quiet hours unless given: `quiet` sets them on the patient's programme)"""
 
     def make(*, mobile: str | None = None, openid: str = "", kinds=DEFAULT_KINDS,
              time_zone: str = "Asia/Shanghai", preferred_channel: str = "sms", quiet=(None, None),
-             name: str = "王小明", caregiver: bool = False, prog=None, language: str = "zh-hans") -> Patient:
+             name: str = "王小明", caregiver: bool = False, prog=None, language: str = "zh-hans",
+             birth_date: date = ADULT_BIRTH_DATE) -> Patient:
         cg = services.PersonContact(name="王妈妈", mobile=next_mobile()) if caregiver else None
         consent = services.ConsentGiven(kinds=frozenset(kinds), text_version="1.0")
         patient = services.patient_enrol(
             programme=prog or programme,
             contact=services.PersonContact(name=name, mobile=mobile or next_mobile(), wechat_openid=openid,
                                            language=language),
-            consent=consent, method=Patient.EnrolmentMethod.DOCTOR_PORTAL, time_zone=time_zone,
+            consent=consent, method=Patient.EnrolmentMethod.DOCTOR_PORTAL, time_zone=time_zone, birth_date=birth_date,
             preferred_channel=preferred_channel, doctor=verified_doctor, caregiver=cg, caregiver_relationship="母亲",
             caregiver_consent=services.ConsentGiven(kinds=frozenset({"programme", "sms"}), text_version="1.0")
             if caregiver else None,
         )
-        Patient.objects.filter(pk=patient.pk).update(quiet_start=quiet[0], quiet_end=quiet[1])
+        if quiet != (None, None):
+            Programme.objects.filter(pk=patient.programme_id).update(quiet_start=quiet[0], quiet_end=quiet[1])
         patient.refresh_from_db()
         return patient
 
@@ -98,4 +109,4 @@ def dose_at(patient, plan, due_at, status=DoseEvent.Status.SCHEDULED, local=None
                                     status=status)
 
 
-__all__ = ["ALL_KINDS", "PatientConsent", "dose_at", "next_mobile"]
+__all__ = ["ADULT_BIRTH_DATE", "ALL_KINDS", "PatientConsent", "dose_at", "next_mobile"]

@@ -14,11 +14,13 @@ from engage.core.errors import DomainError
 from engage.reminders import services
 from engage.reminders.models import Caregiver, DoseEvent, MedicationPlan, Patient, PatientConsent, ProgrammeConsentText
 from engage.reminders.services import doses_materialise, local_due_at
+from tests.engage.reminders.conftest import ADULT_BIRTH_DATE
 
 BOTH = frozenset({"programme", "health_information", "sms"})
 
 
 def enrol(programme, doctor, *, kinds=BOTH, version="1.0", **kwargs):
+    kwargs.setdefault("birth_date", ADULT_BIRTH_DATE)
     return services.patient_enrol(
         programme=programme, contact=kwargs.pop("contact", services.PersonContact(name="赵六", mobile="13912345678")),
         consent=services.ConsentGiven(kinds=frozenset(kinds), text_version=version),
@@ -126,7 +128,8 @@ def test_raw_patient_table_has_no_plain_names_or_numbers(programme, verified_doc
 
 
 def _form(version="1.0", **extra):
-    data = {"name": "孙七", "mobile": "13911112222", "time_zone": "Asia/Shanghai", "language": "zh-hans",
+    data = {"name": "孙七", "mobile": "13911112222", "birth_date": "1970-01-01", "time_zone": "Asia/Shanghai",
+            "language": "zh-hans",
             "consent_version": version, "consent_programme": "on", "consent_health": "on", "consent_sms": "on"}
     data.update(extra)
     return {k: v for k, v in data.items() if v is not None}
@@ -310,3 +313,35 @@ def test_only_the_treating_verified_doctor_adds_a_medication_plan(make_patient, 
                                            start_date=date(2026, 1, 1), actor=patient.doctor) \
         if who != "unverified_doctor" else None
     assert who == "unverified_doctor" or plan.created_by == patient.doctor
+
+
+@pytest.mark.django_db
+def test_birth_date_is_required_at_enrolment(programme, verified_doctor):
+    with pytest.raises(DomainError) as exc:
+        enrol(programme, verified_doctor, birth_date=None)
+    assert exc.value.code == "birth_date_required"
+    with pytest.raises(DomainError) as exc:
+        enrol(programme, verified_doctor, birth_date=date(1850, 1, 1))
+    assert exc.value.code == "invalid_birth_date"
+    assert Patient.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["self_qr", "doctor_portal"])
+def test_every_enrolment_form_needs_a_birth_date_and_a_guardian_under_14(client, programme, verified_doctor, path):
+    if path == "self_qr":
+        url, extra = reverse("reminders_self_enrol", args=[programme.enrolment_token]), {}
+    else:
+        client.force_login(verified_doctor)
+        url, extra = reverse("reminders_doctor_enrol"), {"programme": programme.pk}
+    assert client.post(url, _form(birth_date=None, **extra)).status_code == 400
+    child = date.today().replace(year=date.today().year - 10).isoformat()
+    refused = client.post(url, _form(birth_date=child, **extra))
+    assert refused.status_code == 400
+    assert "14" in refused.content.decode()
+    assert Patient.objects.count() == 0
+    enrolled = client.post(url, _form(birth_date=child, guardian_name="孩子妈妈", guardian_mobile="13800000001",
+                                      guardian_relationship="母亲", guardian_consent="on", **extra))
+    assert enrolled.status_code == 302
+    patient = Patient.objects.get()
+    assert patient.caregiver.is_guardian and patient.birth_date.isoformat() == child

@@ -3,10 +3,12 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from engage.messaging.models import OutboundMessage
 from engage.reminders import services
-from engage.reminders.models import DoseEvent, Patient
+from engage.reminders.models import DoseEvent, Patient, Programme
 from engage.reminders.services import (
     doses_dispatch,
     doses_escalate,
@@ -235,3 +237,26 @@ def test_checkup_reminder_on_its_day_then_every_three_months(make_patient, recor
     assert plan.next_due_date == date(2026, 8, 1)
     message = OutboundMessage.objects.get(purpose="checkup_reminder")
     assert "HbA1c" in message.rendered and message.idempotency_key == f"checkup:{plan.pk}:2026-05-01"
+
+
+@pytest.mark.django_db
+def test_quiet_hours_are_the_programmes_setting(make_patient, make_plan, recorded_deliveries, programme):
+    # A fresh programme is quiet 22:00-07:00; this one chose 12:00-14:00 (local to each patient).
+    assert (Programme().quiet_start, Programme().quiet_end) == (time(22), time(7))
+    Programme.objects.filter(pk=programme.pk).update(quiet_start=time(12), quiet_end=time(14))
+    patient = make_patient()
+    due = datetime(2026, 5, 1, 4, 0, tzinfo=UTC)  # 12:00 local
+    dose_at(patient, make_plan(patient, times=["12:00"]), due)
+    doses_dispatch(now=due)
+    assert doses_follow_up(now=due + timedelta(minutes=30)) == 0  # 12:30: quiet for this programme
+    Programme.objects.filter(pk=programme.pk).update(quiet_start=None, quiet_end=None)
+    assert doses_follow_up(now=due + timedelta(minutes=31)) == 1  # no quiet hours any more
+
+
+@pytest.mark.django_db
+def test_quiet_hours_have_both_ends_or_none(programme):
+    programme.quiet_start, programme.quiet_end = time(22), None
+    with pytest.raises(ValidationError):
+        programme.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        programme.save()

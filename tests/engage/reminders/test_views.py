@@ -196,8 +196,9 @@ def test_only_the_treating_doctor_adds_plans(client, patient, role_user, program
     ("rep", 302, "/admin/login/"),  # no admin access at all
 ])
 def test_pv_queue_is_for_medical_staff(client, patient, role_user, role, status, location):
-    case = PharmacovigilanceCase.objects.create(patient=patient, text="吃药后起皮疹", matched_keywords=["皮疹"],
-                                                source="sms", source_key="t1")
+    case = PharmacovigilanceCase.objects.create(patient=patient, programme=patient.programme, text="吃药后起皮疹",
+                                                matched_keywords=["皮疹"], source="sms", source_key="t1",
+                                                received_at=timezone.now(), review_due_at=timezone.now())
     client.force_login(role_user(role))
     response = client.get("/admin/pharmacovigilance/")
     assert response.status_code == status
@@ -265,3 +266,53 @@ def test_programme_qr_for_programme_staff_only(client, programme, role_user):
     assert b"<svg" in response.content
     client.force_login(rep)
     assert client.get(reverse("reminders_programme_qr", args=[programme.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_reminders_admin_menu_reaches_adherence_qr_pv_queue_terms_and_dev_phone(client, programme, role_user,
+                                                                                settings):
+    settings.DEBUG = True
+    medical = role_user("medical_reviewer")
+    programme.staff.add(medical)
+    client.force_login(medical)
+    menu = client.get("/admin/").content.decode()
+    for url in ("/admin/pharmacovigilance/", "/admin/pv_terms/", reverse("reminders_programmes"),
+                reverse("reminders_dev_phone")):
+        assert url in menu, url
+    listing = client.get(reverse("reminders_programmes")).content.decode()
+    assert reverse("reminders_programme", args=[programme.pk]) in listing
+    assert reverse("reminders_programme_qr", args=[programme.pk]) in listing
+    settings.DEBUG = False
+    client.force_login(role_user("marketing"))
+    menu = client.get("/admin/").content.decode()
+    assert reverse("reminders_programmes") in menu
+    assert "/admin/pv_terms/" not in menu and reverse("reminders_dev_phone") not in menu
+
+
+@pytest.mark.django_db
+def test_programme_list_is_for_programme_staff(client, programme, role_user, verified_doctor):
+    marketing = role_user("marketing")
+    client.force_login(marketing)
+    assert programme.name not in client.get(reverse("reminders_programmes")).content.decode()  # not on its staff
+    programme.staff.add(marketing)
+    assert programme.name in client.get(reverse("reminders_programmes")).content.decode()
+    rep = role_user("rep")
+    programme.staff.add(rep)
+    for user in (rep, verified_doctor):
+        client.force_login(user)
+        assert client.get(reverse("reminders_programmes")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_programme_quiet_hours_are_edited_in_the_admin(client, programme, role_user):
+    client.force_login(role_user("marketing"))
+    url = f"/admin/reminder_programmes/edit/{programme.pk}/"
+    data = {"name": programme.name, "sponsor": programme.sponsor, "description": "", "template_keys": "[]",
+            "is_active": "on", "quiet_start": "21:30", "quiet_end": ""}
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    programme.refresh_from_db()
+    assert (programme.quiet_start, programme.quiet_end) == (None, None)
+    assert client.post(url, {**data, "quiet_end": "06:30"}).status_code == 302
+    programme.refresh_from_db()
+    assert (programme.quiet_start.isoformat(), programme.quiet_end.isoformat()) == ("21:30:00", "06:30:00")
