@@ -711,10 +711,11 @@ def _plan_materialise(plan: MedicationPlan, *, start: datetime, end: datetime) -
     return len(rows)
 
 
-def doses_materialise(*, now: datetime | None = None, limit: int = 2000) -> int:
+def doses_materialise(*, now: datetime | None = None, limit: int = 2000, after_lock=None) -> int:
     """Creates the dose events of the next 48 hours for plans whose horizon runs short. Each plan is read again
     under its row lock (SKIP LOCKED: a plan the doctor is changing is left to the next tick), so a pause or an
-    edit committed meanwhile is never undone by events computed from the old plan. Safe to run twice at once."""
+    edit committed meanwhile is never undone by events computed from the old plan. Safe to run twice at once.
+    `after_lock` is a test hook called with the locked plan inside its transaction."""
     now = now or timezone.now()
     end = now + HORIZON
     due = (Q(materialised_until__isnull=True) | Q(materialised_until__lt=end - REMATERIALISE_BEFORE))
@@ -727,6 +728,8 @@ def doses_materialise(*, now: datetime | None = None, limit: int = 2000) -> int:
             plan = (reminded.select_for_update(skip_locked=True, of=("self",)).select_related("patient")
                     .filter(pk=pk).first())
             if plan is not None:
+                if after_lock is not None:
+                    after_lock(plan)
                 created += _plan_materialise(plan, start=max(plan.materialised_until or now, now - GRACE), end=end)
     return created
 
