@@ -5,6 +5,7 @@ from datetime import time
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from engage.reminders.models import MAX_TAPER_STEPS, FollowUpPlan, MedicationPlan, Patient
 from engage.reminders.services import FollowUpSchedule, PlanSchedule, TaperStep
@@ -139,7 +140,7 @@ class FollowUpForm(forms.Form):
                                        help_text=_("e.g. 90 for HbA1c; leave empty for a one-off visit."))
     remind_at = forms.TimeField(label=_("Remind at"), initial=time(9, 0),
                                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("check-up", "Active"), required=False, initial=True)
     # A check-up repeating in months (written before intervals in days) keeps that interval unless days are given.
     interval_months = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=24, required=False)
 

@@ -281,7 +281,7 @@ def _require_treating_doctor(actor, patient: Patient) -> None:
     """The one check of every plan and follow-up write: the actor is the patient's verified treating doctor."""
     if not can_edit_plans(actor, patient):
         raise PermissionDenied("not_treating_doctor",
-                               _("Only the patient's treating doctor, once verified, may add a medication plan."))
+                               _("Only the patient's treating doctor, once verified, may add or change their plans."))
 
 
 def _plan_apply(plan: MedicationPlan, schedule: PlanSchedule) -> None:
