@@ -87,12 +87,17 @@ def seed_demo_reminders() -> dict[str, int]:
                 caregiver_consent=consent if with_caregiver else None,
             )
             if doctor_user is not None:  # plans are the treating doctor's to write
-                services.medication_plan_create(patient=patient, drug=drug, dose_text=dose,
-                                                times=_every(every, first), start_date=timezone.localdate(),
-                                                actor=doctor_user)
+                services.medication_plan_create(
+                    patient=patient, schedule=services.PlanSchedule(drug=drug, dose_text=dose,
+                                                                    times=_every(every, first),
+                                                                    start_date=timezone.localdate()),
+                    actor=doctor_user)
                 created["medication plans"] += 1
-            services.follow_up_plan_create(patient=patient, title="糖化血红蛋白（HbA1c）",
-                                           first_date=timezone.localdate(), interval_months=3)
+                services.follow_up_plan_create(
+                    patient=patient, schedule=services.FollowUpSchedule(title="糖化血红蛋白（HbA1c）",
+                                                                        due_date=timezone.localdate(),
+                                                                        interval_days=90),
+                    actor=doctor_user)
             created["patients"] += 1
     return created
 

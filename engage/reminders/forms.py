@@ -5,8 +5,10 @@ from datetime import time
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from engage.reminders.models import MedicationPlan, Patient
+from engage.reminders.models import MAX_TAPER_STEPS, FollowUpPlan, MedicationPlan, Patient
+from engage.reminders.services import FollowUpSchedule, PlanSchedule, TaperStep
 
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Tokyo", "Asia/Singapore", "Europe/London",
                 "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Australia/Sydney"]
@@ -52,8 +54,12 @@ class EnrolmentForm(forms.Form):
 
 
 class PlanForm(forms.Form):
+    """A medication plan, with taper steps as repeated `taper_dose` / `taper_days` input rows (no formset, no
+    script: blank rows are ignored, so the page can always offer a few spare rows)."""
+
     drug = forms.CharField(label=_("Drug"), max_length=200)
-    dose_text = forms.CharField(label=_("Dose"), max_length=200)
+    dose_text = forms.CharField(label=_("Dose"), max_length=200, required=False,
+                                help_text=_("May stay empty for a tapering plan: each step names its dose."))
     times = forms.CharField(label=_("Times of day"), help_text=_("e.g. 08:00, 20:00"), max_length=2000,
                             required=False)
     schedule_kind = forms.ChoiceField(label=_("Schedule"), choices=MedicationPlan.ScheduleKind.choices)
@@ -78,6 +84,81 @@ class PlanForm(forms.Form):
             except ValueError:
                 raise forms.ValidationError(_("%(value)s is not a time of day (HH:MM).") % {"value": item}) from None
         return out
+
+    def clean(self):
+        data = super().clean()
+        doses = self.data.getlist("taper_dose") if hasattr(self.data, "getlist") else []
+        days = self.data.getlist("taper_days") if hasattr(self.data, "getlist") else []
+        steps = []
+        for dose, count in zip(doses, days, strict=False):
+            dose, count = dose.strip(), count.strip()
+            if not dose and not count:
+                continue
+            if not dose or not count.isdigit() or not 1 <= int(count) <= 365:
+                raise forms.ValidationError(_("Each taper step needs a dose and 1 to 365 days."))
+            steps.append(TaperStep(dose=dose[:200], days=int(count)))
+        if len(steps) > MAX_TAPER_STEPS:
+            raise forms.ValidationError(_("Give at most %(max)s taper steps.") % {"max": MAX_TAPER_STEPS})
+        data["taper"] = steps
+        return data
+
+    def schedule(self) -> PlanSchedule:
+        d = self.cleaned_data
+        cycle = ((d["cycle_active_days"], d["cycle_pause_days"])
+                 if d.get("cycle_active_days") and d.get("cycle_pause_days") else None)
+        return PlanSchedule(drug=d["drug"], dose_text=d.get("dose_text") or "", times=d["times"],
+                            start_date=d["start_date"], end_date=d.get("end_date"), schedule_kind=d["schedule_kind"],
+                            weekdays=d.get("weekdays") or [], interval_days=d.get("interval_days") or 1, cycle=cycle,
+                            as_needed=d["as_needed"], taper=d["taper"])
+
+    def taper_rows(self, spare: int = 2) -> list[tuple[str, str]]:
+        """The taper rows to show: what was posted (or the plan's steps), then `spare` empty rows, at least four."""
+        if self.is_bound and hasattr(self.data, "getlist"):
+            rows = [(dose, days) for dose, days in zip(self.data.getlist("taper_dose"),
+                                                        self.data.getlist("taper_days"), strict=False)
+                    if dose.strip() or days.strip()]
+        else:
+            rows = [(step["dose"], str(step["days"])) for step in self.initial.get("taper_steps", [])]
+        return rows + [("", "")] * max(spare, 4 - len(rows))
+
+    @staticmethod
+    def initial_of(plan: MedicationPlan) -> dict:
+        return {"drug": plan.drug, "dose_text": "" if plan.taper_steps else plan.dose_text,
+                "times": ", ".join(plan.times), "schedule_kind": plan.schedule_kind, "weekdays": plan.weekdays,
+                "interval_days": plan.interval_days, "cycle_active_days": plan.cycle_active_days,
+                "cycle_pause_days": plan.cycle_pause_days, "start_date": plan.start_date,
+                "end_date": None if plan.taper_steps else plan.end_date, "as_needed": plan.as_needed,
+                "taper_steps": plan.taper_steps}
+
+
+class FollowUpForm(forms.Form):
+    """A check-up: repeating every N days (HbA1c every 90 days) or, with no interval, a one-off visit."""
+
+    title = forms.CharField(label=_("Check-up"), max_length=200)
+    due_date = forms.DateField(label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}))
+    interval_days = forms.IntegerField(label=_("Repeat every N days"), min_value=1, max_value=730, required=False,
+                                       help_text=_("e.g. 90 for HbA1c; leave empty for a one-off visit."))
+    remind_at = forms.TimeField(label=_("Remind at"), initial=time(9, 0),
+                                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    is_active = forms.BooleanField(label=pgettext_lazy("check-up", "Active"), required=False, initial=True)
+    # A check-up repeating in months (written before intervals in days) keeps that interval unless days are given.
+    interval_months = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=24, required=False)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not editing:
+            del self.fields["is_active"], self.fields["interval_months"]
+
+    def schedule(self) -> FollowUpSchedule:
+        d = self.cleaned_data
+        days = d.get("interval_days")
+        return FollowUpSchedule(title=d["title"], due_date=d["due_date"], interval_days=days,
+                                interval_months=None if days else d.get("interval_months"), remind_at=d["remind_at"])
+
+    @staticmethod
+    def initial_of(plan: FollowUpPlan) -> dict:
+        return {"title": plan.title, "due_date": plan.next_due_date, "interval_days": plan.interval_days,
+                "interval_months": plan.interval_months, "remind_at": plan.remind_at, "is_active": plan.is_active}
 
 
 class ReportValueForm(forms.Form):

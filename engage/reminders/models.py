@@ -8,7 +8,7 @@ with a number or an openid).
 
 import secrets
 import zoneinfo
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -251,8 +251,27 @@ class PatientConsent(models.Model):
         return f"{self.get_kind_display()} v{self.text_version}"
 
 
+def validate_taper_steps(value) -> None:
+    """[{"dose": "4 片", "days": 7}, …]: 1 to 12 steps, each a dose text and 1 to 365 days."""
+    if not isinstance(value, list) or len(value) > MAX_TAPER_STEPS:
+        raise ValidationError(_("Give at most %(max)s taper steps.") % {"max": MAX_TAPER_STEPS})
+    for step in value:
+        if not isinstance(step, dict) or set(step) != {"dose", "days"}:
+            raise ValidationError(_("Each taper step needs a dose and a number of days."))
+        dose, days = step["dose"], step["days"]
+        if not isinstance(dose, str) or not dose.strip() or len(dose) > 200:
+            raise ValidationError(_("Each taper step needs a dose and a number of days."))
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise ValidationError(_("A taper step lasts 1 to 365 days."))
+
+
+MAX_TAPER_STEPS = 12
+
+
 class MedicationPlan(models.Model):
-    """What to take and when. Tapering is several plans with adjacent dates; as-needed plans get no reminders."""
+    """What to take and when; as-needed plans get no reminders. A tapering plan lists its steps (dose text and
+    number of days, in order from the start date) and ends with its last step; each day's doses carry that day's
+    dose text. A paused plan keeps its schedule but has no dose events ahead until it is resumed."""
 
     wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
 
@@ -276,7 +295,10 @@ class MedicationPlan(models.Model):
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
     as_needed = models.BooleanField(_("as needed (no reminders)"), default=False)
+    taper_steps = models.JSONField(_("taper steps"), default=list, blank=True, validators=[validate_taper_steps],
+                                   help_text=_("In order from the start date: the dose and for how many days."))
     is_active = models.BooleanField(_("active"), default=True)
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True, editable=False)
     # Dose events exist up to this instant; the beat tick only revisits plans whose horizon runs short.
     materialised_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -300,6 +322,8 @@ class MedicationPlan(models.Model):
         """Whether the schedule has doses on local date `day`."""
         if self.as_needed or day < self.start_date or (self.end_date and day > self.end_date):
             return False
+        if self.taper_steps and self.dose_on(day) is None:
+            return False
         offset = (day - self.start_date).days
         if self.cycle_active_days and self.cycle_pause_days:
             if offset % (self.cycle_active_days + self.cycle_pause_days) >= self.cycle_active_days:
@@ -313,9 +337,27 @@ class MedicationPlan(models.Model):
     def local_times(self) -> list[time]:
         return sorted({time.fromisoformat(t) for t in self.times})
 
+    def taper_days(self) -> int:
+        return sum(step["days"] for step in self.taper_steps)
+
+    def dose_on(self, day: date) -> str | None:
+        """The dose text of local date `day`: the taper step it falls in, or the plan's dose; None after the last
+        step (or before the start) of a tapering plan."""
+        if not self.taper_steps:
+            return self.dose_text
+        offset = (day - self.start_date).days
+        if offset < 0:
+            return None
+        for step in self.taper_steps:
+            if offset < step["days"]:
+                return step["dose"]
+            offset -= step["days"]
+        return None
+
 
 class FollowUpPlan(models.Model):
-    """A check-up reminder (e.g. HbA1c) on a date, optionally repeating every N months."""
+    """A check-up reminder (e.g. HbA1c every 90 days, or a one-off clinic visit) on a date, optionally repeating
+    every N days or every N months."""
 
     wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
 
@@ -324,17 +366,46 @@ class FollowUpPlan(models.Model):
     title = models.CharField(_("check-up"), max_length=200)
     next_due_date = models.DateField(_("next due"))
     interval_months = models.PositiveSmallIntegerField(_("repeat every N months"), null=True, blank=True)
+    interval_days = models.PositiveSmallIntegerField(_("repeat every N days"), null=True, blank=True)
     remind_at = models.TimeField(_("remind at (local)"), default=time(9, 0))
     is_active = models.BooleanField(_("active"), default=True)
     last_reminded_for = models.DateField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("follow-up plan")
         verbose_name_plural = _("follow-up plans")
+        constraints = [
+            models.CheckConstraint(condition=Q(interval_days__isnull=True) | Q(interval_months__isnull=True),
+                                   name="follow_up_one_interval"),
+            models.CheckConstraint(condition=Q(interval_days__isnull=True) | Q(interval_days__gte=1),
+                                   name="follow_up_interval_days_positive"),
+        ]
 
     def __str__(self):
         return f"{self.title} {self.next_due_date}"
+
+    def next_after(self, due: date) -> date | None:
+        """The date after `due` for a repeating check-up; None for a one-off."""
+        if self.interval_days:
+            return due + timedelta(days=self.interval_days)
+        if self.interval_months:
+            return add_months(due, self.interval_months)
+        return None
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter (31 Jan + 1 -> 28/29 Feb)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError(day)
 
 
 class DoseEvent(models.Model):
@@ -361,6 +432,8 @@ class DoseEvent(models.Model):
     local_time = models.TimeField(_("local time"))
     due_at = models.DateTimeField(_("due"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    dose_text = models.CharField(_("dose"), max_length=200, blank=True,
+                                 help_text=_("That day's dose, written when the event is created (taper steps)."))
     message = models.ForeignKey("messaging.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+", verbose_name=_("reminder"))
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -378,7 +451,9 @@ class DoseEvent(models.Model):
         verbose_name_plural = _("dose events")
         ordering = ["due_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "local_date", "local_time"], name="dose_once_per_plan_slot"),
+            # Cancelled rows stay as evidence; a slot a plan change or resume brings back gets a fresh row.
+            models.UniqueConstraint(fields=["plan", "local_date", "local_time"], condition=~Q(status="cancelled"),
+                                    name="dose_once_per_plan_slot"),
         ]
         indexes = [
             # The claim reads scheduled rows in (due_at, id) order: walking this index needs no sort of every due row.

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from engage.core.errors import NotFound, PermissionDenied
 from engage.core.roles import Capability, can
 from engage.core.sections import PageSection
-from engage.reminders.models import DoseEvent, Patient, Programme
+from engage.reminders.models import DoseEvent, FollowUpPlan, MedicationPlan, Patient, Programme
 from members.accounts.selectors import AccessLevel, access_level_of
 
 LINK_SALT = "engage.reminders.patient-link"
@@ -101,6 +101,24 @@ def access_patient(*, user, patient_id) -> Patient:
 def can_view_programmes(user) -> bool:
     """Staff who may be listed on a programme see the adherence of the programmes that list them."""
     return can(user, Capability.VIEW_PROGRAMME_PATIENTS)
+
+
+def access_medication_plan(*, user, medication_plan_id) -> MedicationPlan:
+    """The plan when `user` may see its patient (patients_visible_to); NotFound otherwise."""
+    plan = (MedicationPlan.objects.filter(patient__in=patients_visible_to(user), pk=medication_plan_id)
+            .select_related("patient", "patient__programme").first())
+    if plan is None:
+        raise NotFound("plan_not_found", _("No such plan."))
+    return plan
+
+
+def access_follow_up_plan(*, user, follow_up_plan_id) -> FollowUpPlan:
+    """The check-up plan when `user` may see its patient (patients_visible_to); NotFound otherwise."""
+    plan = (FollowUpPlan.objects.filter(patient__in=patients_visible_to(user), pk=follow_up_plan_id)
+            .select_related("patient", "patient__programme").first())
+    if plan is None:
+        raise NotFound("follow_up_not_found", _("No such check-up."))
+    return plan
 
 
 def programmes_visible_to(user) -> QuerySet[Programme]:

@@ -36,6 +36,7 @@ from engage.reminders.models import (
     PharmacovigilanceCase,
     Programme,
     ReportedValue,
+    validate_taper_steps,
     validate_time_zone,
     validate_times_of_day,
 )
@@ -257,78 +258,241 @@ def caregiver_opt_out(*, caregivers: list[Caregiver], source: str) -> int:
     return count
 
 
-def medication_plan_create(
-    *,
-    patient: Patient,
-    drug: str,
-    dose_text: str,
-    times: list[str],
-    start_date: date,
-    schedule_kind: str = MedicationPlan.ScheduleKind.DAILY,
-    weekdays: list[int] | None = None,
-    interval_days: int = 1,
-    cycle: tuple[int, int] | None = None,
-    end_date: date | None = None,
-    as_needed: bool = False,
-    actor,
-) -> MedicationPlan:
-    """Adds a plan for `actor`, who must be the patient's treating doctor and verified; its dose events appear on
-    the next beat tick (48 hours ahead)."""
+@dataclass(frozen=True)
+class TaperStep:
+    """One step of a tapering plan: `dose` (e.g. "4 片") taken for `days` days."""
+
+    dose: str
+    days: int
+
+
+@dataclass(frozen=True)
+class PlanSchedule:
+    """What a medication plan says: the drug, the dose (or taper steps) and when. `times` are local HH:MM."""
+
+    drug: str
+    dose_text: str
+    times: list[str]
+    start_date: date
+    schedule_kind: str = MedicationPlan.ScheduleKind.DAILY
+    weekdays: list[int] | None = None
+    interval_days: int = 1
+    cycle: tuple[int, int] | None = None
+    end_date: date | None = None
+    as_needed: bool = False
+    taper: list[TaperStep] | None = None
+
+
+def _require_treating_doctor(actor, patient: Patient) -> None:
+    """The one check of every plan and follow-up write: the actor is the patient's verified treating doctor."""
     if not can_edit_plans(actor, patient):
         raise PermissionDenied("not_treating_doctor",
-                               _("Only the patient's treating doctor, once verified, may add a medication plan."))
-    plan = MedicationPlan(
-        patient=patient, drug=drug.strip()[:200], dose_text=dose_text.strip()[:200],
-        times=sorted({t.strip() for t in times}), schedule_kind=schedule_kind, weekdays=sorted(set(weekdays or [])),
-        interval_days=interval_days, start_date=start_date, end_date=end_date, as_needed=as_needed,
-        cycle_active_days=cycle[0] if cycle else None, cycle_pause_days=cycle[1] if cycle else None,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+                               _("Only the patient's treating doctor, once verified, may add or change their plans."))
+
+
+def _plan_apply(plan: MedicationPlan, schedule: PlanSchedule) -> None:
+    """Writes `schedule` onto the (unsaved) plan, or raises DomainError when it is incomplete or inconsistent."""
+    s = schedule
+    steps = [{"dose": (step.dose or "").strip(), "days": step.days} for step in (s.taper or [])]
+    try:
+        validate_taper_steps(steps)
+    except ValidationError as exc:
+        raise DomainError("invalid_taper", exc.messages[0]) from exc
+    if steps and s.as_needed:
+        raise DomainError("invalid_taper", _("An as-needed plan has no taper steps."))
+    dose_text = (s.dose_text or "").strip() or " → ".join(step["dose"] for step in steps)
+    plan.drug, plan.dose_text = (s.drug or "").strip()[:200], dose_text[:200]
+    plan.times = sorted({t.strip() for t in s.times})
+    plan.schedule_kind, plan.weekdays = s.schedule_kind, sorted(set(s.weekdays or []))
+    plan.interval_days, plan.start_date, plan.end_date, plan.as_needed = (s.interval_days, s.start_date, s.end_date,
+                                                                          s.as_needed)
+    plan.cycle_active_days, plan.cycle_pause_days = s.cycle if s.cycle else (None, None)
+    plan.taper_steps = steps
     if not plan.drug or not plan.dose_text:
         raise DomainError("plan_incomplete", _("Enter the drug and the dose."))
-    if not as_needed:
+    if s.schedule_kind not in MedicationPlan.ScheduleKind.values:
+        raise DomainError("invalid_schedule", _("Unknown schedule."))
+    if not s.as_needed:
         try:
             validate_times_of_day(plan.times)
         except ValidationError as exc:
             raise DomainError("invalid_times", exc.messages[0]) from exc
-    else:
-        plan.times = plan.times or []
-    if end_date and end_date < start_date:
+    if steps:  # a tapering plan ends with its last step
+        plan.end_date = s.start_date + timedelta(days=plan.taper_days() - 1)
+    if plan.end_date and plan.end_date < s.start_date:
         raise DomainError("invalid_dates", _("The end date is before the start date."))
-    if schedule_kind == MedicationPlan.ScheduleKind.WEEKDAYS and (
+    if s.schedule_kind == MedicationPlan.ScheduleKind.WEEKDAYS and (
         not plan.weekdays or not all(isinstance(d, int) and 0 <= d <= 6 for d in plan.weekdays)
     ):
         raise DomainError("invalid_weekdays", _("Choose at least one weekday."))
-    if not 1 <= interval_days <= 365 or (cycle and (min(cycle) < 1 or max(cycle) > 365)):
+    if not 1 <= s.interval_days <= 365 or (s.cycle and (min(s.cycle) < 1 or max(s.cycle) > 365)):
         raise DomainError("invalid_interval", _("Intervals and cycles are between 1 and 365 days."))
+
+
+def _plan_state(plan: MedicationPlan) -> dict:
+    return {"drug": plan.drug, "dose": plan.dose_text, "times": plan.times, "schedule": plan.schedule_kind,
+            "start": str(plan.start_date), "end": str(plan.end_date) if plan.end_date else None,
+            "taper": plan.taper_steps, "active": plan.is_active, "paused": plan.paused_at is not None}
+
+
+def medication_plan_create(*, patient: Patient, schedule: PlanSchedule, actor) -> MedicationPlan:
+    """Adds a plan for `actor`, who must be the patient's treating doctor and verified; its dose events appear on
+    the next beat tick (48 hours ahead)."""
+    _require_treating_doctor(actor, patient)
+    plan = MedicationPlan(patient=patient, created_by=actor)
+    _plan_apply(plan, schedule)
     with transaction.atomic():
         plan.save()
         audit_log(actor=actor, action="reminders.plan_create", obj=plan,
-                  after={"patient": patient.pk, "times": plan.times, "schedule": schedule_kind})
+                  after={"patient": patient.pk, **_plan_state(plan)})
     return plan
 
 
-def medication_plan_stop(*, plan: MedicationPlan, actor=None) -> MedicationPlan:
+def _plan_locked(plan: MedicationPlan, actor, *, active: bool = True) -> MedicationPlan:
+    """The plan's row, locked for the rest of the transaction (the materialiser takes the same lock), once `actor`
+    is known to be the treating doctor; a stopped plan is refused when `active`."""
+    locked = (MedicationPlan.objects.select_for_update(of=("self",))
+              .select_related("patient", "patient__programme").get(pk=plan.pk))
+    _require_treating_doctor(actor, locked.patient)
+    if active and not locked.is_active:
+        raise Conflict("plan_stopped", _("This plan has been stopped; add a new plan instead."))
+    return locked
+
+
+def _cancel_scheduled(plan: MedicationPlan, *, now, reason: str, due_from: datetime | None = None) -> int:
+    """Cancels the plan's dose events still `scheduled` (due from `due_from` on). A dose the dispatcher has locked
+    is waited for and then no longer matches: queued, sent and confirmed doses are never changed."""
+    doses = plan.doses.filter(status=DoseEvent.Status.SCHEDULED)
+    if due_from is not None:
+        doses = doses.filter(due_at__gte=due_from)
+    return doses.update(status=DoseEvent.Status.CANCELLED, status_reason=reason, updated_at=now)
+
+
+def _plan_rematerialise(plan: MedicationPlan, *, now) -> int:
+    """The dose events of the (locked) plan from now to the horizon, when it is reminded at all."""
+    patient = plan.patient
+    if plan.paused_at or plan.as_needed or patient.opted_out_at or not patient.programme.is_active:
+        MedicationPlan.objects.filter(pk=plan.pk).update(materialised_until=now)
+        return 0
+    return _plan_materialise(plan, start=now, end=now + HORIZON)
+
+
+def medication_plan_update(*, plan: MedicationPlan, schedule: PlanSchedule, actor) -> MedicationPlan:
+    """Replaces what the plan says from now on. Its dose events still `scheduled` and due from now are cancelled and
+    computed again from the new schedule (with each day's taper dose); events queued, sent or confirmed, and past
+    ones, are never changed, and a slot one of them holds gets no second event. Audited with before and after."""
     now = timezone.now()
     with transaction.atomic():
-        plan.is_active = False
-        plan.save(update_fields=["is_active"])
-        plan.doses.filter(status=DoseEvent.Status.SCHEDULED).update(
-            status=DoseEvent.Status.CANCELLED, status_reason="plan_stopped", updated_at=now)
-        audit_log(actor=actor, action="reminders.plan_stop", obj=plan)
+        plan = _plan_locked(plan, actor)
+        before = _plan_state(plan)
+        _plan_apply(plan, schedule)
+        plan.save()
+        cancelled = _cancel_scheduled(plan, now=now, reason="plan_changed", due_from=now)
+        created = _plan_rematerialise(plan, now=now)
+        audit_log(actor=actor, action="reminders.plan_update", obj=plan, before=before,
+                  after={**_plan_state(plan), "cancelled": cancelled, "created": created})
     return plan
 
 
-def follow_up_plan_create(*, patient: Patient, title: str, first_date: date, interval_months: int | None = None,
-                          actor=None) -> FollowUpPlan:
-    if not title.strip():
-        raise DomainError("plan_incomplete", _("Name the check-up."))
-    if interval_months is not None and not 1 <= interval_months <= 24:
-        raise DomainError("invalid_interval", _("Repeat every 1 to 24 months."))
+def medication_plan_pause(*, plan: MedicationPlan, actor) -> MedicationPlan:
+    """No more reminders until resumed: every still-scheduled dose event is cancelled. Idempotent."""
+    now = timezone.now()
     with transaction.atomic():
-        plan = FollowUpPlan.objects.create(patient=patient, title=title.strip()[:200], next_due_date=first_date,
-                                           interval_months=interval_months)
-        audit_log(actor=actor, action="reminders.follow_up_plan_create", obj=plan)
+        plan = _plan_locked(plan, actor)
+        if plan.paused_at is None:
+            plan.paused_at = now
+            plan.save(update_fields=["paused_at"])
+            cancelled = _cancel_scheduled(plan, now=now, reason="plan_paused")
+            audit_log(actor=actor, action="reminders.plan_pause", obj=plan, after={"cancelled": cancelled})
+    return plan
+
+
+def medication_plan_resume(*, plan: MedicationPlan, actor) -> MedicationPlan:
+    """Reminders again from now on; the slots of the pause are not replayed. Idempotent."""
+    now = timezone.now()
+    with transaction.atomic():
+        plan = _plan_locked(plan, actor)
+        if plan.paused_at is not None:
+            paused_since, plan.paused_at = plan.paused_at, None
+            plan.save(update_fields=["paused_at"])
+            created = _plan_rematerialise(plan, now=now)
+            audit_log(actor=actor, action="reminders.plan_resume", obj=plan,
+                      before={"paused_at": paused_since.isoformat()}, after={"created": created})
+    return plan
+
+
+def medication_plan_stop(*, plan: MedicationPlan, actor) -> MedicationPlan:
+    """Ends the plan for good: every still-scheduled dose event is cancelled. Idempotent."""
+    now = timezone.now()
+    with transaction.atomic():
+        plan = _plan_locked(plan, actor, active=False)
+        if plan.is_active:
+            plan.is_active = False
+            plan.save(update_fields=["is_active"])
+            cancelled = _cancel_scheduled(plan, now=now, reason="plan_stopped")
+            audit_log(actor=actor, action="reminders.plan_stop", obj=plan, after={"cancelled": cancelled})
+    return plan
+
+
+@dataclass(frozen=True)
+class FollowUpSchedule:
+    """A check-up: its title, the (next) date it is due and, for a repeating one, every N days or N months."""
+
+    title: str
+    due_date: date
+    interval_days: int | None = None
+    interval_months: int | None = None
+    remind_at: time | None = None
+
+
+def _follow_up_apply(plan: FollowUpPlan, schedule: FollowUpSchedule) -> None:
+    s = schedule
+    title = (s.title or "").strip()
+    if not title or len(title) > 200:
+        raise DomainError("plan_incomplete", _("Name the check-up."))
+    if not isinstance(s.due_date, date):
+        raise DomainError("invalid_dates", _("Give the date the check-up is due."))
+    if s.interval_days is not None and s.interval_months is not None:
+        raise DomainError("invalid_interval", _("Repeat every N days or every N months, not both."))
+    if s.interval_months is not None and not 1 <= s.interval_months <= 24:
+        raise DomainError("invalid_interval", _("Repeat every 1 to 24 months."))
+    if s.interval_days is not None and not 1 <= s.interval_days <= 730:
+        raise DomainError("invalid_interval", _("Repeat every 1 to 730 days."))
+    plan.title, plan.next_due_date = title, s.due_date
+    plan.interval_days, plan.interval_months = s.interval_days, s.interval_months
+    plan.remind_at = s.remind_at or plan.remind_at
+
+
+def _follow_up_state(plan: FollowUpPlan) -> dict:
+    return {"title": plan.title, "due": str(plan.next_due_date), "every_days": plan.interval_days,
+            "every_months": plan.interval_months, "remind_at": f"{plan.remind_at:%H:%M}", "active": plan.is_active}
+
+
+def follow_up_plan_create(*, patient: Patient, schedule: FollowUpSchedule, actor) -> FollowUpPlan:
+    """Adds a check-up reminder (HbA1c every 90 days, a one-off visit) for `actor`, the verified treating doctor."""
+    _require_treating_doctor(actor, patient)
+    plan = FollowUpPlan(patient=patient, created_by=actor)
+    _follow_up_apply(plan, schedule)
+    with transaction.atomic():
+        plan.save()
+        audit_log(actor=actor, action="reminders.follow_up_plan_create", obj=plan,
+                  after={"patient": patient.pk, **_follow_up_state(plan)})
+    return plan
+
+
+def follow_up_plan_update(*, plan: FollowUpPlan, schedule: FollowUpSchedule, is_active: bool = True,
+                          actor) -> FollowUpPlan:
+    """Changes a check-up (or stops it with `is_active` False), under the row lock the check-up tick takes: a
+    reminder already sent for a date is not sent again for it."""
+    with transaction.atomic():
+        plan = FollowUpPlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
+        _require_treating_doctor(actor, plan.patient)
+        before = _follow_up_state(plan)
+        _follow_up_apply(plan, schedule)
+        plan.is_active = is_active
+        plan.save()
+        audit_log(actor=actor, action="reminders.follow_up_plan_update", obj=plan, before=before,
+                  after=_follow_up_state(plan))
     return plan
 
 
@@ -641,28 +805,39 @@ def plan_dose_slots(plan: MedicationPlan, tz: ZoneInfo, start: datetime, end: da
         day += timedelta(days=1)
 
 
-def doses_materialise(*, now: datetime | None = None, limit: int = 2000) -> int:
-    """Creates the dose events of the next 48 hours for plans whose horizon runs short. Safe to run twice at
-    once: rows are unique on (plan, local date, local time) and inserted with ON CONFLICT DO NOTHING."""
+def _plan_materialise(plan: MedicationPlan, *, start: datetime, end: datetime) -> int:
+    """Inserts the plan's dose events with start <= due_at < end, each with that day's dose text (ON CONFLICT DO
+    NOTHING: a slot that already has a live event keeps it), and moves the plan's horizon to `end`."""
+    rows = [
+        DoseEvent(plan=plan, patient_id=plan.patient_id, local_date=day, local_time=at, due_at=due,
+                  dose_text=plan.dose_on(day) or "")
+        for day, at, due in plan_dose_slots(plan, plan.patient.tz, start, end)
+    ]
+    DoseEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    MedicationPlan.objects.filter(pk=plan.pk).update(materialised_until=end)
+    return len(rows)
+
+
+def doses_materialise(*, now: datetime | None = None, limit: int = 2000, after_lock=None) -> int:
+    """Creates the dose events of the next 48 hours for plans whose horizon runs short. Each plan is read again
+    under its row lock (SKIP LOCKED: a plan the doctor is changing is left to the next tick), so a pause or an
+    edit committed meanwhile is never undone by events computed from the old plan. Safe to run twice at once.
+    `after_lock` is a test hook called with the locked plan inside its transaction."""
     now = now or timezone.now()
     end = now + HORIZON
-    plans = list(
-        MedicationPlan.objects.filter(is_active=True, as_needed=False, patient__opted_out_at__isnull=True,
-                                      patient__programme__is_active=True)
-        .filter(Q(materialised_until__isnull=True) | Q(materialised_until__lt=end - REMATERIALISE_BEFORE))
-        .select_related("patient").order_by("materialised_until", "id")[:limit]
-    )
+    due = (Q(materialised_until__isnull=True) | Q(materialised_until__lt=end - REMATERIALISE_BEFORE))
+    reminded = MedicationPlan.objects.filter(due, is_active=True, paused_at__isnull=True, as_needed=False,
+                                             patient__opted_out_at__isnull=True, patient__programme__is_active=True)
+    ids = list(reminded.order_by("materialised_until", "id").values_list("pk", flat=True)[:limit])
     created = 0
-    for plan in plans:
-        start = max(plan.materialised_until or now, now - GRACE)
-        rows = [
-            DoseEvent(plan=plan, patient_id=plan.patient_id, local_date=day, local_time=at, due_at=due)
-            for day, at, due in plan_dose_slots(plan, plan.patient.tz, start, end)
-        ]
+    for pk in ids:
         with transaction.atomic():
-            DoseEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-            MedicationPlan.objects.filter(pk=plan.pk).update(materialised_until=end)
-        created += len(rows)
+            plan = (reminded.select_for_update(skip_locked=True, of=("self",)).select_related("patient")
+                    .filter(pk=pk).first())
+            if plan is not None:
+                if after_lock is not None:
+                    after_lock(plan)
+                created += _plan_materialise(plan, start=max(plan.materialised_until or now, now - GRACE), end=end)
     return created
 
 
@@ -727,7 +902,7 @@ def _enqueue(route: Route, *, template_key: str, params: dict, key: str, purpose
 
 
 def dose_params(dose: DoseEvent) -> dict:
-    return {"time": f"{dose.local_time:%H:%M}", "drug": dose.plan.drug, "dose": dose.plan.dose_text,
+    return {"time": f"{dose.local_time:%H:%M}", "drug": dose.plan.drug, "dose": dose.dose_text or dose.plan.dose_text,
             "url": patient_link(dose.patient)}
 
 
@@ -934,23 +1109,13 @@ def checkups_remind(*, now: datetime | None = None, batch: int = BATCH) -> int:
                          key=f"checkup:{plan.pk}:{due}", purpose=PURPOSE_CHECKUP)
                 sent += 1
             plan.last_reminded_for = due
-            if plan.interval_months:
-                plan.next_due_date = _add_months(due, plan.interval_months)
+            following = plan.next_after(due)
+            if following:
+                plan.next_due_date = following
             else:
                 plan.is_active = False
             plan.save(update_fields=["last_reminded_for", "next_due_date", "is_active"])
     return sent
-
-
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise ValueError(day)
 
 
 def reminders_tick(*, now: datetime | None = None, fan_out: bool = False) -> dict:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from engage.core.errors import DomainError
@@ -23,7 +24,7 @@ from engage.messaging.models import OutboundMessage
 from engage.messaging.services import inbound_receive
 from engage.reminders import selectors, services
 from engage.reminders.demo import demo_patients
-from engage.reminders.forms import EnrolmentForm, PhoneReplyForm, PlanForm, ReportValueForm
+from engage.reminders.forms import EnrolmentForm, FollowUpForm, PhoneReplyForm, PlanForm, ReportValueForm
 from engage.reminders.models import Patient, PatientConsent, Programme, ReportedValue
 
 # --- Patient (signed link, no log-in) ---------------------------------------------------------------------
@@ -191,15 +192,8 @@ def doctor_patient(request, patient_id: int):
         if not can_edit:
             return render(request, "reminders/not_allowed.html", status=403)
         if form.is_valid():
-            d = form.cleaned_data
-            cycle = ((d["cycle_active_days"], d["cycle_pause_days"])
-                     if d.get("cycle_active_days") and d.get("cycle_pause_days") else None)
             try:
-                services.medication_plan_create(
-                    patient=patient, drug=d["drug"], dose_text=d["dose_text"], times=d["times"],
-                    start_date=d["start_date"], end_date=d.get("end_date"), schedule_kind=d["schedule_kind"],
-                    weekdays=d.get("weekdays") or [], interval_days=d.get("interval_days") or 1, cycle=cycle,
-                    as_needed=d["as_needed"], actor=request.user)
+                services.medication_plan_create(patient=patient, schedule=form.schedule(), actor=request.user)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -208,6 +202,7 @@ def doctor_patient(request, patient_id: int):
     context = {
         "patient": patient, "can_edit": can_edit, "form": form,
         "plans": patient.plans.order_by("-is_active", "-created_at"),
+        "follow_ups": patient.follow_ups.order_by("-is_active", "next_due_date", "id"),
         "adherence": selectors.adherence_of_patient(patient),
         "values": patient.reported_values.all()[:50],
         "consents": patient.consents.all(),
@@ -215,6 +210,104 @@ def doctor_patient(request, patient_id: int):
         "show_name": patient.doctor_id == request.user.pk,
     }
     return render(request, "reminders/doctor_patient.html", context, status=400 if form.errors else 200)
+
+
+def _accessed(access, **ids):
+    """The object `access` (a selectors.access_* function) returns for these ids, or a 404."""
+    try:
+        return access(**ids)
+    except DomainError as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def plan_edit(request, medication_plan_id: int):
+    """The treating doctor changes a plan (its dose events ahead are recomputed)."""
+    plan = _accessed(selectors.access_medication_plan, user=request.user, medication_plan_id=medication_plan_id)
+    if not selectors.can_edit_plans(request.user, plan.patient):
+        return render(request, "reminders/not_allowed.html", status=403)
+    form = PlanForm(request.POST or None, initial=PlanForm.initial_of(plan))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.medication_plan_update(plan=plan, schedule=form.schedule(), actor=request.user)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Plan changed. Reminders ahead follow the new plan."))
+            return redirect("reminders_doctor_patient", patient_id=plan.patient_id)
+    return render(request, "reminders/plan_edit.html", {"plan": plan, "patient": plan.patient, "form": form},
+                  status=400 if form.errors else 200)
+
+
+PLAN_ACTIONS = {
+    "pause": (services.medication_plan_pause, gettext_lazy("Plan paused: no reminders until you resume it.")),
+    "resume": (services.medication_plan_resume, gettext_lazy("Plan resumed: reminders from the next dose time.")),
+    "stop": (services.medication_plan_stop, gettext_lazy("Plan stopped.")),
+}
+
+
+@login_required
+@require_POST
+def plan_status(request, medication_plan_id: int):
+    """The plan's pause, resume and stop buttons."""
+    plan = _accessed(selectors.access_medication_plan, user=request.user, medication_plan_id=medication_plan_id)
+    if not selectors.can_edit_plans(request.user, plan.patient):
+        return render(request, "reminders/not_allowed.html", status=403)
+    action = PLAN_ACTIONS.get(request.POST.get("action", ""))
+    if action is None:
+        messages.error(request, _("Unknown action."))
+    else:
+        service, done = action
+        try:
+            service(plan=plan, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, done)
+    return redirect("reminders_doctor_patient", patient_id=plan.patient_id)
+
+
+def _follow_up_page(request, form, *, patient, follow_up=None):
+    return render(request, "reminders/follow_up_form.html",
+                  {"patient": patient, "follow_up": follow_up, "form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def follow_up_create(request, patient_id: int):
+    patient = _accessed(selectors.access_patient, user=request.user, patient_id=patient_id)
+    if not selectors.can_edit_plans(request.user, patient):
+        return render(request, "reminders/not_allowed.html", status=403)
+    form = FollowUpForm(request.POST or None, initial={"due_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.follow_up_plan_create(patient=patient, schedule=form.schedule(), actor=request.user)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Check-up added."))
+            return redirect("reminders_doctor_patient", patient_id=patient.pk)
+    return _follow_up_page(request, form, patient=patient)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def follow_up_edit(request, follow_up_plan_id: int):
+    follow_up = _accessed(selectors.access_follow_up_plan, user=request.user, follow_up_plan_id=follow_up_plan_id)
+    if not selectors.can_edit_plans(request.user, follow_up.patient):
+        return render(request, "reminders/not_allowed.html", status=403)
+    form = FollowUpForm(request.POST or None, initial=FollowUpForm.initial_of(follow_up), editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.follow_up_plan_update(plan=follow_up, schedule=form.schedule(),
+                                           is_active=form.cleaned_data["is_active"], actor=request.user)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Check-up changed."))
+            return redirect("reminders_doctor_patient", patient_id=follow_up.patient_id)
+    return _follow_up_page(request, form, patient=follow_up.patient, follow_up=follow_up)
 
 
 @login_required

@@ -161,6 +161,11 @@ TABLE = [
     # The programme lists marketing, the medical reviewer and the rep as its staff; compliance and admin are not.
     row("GET", "/reminders/patients/{patient}/", LOGIN, 404, 200, 404, 200, 200, 404, 404),
     row("GET", "/reminders/patients/{other_patient}/", LOGIN, 404, 404, 404, 200, 200, 404, 404),
+    # Plans and check-ups: programme staff see them on the patient's page; only the treating doctor changes them.
+    row("GET", "/reminders/plans/{plan}/", LOGIN, 404, 200, 404, 403, 403, 404, 404),
+    row("POST", "/reminders/plans/{plan}/status/", LOGIN, 404, REDIRECT, 404, 403, 403, 404, 404, body={}),
+    row("GET", "/reminders/patients/{patient}/follow-ups/new/", LOGIN, 404, 200, 404, 403, 403, 404, 404),
+    row("GET", "/reminders/follow-ups/{follow_up}/", LOGIN, 404, 200, 404, 403, 403, 404, 404),
     row("GET", "/reminders/programmes/{programme}/", LOGIN, 404, 404, 404, 200, 200, 404, 404),
     # The list of programmes whose staff list the user (the admin menu's link): staff roles; compliance and admin
     # see an empty list, reps are kept away by the separation-of-duties rule.

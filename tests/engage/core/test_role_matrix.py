@@ -219,6 +219,12 @@ def _build_world(patcher, tmp):
 
     patient = enrol(doctor, "+8613900000001")
     other_patient = enrol(make_doctor(), "+8613900000002")
+    plan = reminder_services.medication_plan_create(
+        patient=patient, schedule=reminder_services.PlanSchedule(drug="二甲双胍", dose_text="500 mg", times=["08:00"],
+                                                                 start_date=timezone.localdate()), actor=doctor)
+    follow_up = reminder_services.follow_up_plan_create(
+        patient=patient, schedule=reminder_services.FollowUpSchedule(title="HbA1c", due_date=timezone.localdate(),
+                                                                     interval_days=90), actor=doctor)
     pv_case = PharmacovigilanceCase.objects.create(patient=patient, programme=programme, text="吃药后头晕",
                                                    matched_keywords=["头晕"], source="sms", source_key="matrix-pv-1",
                                                    received_at=timezone.now(), review_due_at=timezone.now())
@@ -247,8 +253,8 @@ def _build_world(patcher, tmp):
         "points_rule": PointsRule.objects.order_by("pk").first().pk, "points_settings": PointsSettings.load().pk,
         # patients
         "programme": programme.pk, "consent_text": programme.consent_texts.get().pk, "patient": patient.pk,
-        "other_patient": other_patient.pk, "pv_case": pv_case.pk, "patient_token": patient_token,
-        "pv_term": AdverseEventTerm.objects.get_or_create(term="皮疹")[0].pk,
+        "other_patient": other_patient.pk, "plan": plan.pk, "follow_up": follow_up.pk, "pv_case": pv_case.pk,
+        "patient_token": patient_token, "pv_term": AdverseEventTerm.objects.get_or_create(term="皮疹")[0].pk,
         "enrol_token": programme.enrolment_token,
         # platform
         "audit_entry": AuditEntry.objects.order_by("pk").first().pk, "message": message.pk,

@@ -91,12 +91,19 @@ def make_patient(programme, verified_doctor):
     return make
 
 
+def plan_schedule(times=("08:00",), start=date(2026, 1, 1), **kwargs) -> services.PlanSchedule:
+    return services.PlanSchedule(drug=kwargs.pop("drug", "二甲双胍"), dose_text=kwargs.pop("dose_text", "500 mg"),
+                                 times=list(times), start_date=start, **kwargs)
+
+
 @pytest.fixture
 def make_plan():
+    """make_plan(patient, times=..., start=..., actor=..., <any PlanSchedule field>) -> MedicationPlan"""
+
     def make(patient, times=("08:00",), start=date(2026, 1, 1), **kwargs):
-        return services.medication_plan_create(patient=patient, drug=kwargs.pop("drug", "二甲双胍"),
-                                               dose_text=kwargs.pop("dose_text", "500 mg"), times=list(times),
-                                               start_date=start, **{"actor": patient.doctor, **kwargs})
+        actor = kwargs.pop("actor", patient.doctor)
+        return services.medication_plan_create(patient=patient, schedule=plan_schedule(times, start, **kwargs),
+                                               actor=actor)
 
     return make
 
@@ -109,4 +116,4 @@ def dose_at(patient, plan, due_at, status=DoseEvent.Status.SCHEDULED, local=None
                                     status=status)
 
 
-__all__ = ["ADULT_BIRTH_DATE", "ALL_KINDS", "PatientConsent", "dose_at", "next_mobile"]
+__all__ = ["ADULT_BIRTH_DATE", "ALL_KINDS", "PatientConsent", "dose_at", "next_mobile", "plan_schedule"]

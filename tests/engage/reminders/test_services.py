@@ -14,7 +14,7 @@ from engage.core.errors import DomainError
 from engage.reminders import services
 from engage.reminders.models import Caregiver, DoseEvent, MedicationPlan, Patient, PatientConsent, ProgrammeConsentText
 from engage.reminders.services import doses_materialise, local_due_at
-from tests.engage.reminders.conftest import ADULT_BIRTH_DATE
+from tests.engage.reminders.conftest import ADULT_BIRTH_DATE, plan_schedule
 
 BOTH = frozenset({"programme", "health_information", "sms"})
 
@@ -305,12 +305,10 @@ def test_only_the_treating_verified_doctor_adds_a_medication_plan(make_patient, 
     else:
         actor = role_user(who)
     with pytest.raises(DomainError) as refused:
-        services.medication_plan_create(patient=patient, drug="二甲双胍", dose_text="500 mg", times=["08:00"],
-                                        start_date=date(2026, 1, 1), actor=actor)
+        services.medication_plan_create(patient=patient, schedule=plan_schedule(), actor=actor)
     assert refused.value.code == "not_treating_doctor" and refused.value.status == 403
     assert not MedicationPlan.objects.filter(patient=patient).exists()
-    plan = services.medication_plan_create(patient=patient, drug="二甲双胍", dose_text="500 mg", times=["08:00"],
-                                           start_date=date(2026, 1, 1), actor=patient.doctor) \
+    plan = services.medication_plan_create(patient=patient, schedule=plan_schedule(), actor=patient.doctor) \
         if who != "unverified_doctor" else None
     assert who == "unverified_doctor" or plan.created_by == patient.doctor
 

@@ -228,8 +228,9 @@ def test_checkup_reminder_on_its_day_then_every_three_months(make_patient, recor
     from engage.reminders.services import checkups_remind
 
     patient = make_patient()
-    plan = services.follow_up_plan_create(patient=patient, title="HbA1c", first_date=date(2026, 5, 1),
-                                          interval_months=3)
+    plan = services.follow_up_plan_create(
+        patient=patient, schedule=services.FollowUpSchedule(title="HbA1c", due_date=date(2026, 5, 1),
+                                                            interval_months=3), actor=patient.doctor)
     assert checkups_remind(now=datetime(2026, 4, 30, 23, 0, tzinfo=UTC)) == 0  # 07:00 local: before 09:00
     assert checkups_remind(now=datetime(2026, 5, 1, 1, 0, tzinfo=UTC)) == 1  # 09:00 local
     assert checkups_remind(now=datetime(2026, 5, 1, 2, 0, tzinfo=UTC)) == 0

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cms', '0008_alter_contentapproval_page'),
+        ('cms', '0009_append_only'),
         ('wagtailimages', '0027_image_description'),
     ]
 
