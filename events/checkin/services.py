@@ -208,7 +208,7 @@ def attendance_credit(*, registration_id: int) -> None:
         return
     doctor, event = registration.doctor, registration.event
     try:
-        points_award(member=doctor, rule_code=ATTEND_RULE, source=registration)
+        points_award(member=doctor, rule_code=ATTEND_RULE, source=registration, source_label=event.title)
     except DomainError as exc:
         logger.warning("attendance points not awarded for registration %s: %s", registration.pk, exc.code)
     engagement_record(doctor=doctor, kind=EngagementKind.MEETING_ATTENDED,

@@ -131,8 +131,12 @@ def points_award(
     source,
     idempotency_key: str | None = None,
     actor: User | None = None,
+    source_label: str = "",
 ) -> AwardResult:
     """Credits `member` with the points of `rule` for `source`, at most once per idempotency key.
+
+    The ledger shows `source_label` as the source (default: str(source)). The ledger is append-only and outlives
+    a closed account, so a source whose str() names a person (a profile, a registration) passes a label.
 
     The key defaults to rule + source + member, so the same source never pays twice, however often or
     concurrently this is called. Caps are per rule per member per Shanghai day and calendar year; an award that
@@ -147,6 +151,7 @@ def points_award(
         if rule is None:
             raise NotFound("unknown_rule", _("There is no points rule %(code)s.") % {"code": rule_code})
     source_type, source_id, source_repr = _source_parts(source)
+    source_repr = source_label[:300] or source_repr
     if not is_points_member(member):
         return AwardResult(0, None, "not_a_member")
     now = timezone.now()

@@ -1,0 +1,35 @@
+"""Registrations and tickets in the personal data export; kept on closing as the attendance evidence of sponsored
+meetings, with the person's names taken out of their free text."""
+
+from engage.core.personal_data import Closing, ClosingAccount, iso, personal_data
+from events.registrations.models import Registration, Ticket
+
+
+def _pseudonymise(account: ClosingAccount) -> None:
+    for registration in Registration.objects.filter(doctor=account.user).only("reason", "frequency_warning"):
+        reason, warning = account.scrub(registration.reason), account.scrub(registration.frequency_warning)
+        if (reason, warning) != (registration.reason, registration.frequency_warning):
+            registration.reason, registration.frequency_warning = reason, warning
+            registration.save(update_fields=["reason", "frequency_warning"])
+
+
+@personal_data(section="registrations", model="events.Registration", user_fields=("doctor",), order=60,
+               closing=Closing.PSEUDONYMISE, close=_pseudonymise,
+               reason="attendance of sponsored meetings is transfer-of-value evidence")
+def registrations_export(user) -> list[dict]:
+    return [
+        {"meeting": r.event.title, "meeting_starts": iso(r.event.starts_at), "status": r.status, "source": r.source,
+         "registered_at": iso(r.created_at), "decided_at": iso(r.decided_at), "cancelled_at": iso(r.cancelled_at),
+         "reason": r.reason, "frequency_warning": r.frequency_warning}
+        for r in Registration.objects.filter(doctor=user).select_related("event").order_by("created_at", "id")
+    ]
+
+
+@personal_data(section="tickets", model="events.Ticket", user_fields=(), order=61, closing=Closing.RETAIN,
+               reason="the ticket a check-in was made with (check-in evidence)")
+def tickets_export(user) -> list[dict]:
+    return [
+        {"meeting": t.event.title, "code": t.secret, "issued_at": iso(t.issued_at), "revoked_at": iso(t.revoked_at),
+         "revoked_reason": t.revoked_reason}
+        for t in Ticket.objects.filter(registration__doctor=user).select_related("event").order_by("issued_at", "id")
+    ]
