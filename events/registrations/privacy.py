@@ -1,11 +1,26 @@
 """Registrations and tickets in the personal data export; kept on closing as the attendance evidence of sponsored
-meetings, with the person's names taken out of their free text."""
+meetings, with the person's names taken out of their free text. Registrations for meetings still to come are
+cancelled: their seats go back to the quota."""
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from engage.core.personal_data import Closing, ClosingAccount, iso, personal_data
+from events.checkin.models import CheckIn
 from events.registrations.models import Registration, Ticket
+from events.registrations.services import registration_cancel
+
+CLOSED_REASON = "account closed"
 
 
 def _pseudonymise(account: ClosingAccount) -> None:
+    # Seats of meetings still to come go back to the quota (and its waiting list); attended ones stay as they are.
+    checked_in = CheckIn.objects.filter(registration=OuterRef("pk"), annulled_at__isnull=True)
+    upcoming = Registration.objects.filter(~Exists(checked_in), doctor=account.user,
+                                           status__in=Registration.ACTIVE, event__starts_at__gt=timezone.now())
+    for registration in upcoming:
+        registration_cancel(registration=registration, actor=account.user, reason=CLOSED_REASON,
+                            account_closing=True)
     for registration in Registration.objects.filter(doctor=account.user).only("reason", "frequency_warning"):
         reason, warning = account.scrub(registration.reason), account.scrub(registration.frequency_warning)
         if (reason, warning) != (registration.reason, registration.frequency_warning):

@@ -116,9 +116,7 @@ def account_close(*, user: User, confirmation: str) -> User:
         raise PermissionDenied("staff_account", _("Staff accounts are closed by an administrator."))
     pseudonym = f"closed-{user.pk}"
     account = ClosingAccount(user=user, pseudonym=pseudonym, identifiers=_identifiers(user))
-    for entry in personal_data_registry():
-        entry.run_close(account)
-
+    # The user row first: what the areas' closing writes (audit entries, decisions) then names the pseudonym.
     user.groups.clear()
     user.user_permissions.clear()
     user.username = pseudonym
@@ -131,6 +129,8 @@ def account_close(*, user: User, confirmation: str) -> User:
     user.is_active = False
     user.set_unusable_password()
     user.save()
+    for entry in personal_data_registry():
+        entry.run_close(account)
     audit_log(actor=user, action="account.close", obj=user, after={"username": pseudonym},
               reason="closed by the account holder")
     return user

@@ -2,6 +2,7 @@
 personal data in the rows compliance keeps while those rows still exist and point at the pseudonymised user."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cms.reading.models import Favourite, ReadingRecord, ShareCode
+from engage.audit.models import AuditEntry
 from engage.core.crypto import lookup_hash
 from engage.core.personal_data import personal_data_registry
 from engage.inbox.models import Notification
@@ -35,7 +37,15 @@ from members.privacy.services import account_close, personal_data_export, person
 from members.profiles.models import DoctorProfile
 from members.segments.models import DoctorSegment
 from tests.cms.factories import make_article
-from tests.events.factories import answers_for, attend_rule, make_registration, make_survey, open_event, ticket_for
+from tests.events.factories import (
+    answers_for,
+    attend_rule,
+    make_event,
+    make_registration,
+    make_survey,
+    open_event,
+    ticket_for,
+)
 from tests.factories import make_doctor, user_with_role
 from tests.members import factories as member_support
 from tests.members.factories import GOOD_LICENCE, approved_reward
@@ -149,10 +159,12 @@ def test_closing_leaves_no_personal_data_in_the_rows_kept(doctor, django_capture
     pk = doctor.pk
     text = _rows_as_text(KEPT_MODELS)
     assert all(value in text for value in (NAME, MOBILE, OPENID, GOOD_LICENCE, "请打"))  # the check can fail
+    last_entry = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
     with django_capture_on_commit_callbacks(execute=True):
         account_close(user=doctor, confirmation="确认注销")
 
     text = _rows_as_text(KEPT_MODELS)
+    text += serializers.serialize("json", AuditEntry.objects.filter(id__gt=last_entry))  # written while closing
     assert [value for value in IDENTIFIERS if value.lower() in text.lower()] == []
     assert "请打" not in text  # the free-text survey answer
     # Nothing personal is exported any more either: what remains is kept under the pseudonym.
@@ -211,3 +223,21 @@ def test_a_staff_member_exports_the_scans_they_made(make_user):
     data = personal_data_export(user=staff)
     assert [(a["method"], a["result"]) for a in data["check_in_attempts"]] == [("camera", "ok")]
     assert data["check_ins"] == []
+
+
+def test_closing_gives_back_the_seats_of_meetings_to_come(doctor):
+    """Even past the cancellation deadline (nobody attends with a closed account); attended meetings stay."""
+    event = make_event(cancellation_deadline=timezone.now() - timedelta(hours=1), capacity=1)
+    upcoming = make_registration(event, doctor)
+    waiting = make_registration(event, make_doctor(), status="waitlisted")
+    account_close(user=doctor, confirmation="确认注销")
+
+    upcoming.refresh_from_db()
+    assert (upcoming.status, upcoming.holds_seat, upcoming.reason) == ("cancelled", False, "account closed")
+    assert upcoming.ticket.revoked_at is not None
+    waiting.refresh_from_db()
+    assert waiting.status == "confirmed"  # the freed seat went to the waiting list
+    label = AuditEntry.objects.get(action="events.registration.cancelled", object_id=str(upcoming.pk)).actor_label
+    assert label.startswith(f"closed-{doctor.pk}")  # the append-only audit never gets the name on closing
+    attended = Registration.objects.get(doctor=doctor, checkins__isnull=False)
+    assert attended.status == "confirmed"
