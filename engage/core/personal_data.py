@@ -7,7 +7,8 @@ to the user and fails when a key is neither covered here nor listed in EXEMPT wi
 
 Closing does one of three things to a registration's rows:
 - DELETE: the rows go (the default deletes the rows whose covered keys point at the person);
-- PSEUDONYMISE: the rows stay, their personal fields are replaced by the pseudonym or erased (`close` does it);
+- PSEUDONYMISE: the rows stay, the identifiers in their `scrub` fields become the pseudonym, and `close` erases
+  or replaces what else is personal;
 - RETAIN: the rows stay as they are, keyed to the pseudonymised user row (`close` may still end what is running,
   e.g. withdraw a consent); `reason` says why they are kept. The points ledger, content approvals and the audit
   log are append-only: they are retained and never rewritten.
@@ -41,6 +42,7 @@ class PersonalData:
     export: Callable  # export(user) -> list of dicts (one per row) or a dict (one record) or None
     closing: Closing
     close: Callable | None  # close(account: ClosingAccount), inside the closing transaction
+    scrub: tuple[str, ...]  # text or JSON fields of the covered rows whose identifiers become the pseudonym
     reason: str
     order: int
 
@@ -56,6 +58,8 @@ class PersonalData:
             self.close(account)
         elif self.closing == Closing.DELETE and self.user_fields:
             self.rows(account.user).delete()
+        if self.scrub:
+            account.scrub_rows(self.rows(account.user), *self.scrub)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,18 @@ class ClosingAccount:
             return text
         words = sorted({i for i in self.identifiers if i}, key=len, reverse=True)
         return re.sub("|".join(re.escape(w) for w in words), self.pseudonym, text, flags=re.IGNORECASE)
+
+    def scrub_rows(self, rows, *fields: str) -> None:
+        """Replaces the identifiers in `fields` (text or JSON) of each of `rows`; saves the rows that change."""
+        for row in rows.only(*fields):
+            changed = []
+            for name in fields:
+                value = self.scrub_json(getattr(row, name))
+                if value != getattr(row, name):
+                    setattr(row, name, value)
+                    changed.append(name)
+            if changed:
+                row.save(update_fields=changed)
 
     def scrub_json(self, value):
         """A JSON value with every identifier in its strings replaced by the pseudonym."""
@@ -131,16 +147,19 @@ EXEMPT: dict[str, str] = {
 
 
 def personal_data(*, section: str, model: str, user_fields: tuple[str, ...], closing: Closing,
-                  close: Callable | None = None, reason: str = "", order: int = 100):
+                  close: Callable | None = None, scrub: tuple[str, ...] = (), reason: str = "", order: int = 100):
     """Registers the decorated `export(user)` for `model`'s rows of one person (see the module docstring)."""
-    if closing == Closing.PSEUDONYMISE and close is None:
-        raise ValueError(f"{section}: pseudonymising needs a close function")
+    if closing == Closing.PSEUDONYMISE and close is None and not scrub:
+        raise ValueError(f"{section}: pseudonymising needs a close function or fields to scrub")
+    if scrub and not user_fields:
+        raise ValueError(f"{section}: rows reached through another row are scrubbed by a close function")
     if closing != Closing.DELETE and not reason:
         raise ValueError(f"{section}: say why the rows are kept")
 
     def register(fn):
         _REGISTRY[section] = PersonalData(section=section, model=model, user_fields=tuple(user_fields), export=fn,
-                                          closing=closing, close=close, reason=reason, order=order)
+                                          closing=closing, close=close, scrub=tuple(scrub), reason=reason,
+                                          order=order)
         return fn
 
     return register

@@ -14,16 +14,11 @@ def _pseudonymise(account: ClosingAccount) -> None:
     messages.filter(status=OutboundMessage.Status.QUEUED).update(
         status=OutboundMessage.Status.FAILED, error_code=ACCOUNT_CLOSED, next_attempt_at=None,
         finished_at=timezone.now())
-    for message in messages.only("params", "rendered"):
-        message.recipient = message.fallback_sms_to = ""
-        message.recipient_hash = message.recipient_masked = ""
-        message.params, message.rendered = account.scrub_json(message.params), account.scrub(message.rendered)
-        message.save(update_fields=["recipient", "fallback_sms_to", "recipient_hash", "recipient_masked", "params",
-                                    "rendered"])
+    messages.update(recipient="", fallback_sms_to="", recipient_hash="", recipient_masked="")
 
 
 @personal_data(section="messages", model="messaging.OutboundMessage", user_fields=("user",), order=71,
-               closing=Closing.PSEUDONYMISE, close=_pseudonymise,
+               closing=Closing.PSEUDONYMISE, close=_pseudonymise, scrub=("params", "rendered"),
                reason="the delivery log of notices sent (what, when, whether delivered)")
 def messages_export(user) -> list[dict]:
     return [

@@ -11,11 +11,7 @@ def _position(scan: Scan) -> dict:
 
 def _pseudonymise(account: ClosingAccount) -> None:
     # A scan keeps the answer the scanner showed (the doctor's card with their name), repeated for its nonce.
-    for scan in Scan.objects.filter(ticket__registration__doctor=account.user).only("response"):
-        response = account.scrub_json(scan.response)
-        if response != scan.response:
-            scan.response = response
-            scan.save(update_fields=["response"])
+    account.scrub_rows(Scan.objects.filter(ticket__registration__doctor=account.user), "response")
 
 
 @personal_data(section="check_ins", model="events.CheckIn", user_fields=(), order=62,

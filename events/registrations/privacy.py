@@ -13,7 +13,7 @@ from events.registrations.services import registration_cancel
 CLOSED_REASON = "account closed"
 
 
-def _pseudonymise(account: ClosingAccount) -> None:
+def _cancel_upcoming(account: ClosingAccount) -> None:
     # Seats of meetings still to come go back to the quota (and its waiting list); attended ones stay as they are.
     checked_in = CheckIn.objects.filter(registration=OuterRef("pk"), annulled_at__isnull=True)
     upcoming = Registration.objects.filter(~Exists(checked_in), doctor=account.user,
@@ -21,15 +21,10 @@ def _pseudonymise(account: ClosingAccount) -> None:
     for registration in upcoming:
         registration_cancel(registration=registration, actor=account.user, reason=CLOSED_REASON,
                             account_closing=True)
-    for registration in Registration.objects.filter(doctor=account.user).only("reason", "frequency_warning"):
-        reason, warning = account.scrub(registration.reason), account.scrub(registration.frequency_warning)
-        if (reason, warning) != (registration.reason, registration.frequency_warning):
-            registration.reason, registration.frequency_warning = reason, warning
-            registration.save(update_fields=["reason", "frequency_warning"])
 
 
 @personal_data(section="registrations", model="events.Registration", user_fields=("doctor",), order=60,
-               closing=Closing.PSEUDONYMISE, close=_pseudonymise,
+               closing=Closing.PSEUDONYMISE, close=_cancel_upcoming, scrub=("reason", "frequency_warning"),
                reason="attendance of sponsored meetings is transfer-of-value evidence")
 def registrations_export(user) -> list[dict]:
     return [
