@@ -212,7 +212,7 @@ def attendance_credit(*, registration_id: int) -> None:
             return
         doctor, event = checkin.registration.doctor, checkin.event
         try:
-            points_award(member=doctor, rule_code=ATTEND_RULE, source=checkin)
+            points_award(member=doctor, rule_code=ATTEND_RULE, source=checkin, source_label=event.title)
         except DomainError as exc:
             logger.warning("attendance points not awarded for check-in %s: %s", checkin.pk, exc.code)
         engagement_record(doctor=doctor, kind=EngagementKind.MEETING_ATTENDED,

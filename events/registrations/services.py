@@ -428,17 +428,20 @@ def _locked_registration(registration_id: int) -> tuple[Registration, Quota | No
 
 
 @transaction.atomic
-def registration_cancel(*, registration: Registration, actor, reason: str = "") -> Registration:
+def registration_cancel(*, registration: Registration, actor, reason: str = "",
+                        account_closing: bool = False) -> Registration:
     """Cancels an active registration: by the doctor until the cancellation deadline (400
     `cancellation_closed` after), or by staff. Frees its seat, revokes its ticket and promotes the first waiting
-    registration of the quota."""
+    registration of the quota. A doctor closing their account cancels whatever the deadline (`account_closing`):
+    nobody can attend with a closed account."""
     registration, quota = _locked_registration(registration.pk)
     is_owner = actor is not None and actor.pk == registration.doctor_id
     if not is_owner and not is_staff_member(actor):
         raise NotFound("registration_not_found", _("No such registration."))
     if registration.status not in Registration.ACTIVE:
         raise Conflict("not_active", _("This registration is no longer active."))
-    if is_owner and not is_staff_member(actor) and not cancellation_open(event=registration.event):
+    if is_owner and not is_staff_member(actor) and not account_closing \
+            and not cancellation_open(event=registration.event):
         raise DomainError("cancellation_closed", _("The cancellation deadline has passed."), status=400)
     before = registration.status
     held = registration.holds_seat

@@ -133,8 +133,12 @@ def points_award(
     source,
     idempotency_key: str | None = None,
     actor: User | None = None,
+    source_label: str = "",
 ) -> AwardResult:
     """Credits `member` with the points of `rule` for `source`, at most once per idempotency key.
+
+    The ledger shows `source_label` as the source (default: str(source)). The ledger is append-only and outlives
+    a closed account, so a source whose str() names a person (a profile, a registration) passes a label.
 
     The key defaults to rule + source + member, so the same source never pays twice, however often or
     concurrently this is called. Caps are per rule per member per Shanghai day and calendar year; an award that
@@ -149,6 +153,7 @@ def points_award(
         if rule is None:
             raise NotFound("unknown_rule", _("There is no points rule %(code)s.") % {"code": rule_code})
     source_type, source_id, source_repr = _source_parts(source)
+    source_repr = source_label[:300] or source_repr
     if not is_points_member(member):
         return AwardResult(0, None, "not_a_member")
     now = timezone.now()
@@ -214,12 +219,13 @@ def points_award_reverse(*, member: User, rule_code: str, source, reason: str,
     per award, whatever the concurrency (the reversal's unique key is derived from the award's). Never takes the
     balance below zero: points already spent are not taken back (the audit entry records the shortfall).
     Returns the reversing row, or None when nothing was paid, it was reversed already, or nothing is left."""
-    source_type, source_id, source_repr = _source_parts(source)
+    source_type, source_id, _ = _source_parts(source)
     award_key = _short_key(_award_key(rule_code, source_type, source_id, member))
     key = _short_key(f"reverse:{award_key}")
     award = PointsTransaction.objects.filter(idempotency_key=award_key, kind=Kind.EARN).first()
     if award is None:
         return None
+    source_repr = award.source_repr  # the award's label, never a name (the ledger outlives account closing)
     account = _locked_account(member)
     if PointsTransaction.objects.filter(idempotency_key=key).exists():
         return None

@@ -377,7 +377,8 @@ def _award_verified_points(doctor: User, profile: DoctorProfile, actor: User) ->
     """The `profile_verified` rule pays once per doctor (its key is rule + profile); a cap or a disabled rule
     leaves the verification standing."""
     try:
-        points_award(member=doctor, rule_code="profile_verified", source=profile, actor=actor)
+        points_award(member=doctor, rule_code="profile_verified", source=profile, actor=actor,
+                     source_label=str(_("Doctor verification")))
     except DomainError as exc:
         logger.info("profile_verified not awarded to user %s: %s", doctor.pk, exc.code)
 
