@@ -125,6 +125,8 @@ def _end_stray_sessions_before_teardown(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        return  # no test of this run used the database: pytest-django created none
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
                        "AND pid <> pg_backend_pid()", [connection.settings_dict["NAME"]])

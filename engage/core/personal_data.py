@@ -126,6 +126,7 @@ EXEMPT: dict[str, str] = {
     "reminders.Programme.staff": "staff members of a patient programme",
     "reminders.PatientConsent.recorded_by": "who recorded a patient's consent: evidence of the patient's consent",
     "reminders.MedicationPlan.created_by": "who entered a patient's medication plan (the patient's record)",
+    "reminders.FollowUpPlan.created_by": "who set up a patient's follow-up check (the patient's record)",
     "reminders.PharmacovigilanceCase.reviewed_by": "pharmacovigilance reviewer (staff); retained by law",
     # Wagtail authoring and administration: only staff accounts edit content.
     "wagtailcore.Page": "page owner/lock of staff authors",
