@@ -40,6 +40,7 @@ def test_new_doctor_is_verified_by_staff(live_asgi_server, browser_page, tmp_pat
     page.fill("input[name=phone]", MOBILE)
     if page.locator("input[name=display_name]").count():
         page.fill("input[name=display_name]", "陈医生")
+    page.locator("input[name=accept_privacy]").check()  # sign-up records the privacy consent with the account
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/accounts/phone/verify/.*"))
     page.fill("input[name=code]", _latest_code(E164))
@@ -63,7 +64,7 @@ def test_new_doctor_is_verified_by_staff(live_asgi_server, browser_page, tmp_pat
     page.locator("input[name=specialties]").first.check()
     page.fill("input[name=licence_number]", "110110201500123")
     page.set_input_files("input[name=certificate]", str(certificate))
-    page.locator("input[name=accept_privacy]").check()
+    assert page.locator("input[name=accept_privacy]").is_checked()  # agreed at sign-up
     page.locator("input[name=marketing_wechat]").check()
     page.screenshot(path=str(ARTIFACTS / "verification-01-profile-form.png"), full_page=True)
     page.locator("[data-testid=profile-submit]").click()

@@ -143,6 +143,7 @@ TABLE = [
     # The certificate: its owner and the verifiers (marketing, compliance, admin); 404 for anyone else.
     row("GET", "/members/profile/{doctor_profile}/certificate/", LOGIN, 404, 200, 404, 200, 404, 200, 200),
     signed_in("GET", "/members/consents/privacy/", 200),
+    everyone("GET", "/members/consents/privacy/policy/", 200),  # the policy itself is public: read before signing up
     signed_in("POST", "/members/consents/marketing_sms/withdraw/", REDIRECT, body={}),
     signed_in("POST", "/members/consents/marketing_sms/give/", REDIRECT, body={}),
     signed_in("GET", "/members/me/data.json", 200),

@@ -269,7 +269,7 @@ def test_bad_terms_are_refused(pv_terms, role_user, term, synonyms, language, co
 def test_a_fresh_database_has_the_default_terms():
     """Migration 0003 seeds the defaults (run here again on an empty table: a transactional test may flush it)."""
     AdverseEventTerm.objects.all().delete()
-    import_module("engage.reminders.migrations.0003_i12pv_pv_terms_quiet_hours").seed_terms(apps, None)
+    import_module("engage.reminders.migrations.0003_pv_terms_quiet_hours").seed_terms(apps, None)
     terms = {t.term: t for t in AdverseEventTerm.objects.all()}
     assert {"皮疹", "呼吸困难", "头晕", "rash", "dizziness"} <= set(terms)
     assert {"起疹子", "出疹子"} <= set(terms["皮疹"].phrases())
