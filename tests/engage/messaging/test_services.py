@@ -440,3 +440,25 @@ def test_outbox_backend_logs_secrets_masked(db, settings, caplog, deliver_outbox
                     params={"code": "918273", "minutes": 5})
     deliver_outbox()
     assert "验证码" in caplog.text and "918273" not in caplog.text
+
+
+def test_migration_masks_codes_stored_in_plain_text_before(db):
+    """Rows written before secret params existed: masked; an unsent one keeps its code encrypted for the send."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("engage.messaging.migrations.0003_i13secrets_secret_params")
+    queued = message_enqueue(channel="sms", to="+8613800138000", template_key="verification_code",
+                             params={"code": "1", "minutes": 5})
+    sent = message_enqueue(channel="sms", to="+8613800138001", template_key="verification_code",
+                           params={"code": "1", "minutes": 5})
+    for message, code, status in ((queued, "ABCD-EFGH", Status.QUEUED), (sent, "WXYZ-QRST", Status.SENT)):
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            params={"code": code, "minutes": 5}, rendered=f"验证码是{code}，5分钟", secret_params="", status=status)
+    migration.mask_stored_secrets(apps, None)
+    queued.refresh_from_db()
+    sent.refresh_from_db()
+    assert queued.params["code"] == sent.params["code"] == "••••••"
+    assert queued.rendered == sent.rendered == "验证码是••••••，5分钟"
+    assert queued.send_params()["code"] == "ABCD-EFGH" and sent.secret_params == ""
