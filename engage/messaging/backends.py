@@ -62,8 +62,9 @@ class OutboxSmsBackend:
     provider = "outbox"
 
     def send(self, to: str, template_key: str, params: dict, language: str = "zh-hans", **kwargs) -> SendResult:
-        text = get_template(template_key).render_sms(params, language)
-        logger.info("SMS to %s: %s", to, text)
+        template = get_template(template_key)
+        text = template.render_sms(params if settings.DEBUG else template.masked(params), language)
+        logger.info("SMS to %s: %s", to, text)  # secrets masked (readable on a developer's DEBUG machine only)
         return SendResult(provider_message_id="")
 
 

@@ -4,6 +4,8 @@ Recipients and senders are personal information: stored encrypted (`EncryptedTex
 `lookup_hash` for look-ups; the admin shows a masked number.
 """
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +56,9 @@ class OutboundMessage(models.Model):
     )
     purpose = models.CharField(_("purpose"), max_length=100, blank=True, default="", db_index=True)
     template_key = models.CharField(_("template"), max_length=100)
-    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)  # secret ones masked
+    # The template's secret parameters (JSON), encrypted, until the provider took the message; then "".
+    secret_params = EncryptedTextField(_("secret parameters"), blank=True, default="", editable=False)
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     rendered = models.TextField(_("preview"), blank=True)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
@@ -97,6 +101,10 @@ class OutboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} → {self.recipient_masked}: {self.template_key}"
+
+    def send_params(self) -> dict:
+        """The parameters the provider gets: `params` with the secret ones decrypted (masked once erased)."""
+        return {**self.params, **(json.loads(self.secret_params) if self.secret_params else {})}
 
     @property
     def provider(self) -> str:

@@ -14,7 +14,7 @@ def _pseudonymise(account: ClosingAccount) -> None:
     messages.filter(status=OutboundMessage.Status.QUEUED).update(
         status=OutboundMessage.Status.FAILED, error_code=ACCOUNT_CLOSED, next_attempt_at=None,
         finished_at=timezone.now())
-    messages.update(recipient="", fallback_sms_to="", recipient_hash="", recipient_masked="")
+    messages.update(recipient="", fallback_sms_to="", recipient_hash="", recipient_masked="", secret_params="")
 
 
 @personal_data(section="messages", model="messaging.OutboundMessage", user_fields=("user",), order=71,

@@ -21,6 +21,7 @@ after the request left us ends in `unknown` and is never resent automatically. S
 (queued → sending → unknown → sent → delivered | undelivered | failed), so late or repeated reports change nothing.
 """
 
+import json
 import logging
 import os
 import random
@@ -43,7 +44,7 @@ from engage.messaging.backends import SendError, sms_backend
 from engage.messaging.inbound import Inbound, handlers
 from engage.messaging.models import InboundMessage, OutboundMessage, mask_recipient
 from engage.messaging.outcomes import outcome_changed, outcomes_gathered, register_outcome_handler  # noqa: F401  (re-exported)
-from engage.messaging.templates import get_template
+from engage.messaging.templates import SECRET_MASK, get_template
 from engage.messaging.wechat import wechat_sender
 
 logger = logging.getLogger("engage.messaging")
@@ -109,7 +110,12 @@ def _outbox_row(spec: MessageSpec) -> OutboundMessage:
     to = (spec.to or "").strip()
     if not to:
         raise DomainError("recipient_missing", _("The message has no recipient."))
-    params = dict(spec.params or {})
+    template = get_template(spec.template_key)
+    params = template.masked(dict(spec.params or {}))
+    secrets = {k: v for k, v in (spec.params or {}).items() if k in template.secret_params}
+    if any(value == SECRET_MASK for value in secrets.values()):  # a copy of a message whose secret was erased
+        raise DomainError("message_secret_gone", _(
+            "This message held a one-time secret that is no longer kept; the person must request a new one."))
     return OutboundMessage(
         channel=spec.channel,
         recipient=to,
@@ -120,6 +126,7 @@ def _outbox_row(spec: MessageSpec) -> OutboundMessage:
         purpose=spec.purpose,
         template_key=spec.template_key,
         params=params,
+        secret_params=json.dumps(secrets) if secrets else "",
         language=spec.language,
         rendered=_preview(spec.template_key, params, spec.language, spec.channel),
         idempotency_key=spec.idempotency_key or f"{spec.template_key}:{uuid.uuid4().hex}",
@@ -188,7 +195,8 @@ def _transition(message_id: int, status: str, *, claim_token: str | None = None,
     query = OutboundMessage.objects.filter(pk=message_id, status__in=allowed_from)
     if claim_token is not None:
         query = query.filter(claim_token=claim_token)
-    updates = {"status": status, "updated_at": now, "claim_token": "", **fields}
+    # the provider took it, or it will never be sent again automatically: its secrets are erased
+    updates = {"status": status, "updated_at": now, "claim_token": "", "secret_params": "", **fields}
     if status == Status.SENT:
         updates.setdefault("sent_at", now)
     if status == Status.DELIVERED:
@@ -201,12 +209,16 @@ def _transition(message_id: int, status: str, *, claim_token: str | None = None,
     return moved
 
 
-def _fallback_to_sms(message_id: int) -> OutboundMessage | None:
-    message = OutboundMessage.objects.get(pk=message_id)
+def _fallback_to_sms(message: OutboundMessage) -> OutboundMessage | None:
+    """The SMS copy of a WeChat message that could not reach the person. `message` is the row as read before its
+    final transition (which erased its secrets); a message whose secrets are gone gets no copy."""
     if message.channel == Channel.SMS or not message.fallback_sms_to:
         return None
+    params = message.send_params()
+    if SECRET_MASK in params.values():
+        return None
     return message_enqueue(
-        channel=Channel.SMS, to=message.fallback_sms_to, template_key=message.template_key, params=message.params,
+        channel=Channel.SMS, to=message.fallback_sms_to, template_key=message.template_key, params=params,
         language=message.language, user=message.user, idempotency_key=f"{message.idempotency_key}:sms",
         purpose=message.purpose, fallback_of=message,
     )
@@ -215,12 +227,12 @@ def _fallback_to_sms(message_id: int) -> OutboundMessage | None:
 def _call_provider(message: OutboundMessage):
     if message.channel == Channel.SMS:
         return sms_backend().send(
-            message.recipient, message.template_key, message.params, message.language,
+            message.recipient, message.template_key, message.send_params(), message.language,
             idempotency_key=message.idempotency_key, callback_query=f"m={message.pk}",
         )
     sender = wechat_sender()
     send = sender.send_template if message.channel == Channel.WECHAT_TEMPLATE else sender.send_subscribe
-    return send(message.recipient, message.template_key, message.params, idempotency_key=message.idempotency_key)
+    return send(message.recipient, message.template_key, message.send_params(), idempotency_key=message.idempotency_key)
 
 
 def provider_key(message: OutboundMessage) -> str:
@@ -274,7 +286,7 @@ def _settle(message: OutboundMessage, outcome, claim_token: str) -> None:
         elif outcome.kind == SendError.UNKNOWN:
             _transition(message.pk, Status.UNKNOWN, **error)
         elif _transition(message.pk, Status.FAILED, **error) and outcome.unreachable:
-            _fallback_to_sms(message.pk)
+            _fallback_to_sms(message)
     elif isinstance(outcome, DomainError):  # a template that cannot be rendered: nothing was sent, nothing will work
         _transition(message.pk, Status.FAILED, error_code=outcome.code[:50], error_message=str(outcome.message)[:2000])
     else:
@@ -374,7 +386,7 @@ def message_status_report(
         if moved and status == Status.UNDELIVERED and message.channel != Channel.SMS and error_code in (
             "user_block", "43101"
         ):
-            _fallback_to_sms(message.pk)
+            _fallback_to_sms(message)
     message.refresh_from_db()
     return message
 
@@ -424,8 +436,9 @@ def message_resend(*, message: OutboundMessage, actor, reason: str) -> OutboundM
     with transaction.atomic():
         number = message.resends.count() + 1
         copy = message_enqueue(
-            channel=message.channel, to=message.recipient, template_key=message.template_key, params=message.params,
-            language=message.language, user=message.user, idempotency_key=f"resend:{message.pk}:{number}",
+            channel=message.channel, to=message.recipient, template_key=message.template_key,
+            params=message.send_params(), language=message.language, user=message.user,
+            idempotency_key=f"resend:{message.pk}:{number}",
             fallback_sms_to=message.fallback_sms_to or None, purpose=message.purpose, resend_of=message,
         )
         audit_log(actor=actor, action="messaging.message_resend", obj=copy, reason=reason[:1000],

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from engage.core.errors import DomainError
 
+SECRET_MASK = "••••••"  # noqa: S105  (not a password) what the outbox, the admin, exports and logs show instead of a secret parameter
+
 
 @dataclass(frozen=True)
 class MessageTemplate:
@@ -19,6 +21,13 @@ class MessageTemplate:
     wechat_fields: dict[str, str] = field(default_factory=dict)
     wechat_subscribe_template_id: str = ""  # a subscription notice (订阅通知) template, if the key has one
     wechat_url: str = ""  # the page the message opens, with {param} placeholders
+    # Parameters nobody may read (one-time codes, sign-in links): kept encrypted until the provider took the
+    # message, then erased; stored, shown and logged as SECRET_MASK.
+    secret_params: tuple[str, ...] = ()
+
+    def masked(self, params: dict) -> dict:
+        """`params` with every secret parameter replaced by SECRET_MASK."""
+        return {k: (SECRET_MASK if k in self.secret_params else v) for k, v in params.items()}
 
     def render_wechat(self, params: dict) -> dict[str, dict[str, str]]:
         """WeChat's `data` object: {"thing1": {"value": "..."}}."""
@@ -63,6 +72,7 @@ register(
             "zh-hans": "【Engage】您的验证码是{code}，{minutes}分钟内有效。请勿向任何人泄露。",
             "en": "[Engage] Your verification code is {code}. It expires in {minutes} minutes. Never share it.",
         },
+        secret_params=("code",),
     )
 )
 register(

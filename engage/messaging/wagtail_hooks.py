@@ -39,7 +39,7 @@ class OutboundMessageViewSet(ReadOnlyModelViewSet):
     menu_label = _("Outbox")
     menu_order = 910
     inspect_view_class = OutboxInspectView
-    inspect_view_fields_exclude = ["recipient", "fallback_sms_to", "claim_token", "recipient_hash"]
+    inspect_view_fields_exclude = ["recipient", "fallback_sms_to", "claim_token", "recipient_hash", "secret_params"]
     list_display = ["created_at", "channel", "recipient_masked", "template_key", "purpose", "status", "attempts",
                     "error_code"]
     list_filter = ["status", "channel", "template_key", "purpose", "created_at"]

@@ -147,7 +147,8 @@ class OutboxWeChatSender:
     provider = "wechat"
 
     def send_template(self, openid: str, template_key: str, params: dict, *, idempotency_key: str) -> SendResult:
-        data = get_template(template_key).render_wechat(params)
+        template = get_template(template_key)
+        data = template.render_wechat(params if settings.DEBUG else template.masked(params))
         logger.info("WeChat template to %s: %s %s", openid, template_key, data)
         return SendResult(provider_message_id="")
 

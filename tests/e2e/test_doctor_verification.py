@@ -21,7 +21,7 @@ E164 = "+8613812345678"
 
 
 def _latest_code(recipient: str) -> str:
-    return OutboundMessage.objects.to(recipient).filter(template_key="verification_code").latest("id").params[
+    return OutboundMessage.objects.to(recipient).filter(template_key="verification_code").latest("id").send_params()[
         "code"]
 
 

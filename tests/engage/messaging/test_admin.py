@@ -1,5 +1,8 @@
 """Manual resend from the outbox: staff only, with a reason, a new message linked to the original, audited."""
 
+import io
+import zipfile
+
 import pytest
 from django.test import Client
 
@@ -80,3 +83,48 @@ def test_admin_resend_view_refuses_doctors(failed, role_user):
     response = client.post(f"/admin/outbox/resend/{failed.pk}/", {"reason": "x"})
     assert response.status_code in (302, 403)
     assert OutboundMessage.objects.count() == 1
+
+
+def _signed_in_code_message(client, make_doctor_mobile, fake_twilio, deliver_outbox):
+    """A sign-in code requested through allauth's view and sent through the fake Twilio: (message, code)."""
+    import re
+
+    from django.urls import reverse
+
+    assert client.post(reverse("account_request_login_code"), {"phone": make_doctor_mobile}).status_code == 302
+    deliver_outbox()
+    (sent,) = fake_twilio.sent
+    code = re.search(r"(?:验证码是|verification code is )([\w-]+)", sent["Body"]).group(1)
+    return OutboundMessage.objects.get(template_key="verification_code"), code
+
+
+def test_no_admin_surface_shows_a_sent_sign_in_code(fake_twilio, deliver_outbox, role_user):
+    from tests.factories import make_doctor
+
+    doctor = make_doctor()
+    doctor.mobile = "+8613900000077"
+    doctor.save(update_fields=["mobile"])
+    message, code = _signed_in_code_message(Client(), "13900000077", fake_twilio, deliver_outbox)
+    assert message.status == Status.SENT and len(code) >= 4
+    admin = Client()
+    admin.force_login(role_user("admin"))
+    surfaces = [
+        "/admin/outbox/", "/admin/outbox/results/", f"/admin/outbox/inspect/{message.pk}/",
+        "/admin/outbox/?export=csv", "/admin/outbox/?export=xlsx", f"/admin/outbox/?export=csv&q={message.pk}",
+        f"/admin/outbox/resend/{message.pk}/", f"/admin/outbox/history/{message.pk}/",
+        f"/admin/outbox/usage/{message.pk}/", f"/admin/outbox/edit/{message.pk}/",
+    ]
+    seen = 0
+    for url in surfaces:
+        response = admin.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        if url.endswith("xlsx"):
+            workbook = zipfile.ZipFile(io.BytesIO(body))
+            body = b"".join(workbook.read(name) for name in workbook.namelist())
+        assert code.encode() not in body, url
+        seen += response.status_code == 200
+    inspect = admin.get(f"/admin/outbox/inspect/{message.pk}/").content.decode()
+    assert "••••••" in inspect  # the masked text is still shown
+    assert seen >= 5
+    row = OutboundMessage.objects.filter(pk=message.pk).values().get()
+    assert code not in str(row)  # nothing in the row, encrypted or not, holds the code after sending

@@ -13,6 +13,7 @@ from engage.messaging.services import (
     MessageSpec,
     message_deliver_now,
     message_enqueue,
+    message_resend,
     message_sweep,
     messages_deliver_now,
     messages_enqueue_many,
@@ -391,3 +392,73 @@ def test_a_worker_killed_right_after_claiming_a_batch(fake_twilio, test_database
     deliver_outbox(include_later=True)
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.SENT}
     assert len(fake_twilio.sent) == 3
+
+
+def test_secret_params_are_kept_encrypted_until_a_retried_send_delivers_them(db, fake_twilio, deliver_outbox, caplog):
+    from engage.messaging.templates import SECRET_MASK
+
+    caplog.set_level("DEBUG")
+    fake_twilio.script(("error", 500, 20500))  # the first try fails transiently: the code must survive the retry
+    message = message_enqueue(channel="sms", to="+8613800138000", template_key="verification_code",
+                              params={"code": "918273", "minutes": 5})
+    assert message.params == {"code": SECRET_MASK, "minutes": 5} and "918273" not in message.rendered
+
+    def raw_row() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM messaging_outboundmessage WHERE id = %s", [message.pk])
+            return str(cursor.fetchone())
+
+    assert "918273" not in raw_row()  # encrypted while queued
+    deliver_outbox()
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and not fake_twilio.sent and "918273" not in raw_row()
+    assert deliver_outbox(include_later=True) == 1
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert "918273" in fake_twilio.sent[0]["Body"]  # the phone gets the real code
+    assert message.secret_params == "" and "918273" not in raw_row()  # erased once the provider took it
+    assert "918273" not in caplog.text
+
+
+def test_a_message_whose_secret_is_gone_cannot_be_resent(db, fake_twilio, deliver_outbox, role_user):
+    fake_twilio.script(("error", 400, 21614))
+    message = message_enqueue(channel="sms", to="+8613800138000", template_key="verification_code",
+                              params={"code": "918273", "minutes": 5})
+    deliver_outbox()
+    message.refresh_from_db()
+    assert message.status == Status.FAILED and message.secret_params == ""
+    with pytest.raises(DomainError) as exc:
+        message_resend(message=message, actor=role_user("marketing"), reason="again")
+    assert exc.value.code == "message_secret_gone"
+    assert OutboundMessage.objects.count() == 1
+
+
+def test_outbox_backend_logs_secrets_masked(db, settings, caplog, deliver_outbox):
+    settings.ENGAGE_SMS_BACKEND = "engage.messaging.backends.OutboxSmsBackend"
+    caplog.set_level("INFO", logger="engage.messaging")
+    message_enqueue(channel="sms", to="+8613800138000", template_key="verification_code",
+                    params={"code": "918273", "minutes": 5})
+    deliver_outbox()
+    assert "验证码" in caplog.text and "918273" not in caplog.text
+
+
+def test_migration_masks_codes_stored_in_plain_text_before(db):
+    """Rows written before secret params existed: masked; an unsent one keeps its code encrypted for the send."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("engage.messaging.migrations.0003_i13secrets_secret_params")
+    queued = message_enqueue(channel="sms", to="+8613800138000", template_key="verification_code",
+                             params={"code": "1", "minutes": 5})
+    sent = message_enqueue(channel="sms", to="+8613800138001", template_key="verification_code",
+                           params={"code": "1", "minutes": 5})
+    for message, code, status in ((queued, "ABCD-EFGH", Status.QUEUED), (sent, "WXYZ-QRST", Status.SENT)):
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            params={"code": code, "minutes": 5}, rendered=f"验证码是{code}，5分钟", secret_params="", status=status)
+    migration.mask_stored_secrets(apps, None)
+    queued.refresh_from_db()
+    sent.refresh_from_db()
+    assert queued.params["code"] == sent.params["code"] == "••••••"
+    assert queued.rendered == sent.rendered == "验证码是••••••，5分钟"
+    assert queued.send_params()["code"] == "ABCD-EFGH" and sent.secret_params == ""

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 def last_code(phone: str) -> str:
     message = OutboundMessage.objects.to(phone).filter(template_key="verification_code").latest("id")
     assert message.channel == "sms"
-    code = message.params["code"]
-    assert code in message.rendered
+    code = message.send_params()["code"]  # decrypted: still queued (sent, it would be erased)
+    assert code not in message.rendered and code not in str(message.params)  # stored masked
     return code
 
 
