@@ -17,7 +17,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
-    path("accounts/", include("members.accounts.urls")),  # before allauth: wraps its code confirmation
+    path("accounts/", include("members.accounts.urls")),  # before allauth: wraps its log-in and code views
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -323,11 +323,15 @@ ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 10 * 60
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_PREVENT_ENUMERATION = False
+# Log-in and sign-up answer a known and an unknown number/email alike (the doctor list must not be harvestable);
+# a code is sent only to an account's owner: nothing goes to an unknown number or email.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_SESSION_REMEMBER = True
-# allauth's own defaults plus explicit limits on code requests and failed log-ins.
+# allauth's own defaults plus explicit limits on code requests and failed log-ins. Code requests: few per IP
+# (harvesting numbers, SMS bombing) and per number; past a limit the page answers 429.
 ACCOUNT_RATE_LIMITS = {
-    "request_login_code": "20/m/ip,3/m/key",
+    "request_login_code": "5/10m/ip,3/10m/key",
     "login_failed": "10/m/ip,5/300s/key",
     "verify_phone": "1/30s/key,3/m/ip",
     "signup": "20/m/ip",

@@ -47,13 +47,7 @@ class AccountAdapter(DefaultAccountAdapter):
         )
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
-        message_enqueue(
-            channel="sms",
-            to=phone,
-            template_key="unknown_account",
-            params={},
-            language=translation.get_language() or "zh-hans",
-        )
+        """Nothing: a code for an unknown number simply never arrives (no account enumeration, no SMS to strangers)."""
 
     def save_user(self, request, user, form, commit=True):
         # The row needs a mobile number or an email to exist (a database constraint); allauth would

@@ -1,3 +1,4 @@
+from allauth.account.adapter import get_adapter
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.socialaccount.forms import SignupForm as AllauthSocialSignupForm
@@ -63,6 +64,14 @@ class LoginForm(AllauthLoginForm):
         if "password" in self.fields:
             self.fields["password"].required = False
             self.fields["password"].help_text = _("Leave empty to receive a one-time code instead.")
+
+    def add_error(self, field, error):
+        # allauth copies the code request's errors onto "login" as bare text: keep the code of "too many attempts"
+        # so the page can answer 429.
+        adapter = get_adapter()
+        if isinstance(error, str) and error == str(adapter.error_messages["too_many_login_attempts"]):
+            error = adapter.validation_error("too_many_login_attempts")
+        super().add_error(field, error)
 
     def clean_login(self) -> str:
         login = super().clean_login()

@@ -25,6 +25,25 @@ def member_home(request):
     )
 
 
+def _too_many_attempts_is_429(allauth_view):
+    """allauth re-shows the form with "too many attempts" as a 200; we answer it as what it is, a 429 (with the
+    same translated form error), so clients and monitoring see the limit."""
+
+    def view(request, *args, **kwargs):
+        response = allauth_view(request, *args, **kwargs)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        if response.status_code == 200 and form is not None and form.is_bound and any(
+            error.code == "too_many_login_attempts" for errors in form.errors.as_data().values() for error in errors
+        ):
+            response.status_code = 429
+        return response
+
+    return view
+
+
+login = _too_many_attempts_is_429(allauth_views.login)
+request_login_code = _too_many_attempts_is_429(allauth_views.request_login_code)
+
 _allauth_confirm_login_code = allauth_views.ConfirmLoginCodeView.as_view()
 
 

@@ -59,13 +59,13 @@ def test_sign_up_rejects_malformed_mobile_numbers(client, raw):
     assert not OutboundMessage.objects.exists()
 
 
-def test_duplicate_sign_up_with_same_mobile_is_refused(client, make_user):
+def test_sign_up_with_a_taken_mobile_answers_as_a_new_one_and_creates_nothing(make_user):
+    """Sign-up is no back door for enumeration: a taken number gets the same next page as a free one."""
     make_user(mobile="+8613800138000")
-    response = client.post(reverse("account_signup"), {"phone": "13800138000", "accept_privacy": "1"})
-    assert response.status_code == 200
-    assert "phone" in response.context["form"].errors
+    taken = Client().post(reverse("account_signup"), {"phone": "13800138000", "accept_privacy": "1"})
+    free = Client().post(reverse("account_signup"), {"phone": "13800138009", "accept_privacy": "1"})
+    assert (taken.status_code, taken.url) == (free.status_code, free.url) == (302, reverse("account_verify_phone"))
     assert User.objects.filter(mobile="+8613800138000").count() == 1
-
 
 def test_log_in_with_mobile_number_and_code(client, make_user):
     user = make_user(mobile="+8613900000001")
@@ -161,17 +161,6 @@ def error_codes(response, field=None) -> set[str]:
     return {e.code for e in found}
 
 
-def test_code_requests_are_rate_limited(make_user):
-    user = make_user(mobile="+8613900000001")
-    # Fresh sessions each time, as a script hammering one number would use.
-    statuses = [request_login_code(Client(), user.mobile).status_code for _ in range(3)]
-    assert statuses == [302, 302, 302]
-    response = request_login_code(Client(), user.mobile)
-    assert response.status_code == 200
-    assert "too_many_login_attempts" in error_codes(response, "phone")
-    assert OutboundMessage.objects.to(user.mobile).count() == 3
-
-
 def test_failed_password_logins_are_rate_limited(client, make_user):
     user = make_user(email="zhao@example.cn", password="right-password-123")
     for _ in range(5):
@@ -179,17 +168,10 @@ def test_failed_password_logins_are_rate_limited(client, make_user):
         assert "email_password_mismatch" in error_codes(response)
     # Past the limit even the right password is refused.
     response = client.post(reverse("account_login"), {"login": "zhao@example.cn", "password": "right-password-123"})
-    assert response.status_code == 200
+    assert response.status_code == 429
     assert "too_many_login_attempts" in error_codes(response)
     assert "_auth_user_id" not in client.session
     assert user.pk
-
-
-def test_unknown_mobile_gets_no_code_for_an_account(client):
-    response = request_login_code(client, "13700000099")
-    assert response.status_code == 200
-    assert "phone" in response.context["form"].errors
-    assert not OutboundMessage.objects.filter(template_key="verification_code").exists()
 
 
 def test_log_in_accepts_the_number_as_people_type_it(client, make_user):
@@ -315,3 +297,87 @@ def test_wechat_sign_up_lands_on_the_consent_step_and_records_it_with_the_accoun
     consent = _privacy_consent_of(user)
     assert consent.policy.version == _current_privacy_version()
     assert (consent.method, consent.ip_address, consent.user_agent) == ("wechat", "203.0.113.10", UA)
+
+
+# Account enumeration: the log-in answers a known and an unknown number (or email) alike; only the owner of a
+# known one receives a code, and code requests are limited per IP and per number.
+
+KNOWN_MOBILE, UNKNOWN_MOBILE = "+8613900000001", "+8613700000099"
+KNOWN_EMAIL, UNKNOWN_EMAIL = "known@example.cn", "unknown@example.cn"
+
+
+def _page_text(response, identifier: str) -> str:
+    """The page without what differs by design: CSRF tokens and the number/email the person typed."""
+    html = response.content.decode()
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    html = re.sub(r'csrf[_-]?token[^"]*"[^"]*"', "", html, flags=re.IGNORECASE)
+    return html.replace(identifier, "IDENTIFIER").replace(identifier.removeprefix("+86"), "IDENTIFIER")
+
+
+def _answer(endpoint: str, field: str, identifier: str):
+    client = Client(REMOTE_ADDR="198.51.100.7")
+    response = client.post(reverse(endpoint), {field: identifier})
+    follow = client.get(response.url) if response.status_code == 302 else response
+    return response.status_code, response.get("Location"), follow.status_code, _page_text(follow, identifier)
+
+
+@pytest.mark.parametrize(("endpoint", "field", "known", "unknown"), [
+    ("account_login", "login", KNOWN_MOBILE, UNKNOWN_MOBILE),
+    ("account_login", "login", KNOWN_EMAIL, UNKNOWN_EMAIL),
+    ("account_request_login_code", "phone", KNOWN_MOBILE, UNKNOWN_MOBILE),
+    ("account_request_login_code", "email", KNOWN_EMAIL, UNKNOWN_EMAIL),
+])
+def test_log_in_answers_a_known_and_an_unknown_account_alike(make_user, endpoint, field, known, unknown):
+    make_user(mobile=KNOWN_MOBILE, email=KNOWN_EMAIL)
+    known_answer, unknown_answer = _answer(endpoint, field, known), _answer(endpoint, field, unknown)
+    assert known_answer[:3] == (302, reverse("account_confirm_login_code"), 200)
+    assert unknown_answer == known_answer
+
+
+def test_only_a_known_number_receives_a_code(make_user, fake_twilio, deliver_outbox):
+    make_user(mobile=KNOWN_MOBILE)
+    for number in (KNOWN_MOBILE, UNKNOWN_MOBILE):
+        assert Client().post(reverse("account_login"), {"login": number}).status_code == 302
+    deliver_outbox(include_later=True)
+    assert [sms["To"] for sms in fake_twilio.sent] == [KNOWN_MOBILE]
+    assert not OutboundMessage.objects.to(UNKNOWN_MOBILE).exists()
+
+
+def test_unknown_email_receives_nothing(make_user):
+    from django.core import mail
+
+    Client().post(reverse("account_login"), {"login": UNKNOWN_EMAIL})
+    assert not mail.outbox
+
+
+def _assert_too_many(response):
+    assert response.status_code == 429
+    assert "too_many_login_attempts" in {e.code for errs in response.context["form"].errors.as_data().values()
+                                         for e in errs}
+    assert "登录失败次数过多" in response.content.decode()  # allauth's message, in Chinese
+
+
+def test_code_requests_are_limited_per_ip(make_user):
+    make_user(mobile=KNOWN_MOBILE)
+
+    def same_ip():  # a fresh session each time, as a harvesting script would use
+        return Client(REMOTE_ADDR="198.51.100.8")
+
+    numbers = [f"+861370000{n:04d}" for n in range(6)]
+    statuses = [same_ip().post(reverse("account_login"), {"login": number}).status_code for number in numbers[:5]]
+    assert statuses == [302] * 5
+    _assert_too_many(same_ip().post(reverse("account_login"), {"login": numbers[5]}))
+    _assert_too_many(same_ip().post(reverse("account_request_login_code"), {"phone": KNOWN_MOBILE}))
+    assert not OutboundMessage.objects.to(KNOWN_MOBILE).exists()
+    # Another address is not punished for this one.
+    assert Client(REMOTE_ADDR="198.51.100.9").post(reverse("account_login"), {"login": KNOWN_MOBILE}).status_code == 302
+
+
+def test_code_requests_are_limited_per_number(make_user):
+    make_user(mobile=KNOWN_MOBILE)
+    statuses = [Client(REMOTE_ADDR=f"198.51.100.{20 + n}").post(reverse("account_login"), {"login": KNOWN_MOBILE})
+                .status_code for n in range(3)]
+    assert statuses == [302] * 3
+    _assert_too_many(Client(REMOTE_ADDR="198.51.100.30").post(reverse("account_request_login_code"),
+                                                              {"phone": KNOWN_MOBILE}))
+    assert OutboundMessage.objects.to(KNOWN_MOBILE).count() == 3
