@@ -139,9 +139,8 @@ def _record(*, event, ticket, result, body, staff, method, device, nonce, client
     )
 
 
-def _locked_ticket(*, secret: str, registration_id: int | None, user) -> Ticket | None:
-    """The ticket scanned (`secret`) or chosen (`registration_id`), locked; None when there is none or when its
-    doctor is outside `user`'s check-in scope (a rep: not of their quota), which answers like an unknown code."""
+def _locked_ticket(*, secret: str, registration_id: int | None) -> Ticket | None:
+    """The ticket scanned (`secret`) or chosen (`registration_id`), locked; None when there is none."""
     if registration_id is not None:
         valid = isinstance(registration_id, int) and 0 < registration_id <= PK_MAX
         match = {"registration_id": registration_id} if valid else None
@@ -149,22 +148,23 @@ def _locked_ticket(*, secret: str, registration_id: int | None, user) -> Ticket 
         match = {"secret": secret} if SECRET_RE.fullmatch(secret) else None
     if match is None:
         return None
-    ticket = (Ticket.objects.select_for_update(of=("self",))
-              .select_related("registration__doctor__doctor_profile__hospital",
-                              "registration__doctor__doctor_profile__department")
-              .filter(**match).first())
-    if ticket is None or not in_checkin_scope(user=user, registration=ticket.registration):
-        return None
-    return ticket
+    return (Ticket.objects.select_for_update(of=("self",))
+            .select_related("registration__doctor__doctor_profile__hospital",
+                            "registration__doctor__doctor_profile__department")
+            .filter(**match).first())
 
 
 def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan_fields: dict) -> CheckinResult:
     now = timezone.now()
     with transaction.atomic():
-        ticket = _locked_ticket(secret=secret, registration_id=registration_id, user=scan_fields["staff"])
-        result, first = _decide(event=event, ticket=ticket, now=now)
+        ticket = _locked_ticket(secret=secret, registration_id=registration_id)
+        # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code
+        # and the answer tells nothing about them; the Scan row keeps the ticket, for the log.
+        shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
+                                                             registration=ticket.registration) else None
+        result, first = _decide(event=event, ticket=shown, now=now)
         checked_in_at = now if result == Scan.Result.OK else (first.checked_in_at if first else None)
-        body = _body(result, ticket=ticket, checked_in_at=checked_in_at)
+        body = _body(result, ticket=shown, checked_in_at=checked_in_at)
         scan = _record(event=event, ticket=ticket, result=result, body=body, **scan_fields)
         if result == Scan.Result.OK:
             checkin = CheckIn.objects.create(ticket=ticket, event=event, registration=ticket.registration, scan=scan,

@@ -152,3 +152,14 @@ def test_the_ticket_page_is_for_its_owner_only(meeting):
         for url in (f"/events/tickets/{secret}/", f"/events/tickets/{secret}/qr.svg",
                     f"/events/tickets/{secret}/calendar.ics"):
             assert client.get(url).status_code == 404
+
+
+def test_the_admin_check_in_log_shows_no_ticket_secret(meeting):
+    staff = make_staff()
+    client = _client(staff)
+    for registration in (meeting.mine, meeting.theirs):
+        post_checkin(client, meeting.event, secret=registration.ticket.secret, method="wedge")
+    post_checkin(client, meeting.event, secret=meeting.mine.ticket.secret, method="wedge")  # already checked in
+    response = _client(make_staff("admin")).get(f"/admin/events/{meeting.event.pk}/checkin/log/")
+    assert response.status_code == 200 and meeting.mine.ticket.secret[:4].encode() in response.content
+    _assert_no_secret(meeting, response.content)
