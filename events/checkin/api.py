@@ -2,20 +2,21 @@
 
 Mounted at /api/v1/events (next to the registration router). Session (with CSRF) or bearer token. Allowed:
 staff (marketing, medical reviewer, compliance, admin) for every meeting, and reps for the meetings where they
-hold a quota; everyone else gets 403, anonymous callers 401.
+hold a quota (they find and check in only the doctors of their own quota); everyone else gets 403, anonymous
+callers 401. No answer carries a ticket secret: a doctor is checked in by scanning or by choosing the registration.
 """
 
 from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engage.core.clients import client_ip
 from engage.core.schemas import InputSchema
 from events.checkin.models import Scan
 from events.checkin.selectors import checkin_search
-from events.checkin.services import checkin_perform
+from events.checkin.services import PK_MAX, checkin_perform
 from events.pages.selectors import EventUse, access_event
 
 router = Router(tags=["check-in"])
@@ -23,12 +24,22 @@ SCANNER_METHODS = (Scan.Method.CAMERA, Scan.Method.WEDGE, Scan.Method.MANUAL, Sc
 
 
 class CheckinIn(InputSchema):
-    secret: str = Field(description="The ticket's secret as scanned or typed; anything else answers `invalid`")
+    secret: str | None = Field(default=None, description="The ticket's secret as scanned or typed; anything "
+                                                          "else answers `invalid`. Give it or `registration`.")
+    registration: int | None = Field(default=None, ge=1, le=PK_MAX,
+                                     description="The registration chosen from the search (instead of a secret); "
+                                                 "one outside the caller's check-in scope answers `invalid`")
     nonce: str | None = Field(default=None, description="A fresh random value per scan; a retry with the same "
                                                         "nonce returns the first answer and changes nothing")
     device: str | None = Field(default=None, description="A name for the scanner device, kept with the scan")
     client_time: datetime | None = Field(default=None, description="The scanner's clock when it scanned")
     method: str | None = Field(default=None, description="camera, wedge, manual or api (default)")
+
+    @model_validator(mode="after")
+    def _secret_or_registration(self):
+        if (self.secret is None) == (self.registration is None):
+            raise ValueError(str(_("Give either the ticket's secret or the chosen registration.")))
+        return self
 
 
 class RegistrationCard(Schema):
@@ -50,7 +61,7 @@ class CheckinOut(Schema):
 
 class SearchHit(RegistrationCard):
     checked_in: bool
-    secret: str | None = Field(description="The ticket secret for the manual check-in; null when revoked")
+    can_check_in: bool = Field(description="Holds a valid ticket: check in by posting the `id` as `registration`")
 
 
 @router.post("/{int:event_id}/checkins", response={201: CheckinOut, 400: CheckinOut, 404: CheckinOut,
@@ -59,7 +70,8 @@ class SearchHit(RegistrationCard):
 def checkin_create(request, event_id: int, data: CheckinIn):
     event = access_event(user=request.user, event_id=event_id, use=EventUse.ON_SITE)
     method = data.method if data.method in SCANNER_METHODS else Scan.Method.API
-    result = checkin_perform(event=event, secret=data.secret, staff=request.user, method=method,
+    result = checkin_perform(event=event, secret=data.secret or "", registration_id=data.registration,
+                             staff=request.user, method=method,
                              device=data.device or "", nonce=data.nonce or "", client_time=data.client_time,
                              ip=client_ip(request))
     return Status(result.http_status, result.body)
@@ -69,4 +81,4 @@ def checkin_create(request, event_id: int, data: CheckinIn):
             summary=str(_("Find registrations by name or the last four digits of the mobile number")))
 def checkin_search_view(request, event_id: int, q: str = ""):
     event = access_event(user=request.user, event_id=event_id, use=EventUse.ON_SITE)
-    return checkin_search(event, q)
+    return checkin_search(event, q, user=request.user)

@@ -61,6 +61,14 @@ class Scan(models.Model):
     def __str__(self):
         return f"{self.get_result_display()} {self.server_time:%Y-%m-%d %H:%M:%S}"
 
+    @property
+    def masked_input(self) -> str:
+        """What was scanned or typed, the ticket's secret (a credential) cut to its first four characters: how
+        every page and export shows the raw input."""
+        raw = self.raw_input or ""
+        secret = self.ticket.secret if self.ticket_id else ""
+        return raw.replace(secret, f"{secret[:4]}…") if secret and secret in raw else raw
+
 
 class CheckIn(models.Model):
     """The one successful check-in of a ticket; a mistaken one is annulled with a reason."""

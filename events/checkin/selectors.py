@@ -2,12 +2,14 @@
 
 Who may scan: staff (marketing, medical reviewer, compliance, admin) for every meeting, and a rep for the
 meetings where they hold a quota (reps bring their doctors and often stand at the door). Annulling a check-in
-and the admin dashboard are staff only.
+and the admin dashboard are staff only. Whom they may find and check in: staff every registrant, a rep only
+the doctors of their own quota (`checkin_scope`). No answer here carries a ticket secret: staff and reps check a
+doctor in by scanning the ticket or by choosing the registration.
 """
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from engage.core.roles import Capability, can
@@ -24,6 +26,26 @@ def checkin_window(event: EventPage) -> tuple[datetime, datetime]:
     """When check-in is open: `checkin_opens_minutes` before the start until `checkin_closes_at` (or the end)."""
     opens = event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
     return opens, event.checkin_closes_at or event.ends_at
+
+
+def checkin_scope(*, user, event: EventPage | int) -> QuerySet[Registration]:
+    """The registrations of `event` that `user` may find and check in on site: all of them for staff (the
+    on-site capability), the doctors of the rep's own quota for a rep, and a doctor's own registration (self
+    check-in). Used by the search, the scanner API and the check-in service."""
+    registrations = Registration.objects.filter(event=event)
+    if not getattr(user, "is_authenticated", False):
+        return registrations.none()
+    if can(user, Capability.WORK_ON_SITE):
+        return registrations
+    mine = Q(doctor=user)
+    if can(user, Capability.COVER_TERRITORY):
+        mine |= Q(quota__rep=user)
+    return registrations.filter(mine)
+
+
+def in_checkin_scope(*, user, registration: Registration) -> bool:
+    """Whether `user` may check `registration`'s doctor in (see `checkin_scope`)."""
+    return checkin_scope(user=user, event=registration.event_id).filter(pk=registration.pk).exists()
 
 
 def can_manage_checkins(user) -> bool:
@@ -82,9 +104,9 @@ def registration_card(registration: Registration) -> dict:
     }
 
 
-def checkin_search(event: EventPage, query: str) -> list[dict]:
-    """Registrations of `event` matching a name (real name, display name) or the last four digits of the
-    mobile number; with their ticket secret so the manual check-in goes through the same service."""
+def checkin_search(event: EventPage, query: str, *, user) -> list[dict]:
+    """Registrations of `event` in `user`'s check-in scope matching a name (real name, display name) or the
+    last four digits of the mobile number. No ticket secret: the manual check-in sends the registration id."""
     query = (query or "").replace("\x00", "").strip()[:50]
     if not query:
         return []
@@ -93,22 +115,23 @@ def checkin_search(event: EventPage, query: str) -> list[dict]:
         match |= Q(doctor__mobile__endswith=query)
     active = CheckIn.objects.filter(ticket__registration=OuterRef("pk"), annulled_at__isnull=True)
     rows = (
-        Registration.objects.filter(event=event)
+        checkin_scope(user=user, event=event)
         .exclude(status=Registration.Status.WAITLISTED)
         .filter(match)
         .annotate(checked_in=Exists(active))
         .select_related("doctor__doctor_profile__hospital", "doctor__doctor_profile__department", "ticket")
         .order_by("doctor__doctor_profile__real_name", "pk")[:SEARCH_LIMIT]
     )
-    results = []
-    for registration in rows:
-        ticket = getattr(registration, "ticket", None)
-        results.append({
-            **registration_card(registration),
-            "checked_in": registration.checked_in,
-            "secret": ticket.secret if ticket is not None and ticket.revoked_at is None else None,
-        })
-    return results
+    return [
+        {**registration_card(registration), "checked_in": registration.checked_in,
+         "can_check_in": _has_valid_ticket(registration)}
+        for registration in rows
+    ]
+
+
+def _has_valid_ticket(registration: Registration) -> bool:
+    ticket = getattr(registration, "ticket", None)
+    return ticket is not None and ticket.revoked_at is None
 
 
 def checkin_log(event: EventPage, *, limit: int = 200):

@@ -26,7 +26,13 @@ from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
 from engage.core.jobs import enqueue_on_commit
 from events.checkin.models import CheckIn, Scan
-from events.checkin.selectors import can_manage_checkins, checkin_window, event_counters, registration_card
+from events.checkin.selectors import (
+    can_manage_checkins,
+    checkin_window,
+    event_counters,
+    in_checkin_scope,
+    registration_card,
+)
 from events.pages.models import EventPage
 from events.registrations.models import Registration, Ticket
 from members.engagement.models import EngagementKind
@@ -40,6 +46,7 @@ RAW_INPUT_MAX = 500
 # looked up (a NUL byte, for one, would make PostgreSQL refuse the query).
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 STEP_RE = re.compile(r"[0-9]{1,12}")
+PK_MAX = 2**31 - 1  # a registration id beyond PostgreSQL's integer is no registration
 HTTP_STATUS = {
     Scan.Result.OK: 201,
     Scan.Result.ALREADY: 409,
@@ -132,18 +139,32 @@ def _record(*, event, ticket, result, body, staff, method, device, nonce, client
     )
 
 
-def _attempt(*, event: EventPage, secret: str, scan_fields: dict) -> CheckinResult:
+def _locked_ticket(*, secret: str, registration_id: int | None) -> Ticket | None:
+    """The ticket scanned (`secret`) or chosen (`registration_id`), locked; None when there is none."""
+    if registration_id is not None:
+        valid = isinstance(registration_id, int) and 0 < registration_id <= PK_MAX
+        match = {"registration_id": registration_id} if valid else None
+    else:
+        match = {"secret": secret} if SECRET_RE.fullmatch(secret) else None
+    if match is None:
+        return None
+    return (Ticket.objects.select_for_update(of=("self",))
+            .select_related("registration__doctor__doctor_profile__hospital",
+                            "registration__doctor__doctor_profile__department")
+            .filter(**match).first())
+
+
+def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan_fields: dict) -> CheckinResult:
     now = timezone.now()
     with transaction.atomic():
-        ticket = None
-        if SECRET_RE.fullmatch(secret):
-            ticket = (Ticket.objects.select_for_update(of=("self",))
-                      .select_related("registration__doctor__doctor_profile__hospital",
-                                      "registration__doctor__doctor_profile__department")
-                      .filter(secret=secret).first())
-        result, first = _decide(event=event, ticket=ticket, now=now)
+        ticket = _locked_ticket(secret=secret, registration_id=registration_id)
+        # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code
+        # and the answer tells nothing about them; the Scan row keeps the ticket, for the log.
+        shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
+                                                             registration=ticket.registration) else None
+        result, first = _decide(event=event, ticket=shown, now=now)
         checked_in_at = now if result == Scan.Result.OK else (first.checked_in_at if first else None)
-        body = _body(result, ticket=ticket, checked_in_at=checked_in_at)
+        body = _body(result, ticket=shown, checked_in_at=checked_in_at)
         scan = _record(event=event, ticket=ticket, result=result, body=body, **scan_fields)
         if result == Scan.Result.OK:
             checkin = CheckIn.objects.create(ticket=ticket, event=event, registration=ticket.registration, scan=scan,
@@ -160,7 +181,8 @@ def _attempt(*, event: EventPage, secret: str, scan_fields: dict) -> CheckinResu
 def checkin_perform(
     *,
     event: EventPage,
-    secret: str,
+    secret: str = "",
+    registration_id: int | None = None,
     staff,
     method: str = Scan.Method.API,
     device: str = "",
@@ -171,12 +193,17 @@ def checkin_perform(
     latitude=None,
     longitude=None,
 ) -> CheckinResult:
-    """Checks the ticket with `secret` in at `event` and says how it went; never raises for bad input.
+    """Checks the ticket with `secret` (scanned) or of the registration `registration_id` (chosen from the
+    search) in at `event` and says how it went; never raises for bad input. A ticket whose doctor is outside
+    `staff`'s check-in scope (`checkin_scope`: a rep checks in only the doctors of their own quota) answers
+    `invalid`, as an unknown code does.
 
     Guarantees: one Scan row per attempt (none for a repeated nonce, which returns the first answer); at most
     one active CheckIn per ticket whatever the concurrency; on success the attendance credit (points rule
     `attend_meeting`, engagement event) and the live counters follow after commit.
     """
+    if registration_id is not None and raw_input is None:
+        raw_input = f"registration:{registration_id}"  # never the secret: the chooser did not see it
     raw = _clean(secret if raw_input is None else raw_input, RAW_INPUT_MAX)
     secret = _clean(secret, 100)
     nonce = _clean(nonce, 100)
@@ -191,7 +218,7 @@ def checkin_perform(
     if nonce and (replay := _replay(event, nonce)):
         return replay
     try:
-        return _attempt(event=event, secret=secret, scan_fields=scan_fields)
+        return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
     except IntegrityError:
         # A concurrent request with the same nonce committed first: its answer is this scan's answer.
         if nonce and (replay := _replay(event, nonce)):

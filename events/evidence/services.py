@@ -280,13 +280,6 @@ def agenda_csv(event: EventPage) -> bytes:
     return _csv_bytes([_("Start"), _("Title"), _("Speaker"), _("Minutes"), _("Academic")], rows)
 
 
-def _masked_input(scan: Scan) -> str:
-    raw = scan.raw_input or ""
-    if scan.ticket_id and scan.ticket.secret and scan.ticket.secret in raw:
-        raw = raw.replace(scan.ticket.secret, f"{scan.ticket.secret[:4]}…")  # a ticket secret is a credential
-    return raw[:80]
-
-
 def checkin_log_rows(event: EventPage):
     scans = (Scan.objects.filter(event=event).select_related("staff", "ticket__registration__doctor__doctor_profile")
              .order_by("server_time", "id"))
@@ -295,7 +288,7 @@ def checkin_log_rows(event: EventPage):
         profile = getattr(doctor, "doctor_profile", None) if doctor else None
         yield [scan.pk, _local(scan.server_time), _local(scan.client_time), scan.result, scan.get_method_display(),
                str(scan.staff) if scan.staff_id else "", scan.device, scan.ticket_id or "",
-               (profile.real_name if profile else str(doctor)) if doctor else "", _masked_input(scan),
+               (profile.real_name if profile else str(doctor)) if doctor else "", scan.masked_input[:80],
                scan.nonce, scan.ip_address or "", scan.latitude if scan.latitude is not None else "",
                scan.longitude if scan.longitude is not None else "", scan.http_status]
 

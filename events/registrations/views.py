@@ -124,7 +124,7 @@ def _qr(data: str, fmt: str) -> HttpResponse:
 @login_required
 @require_GET
 def ticket_qr(request, secret: str, fmt: str):
-    """The ticket's QR (the secret itself), only for its owner and staff."""
+    """The ticket's QR (the secret itself), only for its owner."""
     ticket = _ticket_or_404(request, secret)
     if ticket.revoked_at is not None:
         raise Http404

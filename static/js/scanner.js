@@ -1,4 +1,5 @@
-/* The on-site scanner page: camera (jsQR), keyboard-wedge field, manual search. Every scan posts the ticket
+/* The on-site scanner page: camera (jsQR), keyboard-wedge field, manual search (by registration id: the search
+   never gives a ticket secret). Every scan posts the ticket
    secret to the check-in API with a fresh nonce; a network failure retries with the SAME nonce, so the server
    counts it once. */
 (function () {
@@ -72,10 +73,20 @@
   function checkIn(secret, method) {
     secret = (secret || "").trim();
     if (!secret) return Promise.resolve();
+    return send({secret: secret}, method);
+  }
+
+  // The manual search gives no ticket secret: the chosen doctor is checked in by their registration id.
+  function checkInChosen(registrationId) {
+    return send({registration: registrationId}, "manual");
+  }
+
+  function send(target, method) {
     show("pending");
     resultBox.querySelector("[data-testid=scanner-result-status]").textContent = "…";
-    var payload = {secret: secret, nonce: newNonce(), method: method, device: navigator.userAgent.slice(0, 100),
+    var payload = {nonce: newNonce(), method: method, device: navigator.userAgent.slice(0, 100),
                    client_time: new Date().toISOString()};
+    Object.keys(target).forEach(function (key) { payload[key] = target[key]; });
     return post(payload, 0).then(function (answer) {
       show(answer.status, answer.body);
     }, function () {
@@ -181,10 +192,10 @@
       button.type = "button";
       button.className = "weui-btn weui-btn_mini " + (hit.checked_in ? "weui-btn_default" : "weui-btn_primary");
       button.textContent = hit.checked_in ? (labels.already_checked_in || "✓") : labels.action;
-      button.disabled = !hit.secret;
+      button.disabled = !hit.can_check_in;
       button.setAttribute("data-testid", "scanner-hit-checkin");
       button.addEventListener("click", function () {
-        checkIn(hit.secret, "manual").then(function () { runSearch(); });
+        checkInChosen(hit.id).then(function () { runSearch(); });
       });
       item.appendChild(button);
       hits.appendChild(item);

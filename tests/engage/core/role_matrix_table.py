@@ -191,10 +191,11 @@ TABLE = [
     signed_in("POST", "/events/{event}/cancel/", REDIRECT, body={}),
     signed_in("GET", "/events/me/", 200),
     row("GET", "/events/rep/quotas/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
-    # The doctor's ticket: the doctor and staff (who check people in); 404 for anyone else.
-    row("GET", "/events/tickets/{ticket}/", LOGIN, 404, 200, 404, 200, 200, 200, 200),
-    row("GET", "/events/tickets/{ticket}/qr.svg", LOGIN, 404, 200, 404, 200, 200, 200, 200),
-    row("GET", "/events/tickets/{ticket}/calendar.ics", LOGIN, 404, 200, 404, 200, 200, 200, 200),
+    # The doctor's ticket (its secret is a credential): the doctor only; 404 for anyone else, staff included
+    # (they check people in by scanning or by choosing the doctor).
+    row("GET", "/events/tickets/{ticket}/", LOGIN, 404, 200, 404, 404, 404, 404, 404),
+    row("GET", "/events/tickets/{ticket}/qr.svg", LOGIN, 404, 200, 404, 404, 404, 404, 404),
+    row("GET", "/events/tickets/{ticket}/calendar.ics", LOGIN, 404, 200, 404, 404, 404, 404, 404),
     everyone("GET", "/events/invite/{invite}/", 200),  # the rep's invitation link is shared with doctors
     row("GET", "/events/invite/{invite}/qr.svg", LOGIN, 404, 404, 200, 200, 200, 200, 200),
     # On site: staff, and the rep holding a quota for the meeting.
