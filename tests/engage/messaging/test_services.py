@@ -448,7 +448,7 @@ def test_migration_masks_codes_stored_in_plain_text_before(db):
 
     from django.apps import apps
 
-    migration = importlib.import_module("engage.messaging.migrations.0003_i13secrets_secret_params")
+    migration = importlib.import_module("engage.messaging.migrations.0003_secret_params")
     queued = message_enqueue(channel="sms", to="+8613800138000", template_key="verification_code",
                              params={"code": "1", "minutes": 5})
     sent = message_enqueue(channel="sms", to="+8613800138001", template_key="verification_code",
