@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
+from engage.inbox.models import Notification
 from engage.messaging.models import OutboundMessage
 from members.accounts import demo as demo_data
 from members.accounts.models import User
@@ -106,5 +107,7 @@ def test_new_doctor_is_verified_by_staff(live_asgi_server, browser_page, tmp_pat
     page.screenshot(path=str(ARTIFACTS / "verification-05-verified.png"), full_page=True)
     profile.refresh_from_db()
     assert profile.status == "verified"
-    assert OutboundMessage.objects.to(E164).filter(template_key="verification_result").exists()
+    # The result reaches the inbox; no SMS, since the doctor consented to WeChat only (and has no openid here).
+    assert Notification.objects.filter(user__mobile=E164, kind="verification.decided").exists()
+    assert not OutboundMessage.objects.to(E164).exclude(template_key="verification_code").exists()
     profile.certificate.storage.delete(profile.certificate.name)  # the test's upload, not left in PRIVATE_ROOT

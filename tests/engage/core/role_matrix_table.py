@@ -126,6 +126,8 @@ TABLE = [
     api_signed_in("GET", "/api/v1/me/registrations", 200),
     # --- site pages: platform --------------------------------------------------------------------------------
     everyone("GET", "/healthz", 200),
+    row("GET", "/accounts/login/", 200, *[REDIRECT] * 7),  # signed-in people are sent on
+    row("GET", "/accounts/login/code/", 200, *[REDIRECT] * 7),
     # allauth's code confirmation without a pending code sends the visitor back to request one
     everyone("GET", "/accounts/login/code/confirm/", REDIRECT),
     signed_in("GET", "/inbox/", 200),
