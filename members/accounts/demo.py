@@ -356,7 +356,7 @@ def seed_demo_people(run: DemoRun) -> None:
     staff = ", ".join(spec.email for spec in STAFF)
     doctor = doctor_specs()[0]
     run.notes.append(f"Demo log-ins: {staff} with password {DEMO_PASSWORD}; "
-                     f"doctor {doctor.mobile} ({doctor.name}) by SMS code, shown in the outbox.")
+                     f"doctor {doctor.mobile} ({doctor.name}) by SMS code, printed by the worker (make run console).")
 
 
 def _departments(run: DemoRun) -> dict[str, Department]:
