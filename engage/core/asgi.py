@@ -7,7 +7,7 @@ from django.conf import settings
 
 
 class BodyTooSlow(Exception):
-    pass
+    """The declared body did not arrive within ENGAGE_REQUEST_BODY_TIMEOUT."""
 
 
 class RequestBodyTimeout:
