@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from engage.audit.services import audit_log
 from engage.core.errors import DomainError
@@ -85,7 +86,7 @@ def signin_rows(event: EventPage) -> list[SigninRow]:
 
 
 def _signin_headings() -> list[str]:
-    return ["#", _("Name"), _("Hospital"), _("Department"), _("Title"), _("Checked in (Beijing time)"),
+    return ["#", pgettext("person", "Name"), _("Hospital"), _("Department"), pgettext("doctor", "Title"), _("Checked in (Beijing time)"),
             _("Method")]
 
 

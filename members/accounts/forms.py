@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.accounts.phone import normalise_mobile
 from members.consents.models import Consent
@@ -39,7 +40,7 @@ class SignupConsentMixin:
 class SignupForm(SignupConsentMixin, AllauthSignupForm):
     """Sign-up with a mobile number, an email address, or both; at least one is needed."""
 
-    display_name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    display_name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100, required=False)
 
     def save(self, request):
         user = super().save(request)
