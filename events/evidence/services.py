@@ -86,7 +86,8 @@ def signin_rows(event: EventPage) -> list[SigninRow]:
 
 
 def _signin_headings() -> list[str]:
-    return ["#", pgettext("person", "Name"), _("Hospital"), _("Department"), pgettext("doctor", "Title"), _("Checked in (Beijing time)"),
+    return ["#", pgettext("person", "Name"), _("Hospital"), _("Department"), pgettext("doctor", "Title"),
+            _("Checked in (Beijing time)"),
             _("Method")]
 
 

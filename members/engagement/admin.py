@@ -55,8 +55,10 @@ class DoctorListView(RoleRequiredMixin, WagtailAdminTemplateMixin, TemplateView)
 class TimelineFilterForm(forms.Form):
     kind = forms.MultipleChoiceField(label=_("Kind"), required=False, choices=EngagementKind.choices,
                                      widget=forms.CheckboxSelectMultiple)
-    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
