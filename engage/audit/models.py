@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from engage.core.append_only import AppendOnlyError, AppendOnlyModel
+from engage.core.times import local_text
 
 __all__ = ["AppendOnlyError", "AuditEntry"]
 
@@ -36,4 +37,4 @@ class AuditEntry(AppendOnlyModel):
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label or '-'} {self.action}"
+        return f"{local_text(self.created_at, 'Y-m-d H:i:s')} {self.actor_label or '-'} {self.action}"

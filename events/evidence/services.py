@@ -288,7 +288,8 @@ def checkin_log_rows(event: EventPage):
     for scan in scans.iterator(chunk_size=1000):
         doctor = scan.ticket.registration.doctor if scan.ticket_id else None
         profile = getattr(doctor, "doctor_profile", None) if doctor else None
-        yield [scan.pk, _local(scan.server_time), _local(scan.client_time), scan.result, scan.get_method_display(),
+        yield [scan.pk, _local(scan.server_time), _local(scan.client_time), scan.get_result_display(),
+               scan.get_method_display(),
                str(scan.staff) if scan.staff_id else "", scan.device, scan.ticket_id or "",
                (profile.real_name if profile else str(doctor)) if doctor else "", scan.masked_input[:80],
                scan.nonce, scan.ip_address or "", scan.latitude if scan.latitude is not None else "",

@@ -12,6 +12,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from engage.core.widgets import DateInput
 from members.engagement.models import EngagementKind
 from members.hospitals.models import TherapyArea
 from members.segments.admin import RoleRequiredMixin
@@ -56,9 +57,9 @@ class TimelineFilterForm(forms.Form):
     kind = forms.MultipleChoiceField(label=_("Kind"), required=False, choices=EngagementKind.choices,
                                      widget=forms.CheckboxSelectMultiple)
     date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=DateInput())
     date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=DateInput())
 
     def clean(self):
         data = super().clean()

@@ -26,7 +26,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
 from engage.core.errors import DomainError
-from engage.core.policies import CapabilityPolicy, ServiceSaveMixin
+from engage.core.policies import CapabilityPolicy, LocalIndexView, ServiceSaveMixin
 from engage.core.roles import Capability, can, capability_holders
 from members.accounts.models import User
 from members.hospitals import importers, selectors, services
@@ -155,6 +155,7 @@ class HospitalViewSet(ModelViewSet):
     filterset_class = HospitalFilterSet
     search_fields = ["name", "normalised_name", "aliases", "pinyin_initials", "city", "province", "district", "address"]
     search_backend_name = None
+    index_view_class = LocalIndexView  # exports with the level, grade and type labels, not their codes
     list_export = ["name", "aliases", "province", "city", "district", "level", "grade", "hospital_type", "beds",
                    "yearly_outpatient_visits", "address", "latitude", "longitude", "status"]
     export_filename = "hospitals"

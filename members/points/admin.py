@@ -22,7 +22,13 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from engage.core.errors import DomainError
-from engage.core.policies import CapabilityPolicy, ReadOnlyModelViewSet, ReadOnlyPolicy, ServiceSaveMixin
+from engage.core.policies import (
+    CapabilityPolicy,
+    LocalIndexView,
+    ReadOnlyModelViewSet,
+    ReadOnlyPolicy,
+    ServiceSaveMixin,
+)
 from engage.core.roles import Capability, can
 from members.points import services
 from members.points.models import PointsAccount, PointsRule, PointsSettings, PointsTransaction, Redemption, Reward
@@ -207,7 +213,7 @@ class PointsAdjustView(WagtailAdminTemplateMixin, FormView):
         return redirect("points_accounts:index")
 
 
-class PointsAccountIndexView(IndexView):
+class PointsAccountIndexView(LocalIndexView):
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
         if can(self.request.user, Capability.ADJUST_POINTS):
@@ -234,7 +240,7 @@ class PointsAccountViewSet(ReadOnlyModelViewSet):
         return [*super().get_urlpatterns(), path("adjust/<int:pk>/", PointsAdjustView.as_view(), name="adjust")]
 
 
-class PointsLedgerIndexView(IndexView):
+class PointsLedgerIndexView(LocalIndexView):
     """The ledger, optionally of one account (?account=<id>, linked from the accounts list)."""
 
     def get_base_queryset(self):

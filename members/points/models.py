@@ -109,7 +109,7 @@ class PointsTransaction(AppendOnlyModel):
         ]
 
     def __str__(self):
-        return f"{self.account.user} {self.amount:+d} {self.kind}"
+        return f"{self.account.user} {self.amount:+d} {self.get_kind_display()}"
 
 
 class Reward(models.Model):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from engage.core.errors import DomainError
+from engage.core.widgets import DateInput
 from members.accounts.selectors import AccessLevel, access_level_of
 from members.points import selectors, services
 from members.points.models import PointsTransaction
@@ -26,9 +27,9 @@ class HistoryFilterForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False,
                              choices=[("", gettext_lazy("All")), *PointsTransaction.Kind.choices])
     date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=DateInput())
     date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+                              widget=DateInput())
 
     def clean(self):
         data = super().clean()
