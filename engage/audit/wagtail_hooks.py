@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.ui.tables import Column
 from wagtail.permissions import register_permission_policy
 
 from engage.audit.models import AuditEntry
@@ -16,7 +17,11 @@ class AuditEntryViewSet(ReadOnlyModelViewSet):
     icon = "history"
     menu_label = _("Audit trail")
     menu_order = 900
-    list_display = ["created_at", "actor_label", "action", "object_type", "object_repr", "ip_address"]
+    list_display = ["created_at", "actor_label",
+                    Column("action", label=_("action"), accessor="get_action_display", sort_key="action"),
+                    Column("object_type", label=_("object type"), accessor="get_object_type_display",
+                           sort_key="object_type"),
+                    "object_repr", "ip_address"]
     list_filter = {"action": ["exact"], "object_type": ["exact"], "created_at": ["gte", "lte"],
                    "actor_id": ["exact"]}
     search_fields = ["actor_label", "action", "object_repr", "reason"]

@@ -69,11 +69,11 @@ class LocalExportMixin:
         row = super().to_row_dict(item)
         for name in row:
             try:
-                field = self.model._meta.get_field(name)
+                self.model._meta.get_field(name)
             except FieldDoesNotExist:
                 continue
-            if getattr(field, "choices", None) and hasattr(item, f"get_{name}_display"):
-                row[name] = str(getattr(item, f"get_{name}_display")())
+            if callable(display := getattr(item, f"get_{name}_display", None)):  # choices, or a labelled code
+                row[name] = str(display())
         return row
 
 
