@@ -16,6 +16,10 @@ def rename(apps, schema_editor, names: dict):
         rows = apps.get_model("wagtailcore", model).objects
         for old, new in names.items():
             rows.filter(name=old).update(name=new)
+    # Wagtail's tree root shows in every breadcrumb of the page explorer.
+    root = {"Root": "根目录"} if "Moderators approval" in names else {"根目录": "Root"}
+    for old, new in root.items():
+        apps.get_model("wagtailcore", "Page").objects.filter(depth=1, title=old).update(title=new, draft_title=new)
 
 
 class Migration(migrations.Migration):

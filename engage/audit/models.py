@@ -38,7 +38,11 @@ class AuditEntry(AppendOnlyModel):
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
     def __str__(self):
-        return f"{local_text(self.created_at, 'Y-m-d H:i:s')} {self.actor_label or '-'} {self.get_action_display()}"
+        return (f"{local_text(self.created_at, 'Y-m-d H:i:s')} {self.get_actor_label_display() or '-'} "
+                f"{self.get_action_display()}")
+
+    def get_actor_label_display(self) -> str:
+        return self.actor_label if self.actor_id or self.actor_label != "system" else str(_("system"))
 
     def get_action_display(self) -> str:
         return action_label(self.action)

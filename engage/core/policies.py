@@ -5,6 +5,8 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.forms import modelform_factory
+from django.utils.text import capfirst
+from wagtail.admin.ui.tables import BooleanColumn
 from wagtail.admin.views.generic import IndexView, InspectView
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -55,6 +57,11 @@ class ReadOnlyPolicy(CapabilityPolicy):
         super().__init__(model, capabilities={"view": capability})
 
 
+def yes_no_column(model, name: str) -> BooleanColumn:
+    """A boolean field as a tick or cross in an admin list (a plain column prints True/False in any language)."""
+    return BooleanColumn(name, label=capfirst(model._meta.get_field(name).verbose_name), sort_key=name)
+
+
 class LocalExportMixin:
     """Spreadsheet exports as a person reads them: times in the local zone (Wagtail writes UTC) and choice fields
     by their label in the request's language, not their stored code."""
@@ -88,7 +95,7 @@ class LocalInspectView(InspectView):
         value = super().get_field_display_value(field_name, field)
         if isinstance(value, datetime.datetime):
             return local_text(value, "Y-m-d H:i:s")
-        return value
+        return "—" if value is None else value
 
 
 class ReadOnlyModelViewSet(ModelViewSet):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from wagtail import hooks
 from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, EditView, IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
@@ -28,6 +29,7 @@ from engage.core.policies import (
     ReadOnlyModelViewSet,
     ReadOnlyPolicy,
     ServiceSaveMixin,
+    yes_no_column,
 )
 from engage.core.roles import Capability, can
 from members.points import services
@@ -254,8 +256,9 @@ class PointsLedgerViewSet(ReadOnlyModelViewSet):
     icon = "list-ul"
     menu_label = gettext_lazy("Points ledger")
     add_to_admin_menu = False
-    list_display = ["created_at", "account", "kind", "amount", "balance_after", "rule", "source_repr", "actor",
-                    "reason"]
+    list_display = ["created_at", Column("account", label=gettext_lazy("points account")), "kind", "amount",
+                    "balance_after", Column("rule", label=gettext_lazy("points rule")), "source_repr",
+                    Column("actor", label=gettext_lazy("actor")), "reason"]
     list_filter = {"kind": ["exact"], "created_at": ["gte", "lte"]}
     index_view_class = PointsLedgerIndexView
     list_export = ["created_at", "account", "kind", "amount", "balance_after", "rule", "source_type", "source_id",
@@ -272,7 +275,8 @@ class RedemptionViewSet(ReadOnlyModelViewSet):
     icon = "doc-full"
     menu_label = gettext_lazy("Transfers of value")
     add_to_admin_menu = False
-    list_display = ["created_at", "doctor_name", "licence_number", "hospital_name", "reward", "value_rmb", "points"]
+    list_display = ["created_at", "doctor_name", "licence_number", "hospital_name",
+                    Column("reward", label=gettext_lazy("reward")), "value_rmb", "points"]
     list_filter = {"created_at": ["gte", "lte"], "doctor_name": ["icontains"], "licence_number": ["exact"],
                    "hospital_name": ["icontains"], "reward": ["exact"]}
     search_fields = ["doctor_name", "licence_number", "hospital_name"]
@@ -301,7 +305,8 @@ class PointsRuleViewSet(ModelViewSet):
     icon = "cog"
     menu_label = gettext_lazy("Points rules")
     form_fields = RULE_FIELDS
-    list_display = ["code", "name", "points", "daily_cap", "yearly_cap", "active_from", "active_until", "enabled"]
+    list_display = ["code", "name", "points", "daily_cap", "yearly_cap", "active_from", "active_until",
+                    yes_no_column(PointsRule, "enabled")]
     list_filter = ["enabled"]
     copy_view_enabled = False
     add_view_class = PointsRuleCreateView
