@@ -88,7 +88,7 @@ def test_after_approving_the_reviewer_lands_on_the_review_queue_with_a_success_m
     with translation.override("zh-hans"):
         html = client.get(landing, headers={"Accept-Language": "zh-hans"}).content.decode()
         assert translation.gettext("Sorry, you do not have permission to access this area.") not in html
-    assert "对不起" not in html and "已批准" in html and "修订后的标题" in html
+    assert "对不起" not in html and "已批准：“修订后的标题”" in html
 
 
 def test_after_requesting_changes_the_reviewer_lands_on_the_review_queue(client):
@@ -98,7 +98,7 @@ def test_after_requesting_changes_the_reviewer_lands_on_the_review_queue(client)
     response = client.post(url, {"comment": "请补充参考文献"})
     assert response["Location"] == f"{reverse('wagtailadmin_home')}?reviewed={task_state.pk}"
     html = client.get(response["Location"]).content.decode()
-    assert "对不起" not in html and "已退回修改" in html
+    assert "对不起" not in html and "已退回修改：" in html
 
 
 def test_the_landing_message_is_only_for_the_reviewer_who_acted(client):
@@ -108,4 +108,4 @@ def test_the_landing_message_is_only_for_the_reviewer_who_acted(client):
     client.force_login(user_with_role("compliance"))
     for query in (f"?reviewed={task_state.pk}", "?reviewed=abc", "?reviewed=" + "9" * 40):
         html = client.get(reverse("wagtailadmin_home") + query).content.decode()
-        assert "已批准" not in html and "已退回修改" not in html
+        assert "已批准：" not in html and "已退回修改：" not in html
