@@ -2,8 +2,9 @@
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from django.shortcuts import render
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from engage.core.authentication import api_auth
@@ -57,6 +58,18 @@ def _error_statuses(method: str, path: str, operation: dict) -> list[int]:
     return statuses
 
 
+class SelfHostedSwagger(Swagger):
+    """The API docs from our own static files (static/vendor/swagger-ui, vendored from npm): ninja's default loads
+    Swagger UI from a CDN, which the CSP forbids and which is unreachable from China."""
+
+    template = "api/swagger.html"
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        return render(request, self.template, {"api": api, "swagger_settings": self.settings,
+                                               "add_csrf": any(getattr(a, "csrf", False) for a in api.auth or [])})
+
+
 class EngageAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         module = operation.view_func.__module__
@@ -92,6 +105,7 @@ api = EngageAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    docs=SelfHostedSwagger(),
 )
 
 

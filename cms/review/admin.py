@@ -6,8 +6,10 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.components import Component
+from wagtail.models import TaskState
 
 from cms.pages.models import ReviewedPageMixin
+from cms.review.models import REVIEWED_PARAM
 from cms.review.selectors import content_review_dashboard
 from cms.review.services import REQUIRED_MEANINGS, revision_approvals
 from engage.core.roles import Capability, can
@@ -27,6 +29,23 @@ class ContentReviewPanel(Component):
             "most_read": data["most_read"],
             "title": _("Content review"),
         }
+
+
+@hooks.register("construct_homepage_panels")
+def announce_review_action(request, panels):
+    """After approving or requesting changes the reviewer lands here (see review_landing_url): say what happened."""
+    task_state_id = request.GET.get(REVIEWED_PARAM, "")
+    if not task_state_id.isdigit() or len(task_state_id) > 12:
+        return
+    state = TaskState.objects.filter(pk=int(task_state_id), finished_by=request.user).select_related("revision").first()
+    if state is None:
+        return
+    title = str(state.revision.object_str) if state.revision else ""
+    if state.status == TaskState.STATUS_APPROVED:
+        messages.success(request, _("Approved: “%(title)s”. It moves on to the next review step or goes live.")
+                         % {"title": title})
+    elif state.status == TaskState.STATUS_REJECTED:
+        messages.success(request, _("Changes requested: “%(title)s” goes back to its author.") % {"title": title})
 
 
 @hooks.register("construct_homepage_panels")

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.forms import TaskStateCommentForm
 
 from engage.audit.context import current
+from engage.core.widgets import DateInput
 
 
 class ApprovalForm(TaskStateCommentForm):
@@ -26,6 +27,6 @@ class ApprovalForm(TaskStateCommentForm):
 
 class CompliancePasswordForm(ApprovalForm):
     expires_on = forms.DateField(
-        label=_("Approval expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Approval expires on"), required=False, widget=DateInput(),
         help_text=_("Leave empty for 12 months from today."),
     )

@@ -3,6 +3,7 @@ recorded per revision (append-only) and the per-year approval-code counters."""
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import AbstractGroupApprovalTask, TaskState
 
@@ -64,12 +65,22 @@ class ReviewApprovalTask(AbstractGroupApprovalTask):
                                 comment=kwargs.get("comment", ""), expires_on=kwargs.get("expires_on"))
             except DomainError as error:  # e.g. a wrong password: nothing approved, the reviewer is told why
                 raise PermissionDenied(str(error.message)) from error
-            return
+            return review_landing_url(task_state)
         super().on_action(task_state, user, action_name, **kwargs)
+        # The reviewer may not edit the page: land on the dashboard's review queue, not on the page editor.
+        return review_landing_url(task_state)
 
     @classmethod
     def get_description(cls):
         return _("Members of the chosen groups approve with their password; the approval is recorded")
+
+
+def review_landing_url(task_state) -> str:
+    """Where a reviewer lands after acting on a step: the admin home (its review queue), told what happened."""
+    return f"{reverse('wagtailadmin_home')}?{REVIEWED_PARAM}={task_state.pk}"
+
+
+REVIEWED_PARAM = "reviewed"
 
 
 class ContentApproval(AppendOnlyModel):

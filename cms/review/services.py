@@ -28,7 +28,7 @@ from engage.core.errors import DomainError
 from engage.core.roles import Role
 from engage.inbox.services import notification_send
 
-WORKFLOW_NAME = "Medical review → Compliance review"
+WORKFLOW_NAME = "医学审核 → 合规审核"  # names are data, shown in Chinese sentences (migration 0011)
 APPROVAL_VALIDITY_DAYS = 365
 REQUIRED_MEANINGS = frozenset({ApprovalMeaning.MEDICAL.value, ApprovalMeaning.COMPLIANCE.value})
 
@@ -38,8 +38,8 @@ def review_workflow_ensure() -> Workflow:
     """The review workflow with its two steps, assigned to the home page (the whole content tree). Idempotent."""
     workflow, _created = Workflow.objects.get_or_create(name=WORKFLOW_NAME)
     for order, (meaning, group_name, name) in enumerate([
-        (ApprovalMeaning.MEDICAL, Role.MEDICAL_REVIEWER, "Medical review"),
-        (ApprovalMeaning.COMPLIANCE, Role.COMPLIANCE, "Compliance review"),
+        (ApprovalMeaning.MEDICAL, Role.MEDICAL_REVIEWER, "医学审核"),
+        (ApprovalMeaning.COMPLIANCE, Role.COMPLIANCE, "合规审核"),
     ]):
         task = ReviewApprovalTask.objects.filter(meaning=meaning).first()
         if task is None:

@@ -2,7 +2,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from engage.audit.labels import action_label, object_type_label
 from engage.core.append_only import AppendOnlyError, AppendOnlyModel
+from engage.core.times import local_text
 
 __all__ = ["AppendOnlyError", "AuditEntry"]
 
@@ -36,4 +38,14 @@ class AuditEntry(AppendOnlyModel):
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label or '-'} {self.action}"
+        return (f"{local_text(self.created_at, 'Y-m-d H:i:s')} {self.get_actor_label_display() or '-'} "
+                f"{self.get_action_display()}")
+
+    def get_actor_label_display(self) -> str:
+        return self.actor_label if self.actor_id or self.actor_label != "system" else str(_("system"))
+
+    def get_action_display(self) -> str:
+        return action_label(self.action)
+
+    def get_object_type_display(self) -> str:
+        return object_type_label(self.object_type)

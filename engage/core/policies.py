@@ -1,12 +1,20 @@
 """Wagtail permission policies decided by capabilities (engage.core.roles); a read-only viewset for evidence."""
 
+import datetime
+
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.forms import modelform_factory
+from django.utils.text import capfirst
+from wagtail.admin.ui.tables import BooleanColumn
+from wagtail.admin.views.generic import IndexView, InspectView
+from wagtail.admin.views.mixins import SpreadsheetExportMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import ModelPermissionPolicy
 
 from engage.core.errors import DomainError
 from engage.core.roles import Capability, can, capability_holders
+from engage.core.times import local_naive, local_text
 
 
 class CapabilityPolicy(ModelPermissionPolicy):
@@ -49,9 +57,52 @@ class ReadOnlyPolicy(CapabilityPolicy):
         super().__init__(model, capabilities={"view": capability})
 
 
+def yes_no_column(model, name: str) -> BooleanColumn:
+    """A boolean field as a tick or cross in an admin list (a plain column prints True/False in any language)."""
+    return BooleanColumn(name, label=capfirst(model._meta.get_field(name).verbose_name), sort_key=name)
+
+
+class LocalExportMixin:
+    """Spreadsheet exports as a person reads them: times in the local zone (Wagtail writes UTC) and choice fields
+    by their label in the request's language, not their stored code."""
+
+    custom_value_preprocess = {
+        **SpreadsheetExportMixin.custom_value_preprocess,
+        datetime.datetime: {SpreadsheetExportMixin.FORMAT_XLSX: local_naive,
+                            SpreadsheetExportMixin.FORMAT_CSV: lambda value: local_text(value, "Y-m-d H:i:s")},
+    }
+
+    def to_row_dict(self, item):
+        row = super().to_row_dict(item)
+        for name in row:
+            try:
+                self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if callable(display := getattr(item, f"get_{name}_display", None)):  # choices, or a labelled code
+                row[name] = str(display())
+        return row
+
+
+class LocalIndexView(LocalExportMixin, IndexView):
+    """The admin list every viewset of ours uses: local times and labels in its exports."""
+
+
+class LocalInspectView(InspectView):
+    """Wagtail's inspect view renders datetimes in UTC (`|localize` on the raw value): show them local."""
+
+    def get_field_display_value(self, field_name, field):
+        value = super().get_field_display_value(field_name, field)
+        if isinstance(value, datetime.datetime):
+            return local_text(value, "Y-m-d H:i:s")
+        return "—" if value is None else value
+
+
 class ReadOnlyModelViewSet(ModelViewSet):
     """Index, filters, export and inspect only; the policy refuses add, edit and delete."""
 
+    index_view_class = LocalIndexView
+    inspect_view_class = LocalInspectView
     inspect_view_enabled = True
     copy_view_enabled = False
     add_to_admin_menu = True

@@ -7,12 +7,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.views.generic import InspectView
 from wagtail.admin.widgets import Button
 from wagtail.permissions import register_permission_policy
 
 from engage.core.errors import DomainError
-from engage.core.policies import ReadOnlyModelViewSet, ReadOnlyPolicy
+from engage.core.policies import LocalInspectView, ReadOnlyModelViewSet, ReadOnlyPolicy
 from engage.core.roles import Capability, can
 from engage.messaging.models import InboundMessage, OutboundMessage
 from engage.messaging.services import RESENDABLE, message_resend
@@ -21,7 +20,7 @@ register_permission_policy(OutboundMessage, ReadOnlyPolicy(OutboundMessage, Capa
 register_permission_policy(InboundMessage, ReadOnlyPolicy(InboundMessage, Capability.VIEW_OUTBOX))
 
 
-class OutboxInspectView(InspectView):
+class OutboxInspectView(LocalInspectView):
     @property
     def header_more_buttons(self):
         buttons = list(super().header_more_buttons)

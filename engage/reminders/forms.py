@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from engage.core.widgets import DateInput, TimeInput
 from engage.reminders.models import MAX_TAPER_STEPS, FollowUpPlan, MedicationPlan, Patient
 from engage.reminders.services import FollowUpSchedule, PlanSchedule, TaperStep
 
@@ -26,7 +27,7 @@ class EnrolmentForm(forms.Form):
     mobile = forms.CharField(label=_("Mobile number"), max_length=20,
                              widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}))
     birth_date = forms.DateField(label=_("Birth date"),
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=DateInput())
     time_zone = forms.ChoiceField(label=_("Time zone"), initial="Asia/Shanghai")
     language = forms.ChoiceField(label=_("Language of messages"), choices=Patient.Language.choices,
                                  initial=Patient.Language.ZH)
@@ -70,8 +71,8 @@ class PlanForm(forms.Form):
     interval_days = forms.IntegerField(label=_("Every N days"), min_value=1, max_value=365, initial=1)
     cycle_active_days = forms.IntegerField(label=_("Cycle: days on"), min_value=1, max_value=365, required=False)
     cycle_pause_days = forms.IntegerField(label=_("Cycle: days off"), min_value=1, max_value=365, required=False)
-    start_date = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("Start date"), widget=DateInput())
+    end_date = forms.DateField(label=_("End date"), required=False, widget=DateInput())
     as_needed = forms.BooleanField(label=_("As needed (no reminders)"), required=False)
 
     def clean_times(self):
@@ -135,11 +136,11 @@ class FollowUpForm(forms.Form):
     """A check-up: repeating every N days (HbA1c every 90 days) or, with no interval, a one-off visit."""
 
     title = forms.CharField(label=_("Check-up"), max_length=200)
-    due_date = forms.DateField(label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(label=_("Due on"), widget=DateInput())
     interval_days = forms.IntegerField(label=_("Repeat every N days"), min_value=1, max_value=730, required=False,
                                        help_text=_("e.g. 90 for HbA1c; leave empty for a one-off visit."))
     remind_at = forms.TimeField(label=_("Remind at"), initial=time(9, 0),
-                                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+                                widget=TimeInput())
     is_active = forms.BooleanField(label=pgettext_lazy("check-up", "Active"), required=False, initial=True)
     # A check-up repeating in months (written before intervals in days) keeps that interval unless days are given.
     interval_months = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=24, required=False)

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from engage.core.crypto import EncryptedTextField
 
@@ -419,7 +420,7 @@ class DoseEvent(models.Model):
         QUEUED = "queued", _("Reminder queued")
         SENT = "sent", _("Reminder sent")
         TAKEN = "taken", _("Taken")
-        SKIPPED = "skipped", _("Skipped")
+        SKIPPED = "skipped", pgettext_lazy("dose", "Skipped")
         MISSED = "missed", _("Missed")
         EXPIRED = "expired", _("Expired (reminder not sent in time)")
         CANCELLED = "cancelled", _("Cancelled (opt-out or no consent)")

@@ -12,7 +12,7 @@ from wagtail.admin.views.generic import CreateView, EditView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
-from engage.core.policies import CapabilityPolicy, ServiceSaveMixin
+from engage.core.policies import CapabilityPolicy, ServiceSaveMixin, yes_no_column
 from engage.core.roles import Capability, can
 from engage.core.sections import MEMBER_SECTIONS_HOOK
 from engage.reminders import services
@@ -75,7 +75,8 @@ class AdverseEventTermViewSet(ModelViewSet):
     icon = "warning"
     menu_label = _("Adverse event terms")
     form_fields = ["term", "language", "synonyms", "serious", "is_active"]
-    list_display = ["term", "language", "synonyms", "serious", "is_active"]
+    list_display = ["term", "language", "synonyms", yes_no_column(AdverseEventTerm, "serious"),
+                    yes_no_column(AdverseEventTerm, "is_active")]
     list_filter = ["language", "serious", "is_active"]
     search_fields = ["term", "synonyms"]
     add_view_class = PvTermCreateView
@@ -89,7 +90,7 @@ class ProgrammeViewSet(ModelViewSet):
     menu_label = _("Programmes")
     form_fields = ["name", "sponsor", "description", "template_keys", "staff", "quiet_start", "quiet_end",
                    "is_active"]
-    list_display = ["name", "sponsor", "is_active", "created_at"]
+    list_display = ["name", "sponsor", yes_no_column(Programme, "is_active"), "created_at"]
     copy_view_enabled = False
 
 

@@ -299,6 +299,7 @@ WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAILADMIN_USER_LOGIN_FORM = "members.accounts.forms.AdminLoginForm"  # email or mobile number, as on the site
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no third-party avatars in the admin (CSP img-src; unreachable in China)
 # Medical-legal review: an edit during review restarts it, so every approval is of the exact revision published.
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True

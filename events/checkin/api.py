@@ -57,6 +57,8 @@ class CheckinOut(Schema):
     registration: RegistrationCard | None = None
     checked_in_at: datetime | None = Field(default=None, description="For ok the time now; for "
                                                                      "already_checked_in the FIRST check-in")
+    checked_in_at_local: str | None = Field(default=None, description="The same time as a person reads it: "
+                                                                      "YYYY-MM-DD HH:MM:SS, Beijing time")
 
 
 class SearchHit(RegistrationCard):

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.times import local_text
+
 
 class Scan(models.Model):
     """One attempt to check a ticket in (scanner camera, keyboard wedge, manual search, self check-in, API)."""
@@ -59,7 +61,7 @@ class Scan(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_result_display()} {self.server_time:%Y-%m-%d %H:%M:%S}"
+        return f"{self.get_result_display()} {local_text(self.server_time, 'Y-m-d H:i:s')}"
 
     @property
     def masked_input(self) -> str:
@@ -101,4 +103,4 @@ class CheckIn(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.registration} {self.checked_in_at:%Y-%m-%d %H:%M}"
+        return f"{self.registration} {local_text(self.checked_in_at)}"

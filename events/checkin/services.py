@@ -25,6 +25,7 @@ from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
 from engage.core.jobs import enqueue_on_commit
+from engage.core.times import local_text
 from events.checkin.models import CheckIn, Scan
 from events.checkin.selectors import (
     can_manage_checkins,
@@ -126,6 +127,7 @@ def _body(result: str, *, ticket: Ticket | None, checked_in_at: datetime | None)
         body["registration"] = registration_card(ticket.registration)
     if checked_in_at is not None:
         body["checked_in_at"] = checked_in_at.isoformat()
+        body["checked_in_at_local"] = local_text(checked_in_at, "Y-m-d H:i:s")  # what the scanner shows
     return body
 
 

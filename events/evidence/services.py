@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from engage.audit.services import audit_log
 from engage.core.errors import DomainError
@@ -85,7 +86,8 @@ def signin_rows(event: EventPage) -> list[SigninRow]:
 
 
 def _signin_headings() -> list[str]:
-    return ["#", _("Name"), _("Hospital"), _("Department"), _("Title"), _("Checked in (Beijing time)"),
+    return ["#", pgettext("person", "Name"), _("Hospital"), _("Department"), pgettext("doctor", "Title"),
+            _("Checked in (Beijing time)"),
             _("Method")]
 
 
@@ -286,7 +288,8 @@ def checkin_log_rows(event: EventPage):
     for scan in scans.iterator(chunk_size=1000):
         doctor = scan.ticket.registration.doctor if scan.ticket_id else None
         profile = getattr(doctor, "doctor_profile", None) if doctor else None
-        yield [scan.pk, _local(scan.server_time), _local(scan.client_time), scan.result, scan.get_method_display(),
+        yield [scan.pk, _local(scan.server_time), _local(scan.client_time), scan.get_result_display(),
+               scan.get_method_display(),
                str(scan.staff) if scan.staff_id else "", scan.device, scan.ticket_id or "",
                (profile.real_name if profile else str(doctor)) if doctor else "", scan.masked_input[:80],
                scan.nonce, scan.ip_address or "", scan.latitude if scan.latitude is not None else "",

@@ -15,7 +15,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from engage.core.policies import CapabilityPolicy
+from engage.core.policies import CapabilityPolicy, yes_no_column
 from engage.core.roles import Capability, can
 from events.pages.models import EventIndexPage, EventSettings, Speaker
 from events.registrations.models import FrequencyRule
@@ -46,7 +46,8 @@ class FrequencyRuleViewSet(SnippetViewSet):
     model = FrequencyRule
     icon = "warning"
     menu_label = _("Frequency rules")
-    list_display = ["__str__", "event_type", "max_meetings", "period", "action", "active"]
+    list_display = ["__str__", "event_type", "max_meetings", "period", "action",
+                    yes_no_column(FrequencyRule, "active")]
     list_filter = ["active", "action", "period"]
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.generic import TemplateView, View
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
@@ -154,7 +155,8 @@ class ExportView(ViewerMixin, EventMixin, View):
         response["Content-Disposition"] = f'attachment; filename="registrations-{event_id}.csv"'
         response.write("\ufeff")
         writer = csv.writer(response)
-        writer.writerow([str(_("Name")), str(_("Hospital")), str(_("Department")), str(_("Title")),
+        writer.writerow([str(pgettext_lazy("person", "Name")), str(_("Hospital")), str(_("Department")),
+                         str(pgettext_lazy("doctor", "Title")),
                          str(_("Status")), str(_("Source")), str(_("Quota")), str(_("Registered")),
                          str(_("Frequency warning"))])
         for r in registrations_for_event(event=self.event, status=request.GET.get("status")).iterator():
@@ -184,7 +186,7 @@ class AllocateForm(forms.Form):
     seats = forms.IntegerField(label=_("Seats"), min_value=1, max_value=100_000)
     province = forms.ChoiceField(label=_("Region"), required=False, choices=[("", "—")])
     rep = forms.ChoiceField(label=_("Rep"), required=False, choices=[("", "—")])
-    label = forms.CharField(label=_("Name"), max_length=100, required=False, strip=True)
+    label = forms.CharField(label=pgettext_lazy("object name", "Name"), max_length=100, required=False, strip=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

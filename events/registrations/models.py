@@ -110,7 +110,8 @@ class Registration(models.Model):
         indexes = [models.Index(fields=["event", "status", "created_at"], name="registration_queue_idx")]
 
     def __str__(self):
-        return f"{self.doctor} @ {self.event_id} ({self.status})"
+        # What people read (audit trail, points history): the meeting's title and the status's label, not codes.
+        return f"{self.doctor} · {self.event.title} · {self.get_status_display()}"
 
 
 class Ticket(models.Model):

@@ -21,7 +21,7 @@ from wagtail.snippets.views.snippets import CreateView, EditView, IndexView, Sni
 
 from engage.audit.services import audit_log
 from engage.core.errors import DomainError
-from engage.core.policies import CapabilityPolicy, ServiceSaveMixin
+from engage.core.policies import CapabilityPolicy, ServiceSaveMixin, yes_no_column
 from engage.core.roles import Capability, can
 from events.pages.admin import MEETINGS_MENU_HOOK
 from events.surveys.exporters import survey_results_xlsx
@@ -129,7 +129,7 @@ class SurveyViewSet(SnippetViewSet):
     menu_label = gettext_lazy("Surveys")
     menu_hook = MEETINGS_MENU_HOOK
     add_to_admin_menu = True
-    list_display = ["title", "event", "anonymous", "opens_at", "closes_at",
+    list_display = ["title", "event", yes_no_column(Survey, "anonymous"), "opens_at", "closes_at",
                     Column("response_count", label=gettext_lazy("Responses")), "created_at"]
     list_filter = ["anonymous"]
     search_fields = ["title"]

@@ -3,6 +3,7 @@
 import io
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -43,7 +44,8 @@ def survey_results_xlsx(results: SurveyResults) -> bytes:
                             option.percent / 100, result.average, result.nps])
     sheet = book.create_sheet(_("Responses")[:31])
     questions = [result.question for result in results.questions]
-    heading = [_("Submitted")] + ([] if survey.anonymous else [_("Doctor")]) + [q.text[:100] for q in questions]
+    heading = ([pgettext("time", "Submitted")] + ([] if survey.anonymous else [_("Doctor")])
+               + [q.text[:100] for q in questions])
     sheet.append(heading)
     for cell in sheet[1]:
         cell.font = bold

@@ -3,10 +3,12 @@ from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.socialaccount.forms import SignupForm as AllauthSocialSignupForm
 from django import forms
+from django.contrib.auth import authenticate
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 
 from members.accounts.phone import normalise_mobile
 from members.consents.models import Consent
@@ -39,7 +41,7 @@ class SignupConsentMixin:
 class SignupForm(SignupConsentMixin, AllauthSignupForm):
     """Sign-up with a mobile number, an email address, or both; at least one is needed."""
 
-    display_name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    display_name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100, required=False)
 
     def save(self, request):
         user = super().save(request)
@@ -84,3 +86,34 @@ class LoginForm(AllauthLoginForm):
             raise forms.ValidationError(
                 _("Enter your mobile number or email address."), code="invalid_login"
             ) from None
+
+
+class AdminLoginForm(WagtailLoginForm):
+    """The admin's log-in (settings.WAGTAILADMIN_USER_LOGIN_FORM): staff sign in with their email or mobile number
+    and password, as on the site, so the form asks for those instead of a user name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Email or mobile number")
+        self.fields["username"].widget.attrs["placeholder"] = _("Email or mobile number")
+        self.fields["username"].widget.attrs["autocomplete"] = "username"
+        self.fields["password"].label = _("Password")
+        self.fields["password"].widget.attrs["placeholder"] = _("Password")
+
+    def clean(self):
+        login, password = self.cleaned_data.get("username") or "", self.cleaned_data.get("password") or ""
+        if login and password and "@" not in login:
+            try:
+                phone = normalise_mobile(login)
+            except forms.ValidationError:
+                phone = ""
+            user = authenticate(self.request, phone=phone, password=password) if phone else None
+            if user is not None:
+                self.user_cache = user
+                self.confirm_login_allowed(user)
+                return self.cleaned_data
+        return super().clean()
+
+    def get_invalid_login_error(self):
+        return forms.ValidationError(_("Your email or mobile number and password didn't match. Please try again."),
+                                     code="invalid_login")

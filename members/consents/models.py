@@ -62,7 +62,7 @@ class Consent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} {self.kind} v{self.policy.version}"
+        return f"{self.user} {self.get_kind_display()} v{self.policy.version}"
 
     @property
     def is_active(self) -> bool:

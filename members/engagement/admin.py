@@ -6,11 +6,13 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.generic import TemplateView
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from engage.core.widgets import DateInput
 from members.engagement.models import EngagementKind
 from members.hospitals.models import TherapyArea
 from members.segments.admin import RoleRequiredMixin
@@ -54,8 +56,10 @@ class DoctorListView(RoleRequiredMixin, WagtailAdminTemplateMixin, TemplateView)
 class TimelineFilterForm(forms.Form):
     kind = forms.MultipleChoiceField(label=_("Kind"), required=False, choices=EngagementKind.choices,
                                      widget=forms.CheckboxSelectMultiple)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False,
+                                 widget=DateInput())
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False,
+                               widget=DateInput())
 
     def clean(self):
         data = super().clean()

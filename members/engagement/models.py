@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.times import local_text
+
 
 class EngagementKind(models.TextChoices):
     JOINED = "joined", _("Joined")
@@ -44,4 +46,4 @@ class EngagementEvent(models.Model):
         indexes = [models.Index(fields=["doctor", "-occurred_at"], name="engagement_doctor_time_idx")]
 
     def __str__(self):
-        return f"{self.doctor} {self.kind} {self.occurred_at:%Y-%m-%d}"
+        return f"{self.doctor} {self.get_kind_display()} {local_text(self.occurred_at, 'Y-m-d')}"

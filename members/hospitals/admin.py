@@ -19,6 +19,7 @@ from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, EditView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
@@ -26,7 +27,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
 from engage.core.errors import DomainError
-from engage.core.policies import CapabilityPolicy, ServiceSaveMixin
+from engage.core.policies import CapabilityPolicy, LocalIndexView, ServiceSaveMixin
 from engage.core.roles import Capability, can, capability_holders
 from members.accounts.models import User
 from members.hospitals import importers, selectors, services
@@ -151,10 +152,12 @@ class HospitalViewSet(ModelViewSet):
     model = Hospital
     icon = "site"
     menu_label = gettext_lazy("Hospitals")
-    list_display = ["name", "city", "province", "level_grade", "hospital_type", "beds", "status"]
+    list_display = ["name", "city", "province", Column("level_grade", label=gettext_lazy("level"), sort_key="level"),
+                    "hospital_type", "beds", "status"]
     filterset_class = HospitalFilterSet
     search_fields = ["name", "normalised_name", "aliases", "pinyin_initials", "city", "province", "district", "address"]
     search_backend_name = None
+    index_view_class = LocalIndexView  # exports with the level, grade and type labels, not their codes
     list_export = ["name", "aliases", "province", "city", "district", "level", "grade", "hospital_type", "beds",
                    "yearly_outpatient_visits", "address", "latitude", "longitude", "status"]
     export_filename = "hospitals"
@@ -435,6 +438,7 @@ class ImportDetailView(_RoleRequired, WagtailAdminTemplateMixin, TemplateView):
             index_url=reverse("hospital_imports:index"),
             can_import=hospital_import.status == HospitalImport.Status.VALID,
             preview_headers=[_("Line"), *[zh for _f, zh, _en, _r in importers.COLUMNS[:10]], _("Departments")],
+            preview_rows=[_labelled_preview_row(row) for row in hospital_import.preview or []],
             level_names=dict(Hospital.Level.choices),
             type_names=dict(Hospital.Type.choices),
         )
@@ -504,3 +508,9 @@ class HospitalViewSetGroup(ViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_hospital_viewsets():
     return HospitalViewSetGroup()
+
+
+def _labelled_preview_row(row: dict) -> dict:
+    """A preview row as people read it: level, grade and type by their labels (the row stores the codes)."""
+    labels = {name: dict(Hospital._meta.get_field(name).choices) for name in ("level", "grade", "hospital_type")}
+    return {**row, **{name: str(labels[name].get(row.get(name), row.get(name) or "")) for name in labels}}

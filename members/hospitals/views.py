@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.hospitals import selectors
 from members.hospitals.models import Department
@@ -14,7 +15,7 @@ PAGE_SIZE = 20
 
 
 class RepDoctorFilterForm(forms.Form):
-    q = forms.CharField(label=_("Name"), required=False, max_length=50,
+    q = forms.CharField(label=pgettext_lazy("object name", "Name"), required=False, max_length=50,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Doctor's name")}))
     hospital = forms.ModelChoiceField(label=_("Hospital"), required=False, queryset=Department.objects.none(),
                                       empty_label=_("All my hospitals"))

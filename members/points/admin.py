@@ -16,13 +16,21 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from wagtail import hooks
 from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, EditView, IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from engage.core.errors import DomainError
-from engage.core.policies import CapabilityPolicy, ReadOnlyModelViewSet, ReadOnlyPolicy, ServiceSaveMixin
+from engage.core.policies import (
+    CapabilityPolicy,
+    LocalIndexView,
+    ReadOnlyModelViewSet,
+    ReadOnlyPolicy,
+    ServiceSaveMixin,
+    yes_no_column,
+)
 from engage.core.roles import Capability, can
 from members.points import services
 from members.points.models import PointsAccount, PointsRule, PointsSettings, PointsTransaction, Redemption, Reward
@@ -207,7 +215,7 @@ class PointsAdjustView(WagtailAdminTemplateMixin, FormView):
         return redirect("points_accounts:index")
 
 
-class PointsAccountIndexView(IndexView):
+class PointsAccountIndexView(LocalIndexView):
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
         if can(self.request.user, Capability.ADJUST_POINTS):
@@ -234,7 +242,7 @@ class PointsAccountViewSet(ReadOnlyModelViewSet):
         return [*super().get_urlpatterns(), path("adjust/<int:pk>/", PointsAdjustView.as_view(), name="adjust")]
 
 
-class PointsLedgerIndexView(IndexView):
+class PointsLedgerIndexView(LocalIndexView):
     """The ledger, optionally of one account (?account=<id>, linked from the accounts list)."""
 
     def get_base_queryset(self):
@@ -248,8 +256,9 @@ class PointsLedgerViewSet(ReadOnlyModelViewSet):
     icon = "list-ul"
     menu_label = gettext_lazy("Points ledger")
     add_to_admin_menu = False
-    list_display = ["created_at", "account", "kind", "amount", "balance_after", "rule", "source_repr", "actor",
-                    "reason"]
+    list_display = ["created_at", Column("account", label=gettext_lazy("points account")), "kind", "amount",
+                    "balance_after", Column("rule", label=gettext_lazy("points rule")), "source_repr",
+                    Column("actor", label=gettext_lazy("actor")), "reason"]
     list_filter = {"kind": ["exact"], "created_at": ["gte", "lte"]}
     index_view_class = PointsLedgerIndexView
     list_export = ["created_at", "account", "kind", "amount", "balance_after", "rule", "source_type", "source_id",
@@ -266,7 +275,8 @@ class RedemptionViewSet(ReadOnlyModelViewSet):
     icon = "doc-full"
     menu_label = gettext_lazy("Transfers of value")
     add_to_admin_menu = False
-    list_display = ["created_at", "doctor_name", "licence_number", "hospital_name", "reward", "value_rmb", "points"]
+    list_display = ["created_at", "doctor_name", "licence_number", "hospital_name",
+                    Column("reward", label=gettext_lazy("reward")), "value_rmb", "points"]
     list_filter = {"created_at": ["gte", "lte"], "doctor_name": ["icontains"], "licence_number": ["exact"],
                    "hospital_name": ["icontains"], "reward": ["exact"]}
     search_fields = ["doctor_name", "licence_number", "hospital_name"]
@@ -295,7 +305,8 @@ class PointsRuleViewSet(ModelViewSet):
     icon = "cog"
     menu_label = gettext_lazy("Points rules")
     form_fields = RULE_FIELDS
-    list_display = ["code", "name", "points", "daily_cap", "yearly_cap", "active_from", "active_until", "enabled"]
+    list_display = ["code", "name", "points", "daily_cap", "yearly_cap", "active_from", "active_until",
+                    yes_no_column(PointsRule, "enabled")]
     list_filter = ["enabled"]
     copy_view_enabled = False
     add_view_class = PointsRuleCreateView

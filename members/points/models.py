@@ -71,10 +71,12 @@ class PointsTransaction(AppendOnlyModel):
         EXPIRE = "expire", _("Expired")
         ADJUST = "adjust", _("Adjusted")
 
-    account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="transactions")
+    account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="transactions",
+                                verbose_name=_("points account"))
     amount = models.IntegerField(_("points"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, db_index=True)
-    rule = models.ForeignKey(PointsRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule = models.ForeignKey(PointsRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("points rule"))
     source_type = models.CharField(_("source type"), max_length=100, blank=True)
     source_id = models.CharField(_("source id"), max_length=64, blank=True)
     source_repr = models.CharField(_("source"), max_length=300, blank=True)
@@ -83,7 +85,8 @@ class PointsTransaction(AppendOnlyModel):
     expires_on = models.DateField(_("expires on"), null=True, blank=True,
                                   help_text=_("For earned points: the last day they can be used."))
     # PROTECT, not SET_NULL: nulling it would be an UPDATE of the ledger (accounts are closed, never deleted).
-    actor = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("actor"))
     reason = models.TextField(_("reason"), blank=True)
     # A default, not auto_now_add: a backdated import (the demo history) gives its time at INSERT, never later.
     created_at = models.DateTimeField(_("time"), default=timezone.now, editable=False, db_index=True)
@@ -109,7 +112,7 @@ class PointsTransaction(AppendOnlyModel):
         ]
 
     def __str__(self):
-        return f"{self.account.user} {self.amount:+d} {self.kind}"
+        return f"{self.account.user} {self.amount:+d} {self.get_kind_display()}"
 
 
 class Reward(models.Model):
@@ -157,7 +160,7 @@ class Redemption(models.Model):
     what, worth how much, when."""
 
     account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="redemptions")
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("reward"))
     transaction = models.OneToOneField(PointsTransaction, on_delete=models.PROTECT, related_name="redemption")
     points = models.PositiveIntegerField(_("points"))
     value_rmb = models.DecimalField(_("value (RMB)"), max_digits=10, decimal_places=2)

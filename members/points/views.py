@@ -10,10 +10,11 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from engage.core.errors import DomainError
+from engage.core.widgets import DateInput
 from members.accounts.selectors import AccessLevel, access_level_of
 from members.points import selectors, services
 from members.points.models import PointsTransaction
@@ -25,10 +26,10 @@ PAGE_SIZE = 20
 class HistoryFilterForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False,
                              choices=[("", gettext_lazy("All")), *PointsTransaction.Kind.choices])
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False,
+                                widget=DateInput())
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False,
+                              widget=DateInput())
 
     def clean(self):
         data = super().clean()

@@ -70,7 +70,7 @@ def seed_demo_profiles() -> dict[str, int]:
         profile.verified_at = now
         profile.is_speaker = number % SPEAKER_EVERY == 0
         decisions.append(VerificationDecision(profile=profile, from_status="pending", to_status="verified",
-                                              reason="demo data"))
+                                              reason="演示数据"))
     DoctorProfile.objects.bulk_update(
         [p for p in profiles if p.status == DoctorProfile.Status.VERIFIED], ["status", "verified_at", "is_speaker"]
     )

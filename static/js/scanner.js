@@ -43,10 +43,9 @@
       labels[status] || body.message || labels.error;
     resultBox.querySelector("[data-testid=scanner-result-name]").textContent = reg.name || "";
     var meta = [reg.hospital, [reg.department, reg.title].filter(Boolean).join(" · ")].filter(Boolean);
-    if (body.checked_in_at) {
-      var when = new Date(body.checked_in_at);
-      meta.push(isNaN(when) ? body.checked_in_at : when.toLocaleTimeString());
-    }
+    // The server's local (Beijing) time, never the scanner device's own time zone.
+    var when = body.checked_in_at_local || body.checked_in_at || "";
+    if (when) meta.push(when.slice(11, 19) || when);
     resultBox.querySelector("[data-testid=scanner-result-meta]").textContent = meta.join(" — ");
     if (navigator.vibrate) navigator.vibrate(status === "ok" ? 80 : [60, 60, 60]);
   }

@@ -73,3 +73,39 @@ def test_another_medical_reviewer_approves_from_the_dialog(client):
     response = client.post(approve_url(page, task_state), {"comment": "ok", "password": REVIEW_PASSWORD})
     assert response.status_code == 302
     assert ContentApproval.objects.get(revision_id=task_state.revision_id).reviewer == medical
+
+
+@pytest.mark.parametrize("modal", [False, True], ids=["form", "modal"])
+def test_after_approving_the_reviewer_lands_on_the_review_queue_with_a_success_message(client, modal):
+    page, task_state = in_review(user_with_role("marketing"))
+    medical = user_with_role("medical_reviewer")
+    client.force_login(medical)
+    headers = XHR if modal else {}
+    response = client.post(approve_url(page, task_state), {"comment": "ok", "password": REVIEW_PASSWORD},
+                           headers=headers)
+    landing = response.json()["redirect"] if modal else response["Location"]
+    assert landing == f"{reverse('wagtailadmin_home')}?reviewed={task_state.pk}"
+    with translation.override("zh-hans"):
+        html = client.get(landing, headers={"Accept-Language": "zh-hans"}).content.decode()
+        assert translation.gettext("Sorry, you do not have permission to access this area.") not in html
+    assert "对不起" not in html and "已批准：“修订后的标题”" in html
+
+
+def test_after_requesting_changes_the_reviewer_lands_on_the_review_queue(client):
+    page, task_state = in_review(user_with_role("marketing"))
+    client.force_login(user_with_role("medical_reviewer"))
+    url = reverse("wagtailadmin_pages:workflow_action", args=[page.pk, "reject", task_state.pk])
+    response = client.post(url, {"comment": "请补充参考文献"})
+    assert response["Location"] == f"{reverse('wagtailadmin_home')}?reviewed={task_state.pk}"
+    html = client.get(response["Location"]).content.decode()
+    assert "对不起" not in html and "已退回修改：" in html
+
+
+def test_the_landing_message_is_only_for_the_reviewer_who_acted(client):
+    page, task_state = in_review(user_with_role("marketing"))
+    client.force_login(user_with_role("medical_reviewer"))
+    client.post(approve_url(page, task_state), {"comment": "ok", "password": REVIEW_PASSWORD})
+    client.force_login(user_with_role("compliance"))
+    for query in (f"?reviewed={task_state.pk}", "?reviewed=abc", "?reviewed=" + "9" * 40):
+        html = client.get(reverse("wagtailadmin_home") + query).content.decode()
+        assert "已批准：" not in html and "已退回修改：" not in html

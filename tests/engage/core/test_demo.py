@@ -167,3 +167,17 @@ def test_existing_rows_are_reused_and_left_unchanged(make_user):
     assert (endocrinology.code, endocrinology.name_en) == ("endo", "Endo")
     assert not Department.objects.filter(code="endocrinology").exists()
     assert DoctorProfile.objects.filter(department=endocrinology).exists()
+
+
+def test_seeding_prints_a_short_summary_ending_with_the_demo_log_ins(settings, capsys, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # as on `make run`
+    out, err = StringIO(), StringIO()
+    caplog.set_level("INFO")
+    call_command("seed_demo", "--force", stdout=out, stderr=err)
+    printed = capsys.readouterr()
+    lines = [line for line in (out.getvalue() + err.getvalue() + printed.out + printed.err).splitlines() if line]
+    assert len(lines) <= 10, lines[:20]  # was ~7,000: Wagtail's workflow e-mails and task logs
+    assert "Subject:" not in printed.out and "Content-Type" not in printed.out
+    assert not [r for r in caplog.records if r.levelname == "INFO" and r.name.startswith(("wagtail", "django_tasks"))]
+    assert lines[-1].startswith("Demo log-ins:") and "admin@demo.engage.local" in lines[-1]
+    assert "Demo data created" in out.getvalue()

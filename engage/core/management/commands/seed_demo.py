@@ -6,9 +6,13 @@ Idempotent: every demo row has a natural key (department code, hospital name + c
 create the rows that are missing and never change or delete a row, so `make run` can call it on every start.
 """
 
+import logging
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 from engage.audit.services import audit_log
 from engage.core.demo import DemoRun, demo_seed_all
@@ -30,7 +34,7 @@ class Command(BaseCommand):
                 "Pass --force to seed anyway."
             )
         try:
-            with transaction.atomic():
+            with _quiet(options["verbosity"]), transaction.atomic():
                 run = demo_seed_all()
                 if sum(run.created.values()):
                     audit_log(actor=None, action="demo.seed", reason="manage.py seed_demo",
@@ -43,6 +47,7 @@ class Command(BaseCommand):
             self._report(run)
 
     def _report(self, run: DemoRun) -> None:
+        """A short summary: what was created (or found) and, last, the demo log-ins."""
         def line(counts) -> str:
             return ", ".join(f"{counts[kind]} {kind}" for kind in run.report_kinds)
 
@@ -54,3 +59,20 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo data already present, nothing created: {line(run.found)}.")
         for note in run.notes:
             self.stdout.write(note)
+
+
+@contextmanager
+def _quiet(verbosity: int):
+    """Seeding walks pages through the review workflow: Wagtail e-mails every reviewer at every step and logs every
+    page and task. Below verbosity 2 those thousands of lines are dropped, so the summary and log-ins stay visible;
+    warnings still show."""
+    if verbosity >= 2:
+        yield
+        return
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            yield
+    finally:
+        logging.disable(previous)
