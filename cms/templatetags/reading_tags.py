@@ -34,7 +34,8 @@ def reading_bar(context, page):
 
 
 @register.inclusion_tag("cms/reading/continue_reading_section.html")
-def continue_reading_section(member):
+def continue_reading_section(member, history_link=True):
     if member is None or not member.is_authenticated:
         return {"show": False}
-    return {"show": True, "records": list(selectors_reading.continue_reading(user=member))}
+    return {"show": True, "records": list(selectors_reading.continue_reading(user=member)),
+            "history_link": history_link}
