@@ -83,9 +83,9 @@ def cancel(request, event_id: int):
 @login_required
 @require_GET
 def my_meetings(request):
-    """我的会议: the doctor's registrations with status and QR ticket."""
-    registrations = list(registrations_selectors.registrations_of(doctor=request.user)[:100])
-    return render(request, "events/registrations/my_meetings.html", {"registrations": registrations})
+    """我的会议: upcoming meetings first (soonest first), then past ones, each with its status, check-in and ticket."""
+    return render(request, "events/registrations/my_meetings.html",
+                  registrations_selectors.my_meetings_of(doctor=request.user))
 
 
 def _ticket_or_404(request, secret: str):
