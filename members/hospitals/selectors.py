@@ -2,6 +2,9 @@
 rep may see there (consent-aware contact details)."""
 
 
+from django.utils.translation import gettext as _
+
+from engage.core.errors import NotFound, PermissionDenied
 from engage.core.roles import Capability, can
 from members.accounts.models import User
 from members.consents.models import Consent, ConsentKind
@@ -214,3 +217,19 @@ def doctors_visible_to_rep(rep, *, hospital_id: int | None = None, department_id
         )
         .order_by("hospital__name", "department__name", "real_name", "pk")
     )
+
+
+def access_territory_doctor(*, user, doctor_id) -> DoctorProfile:
+    """The verified doctor (by user id) at a hospital of `user`'s territories, with only what a rep may see
+    (doctors_visible_to_rep). PermissionDenied for who covers no territory; NotFound for any other doctor, so a rep
+    cannot learn whether a doctor outside their territory exists."""
+    if not can_view_territory_doctors(user):
+        raise PermissionDenied("not_a_rep", _("Only reps act for the doctors of a territory."))
+    try:
+        doctor_id = int(doctor_id)
+    except (TypeError, ValueError):
+        raise NotFound("doctor_not_found", _("No such doctor in your territory.")) from None
+    profile = doctors_visible_to_rep(user).filter(user_id=doctor_id).first()
+    if profile is None:
+        raise NotFound("doctor_not_found", _("No such doctor in your territory."))
+    return profile
