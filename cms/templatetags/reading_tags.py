@@ -27,7 +27,8 @@ def reading_bar(context, page):
     if record is not None and record.completed_at:
         points = selectors_reading.read_points_earned(doctor=user, page_id=page.pk)
     return {
-        "show": True, "page": page, "record": record, "points": points, "rule": completion_rule(page), "share_url": share_url,
+        "show": True, "page": page, "record": record, "points": points, "rule": completion_rule(page),
+        "share_url": share_url,
         "is_favourite": selectors_reading.is_favourite(user=user, page=page),
         "beacon_url": f"/api/v1/content/{page.pk}/reading",
         "beacon_every": int(getattr(settings, "READING_BEACON_SECONDS", 15)),
