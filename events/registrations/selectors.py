@@ -17,7 +17,7 @@ from events.registrations.models import Quota, Registration, RepInvitation, Tick
 from events.surveys.models import SurveyResponse
 from members.accounts.models import User
 from members.accounts.selectors import AccessLevel, access_level_of
-from members.hospitals.selectors import doctors_visible_to_rep
+from members.hospitals.selectors import territory_profiles
 from members.profiles.models import DoctorProfile
 
 _CODE_RE = re.compile(r"[0-9A-Za-z]{4,40}")  # ticket secrets and invitation codes (events.registrations.tickets)
@@ -268,7 +268,7 @@ def rep_invited_doctors(*, rep) -> list[InvitedDoctor]:
     meeting's survey. Never points, never doctors outside the territory (a link may travel further)."""
     if not can(rep, Capability.COVER_TERRITORY):
         raise PermissionDenied("not_a_rep", _("Only reps have invitation quotas."))
-    territory = {p.user_id: p.real_name for p in doctors_visible_to_rep(rep).only("user_id", "real_name")}
+    territory = dict(territory_profiles(rep).values_list("user_id", "real_name"))
     quotas = Quota.objects.filter(rep=rep)
     pairs: dict[tuple[int, int], dict] = {}
     for invitation in (RepInvitation.objects.filter(rep=rep, doctor_id__in=list(territory))

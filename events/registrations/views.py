@@ -8,6 +8,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -230,8 +231,9 @@ def rep_invite(request, doctor_id: int):
 def rep_invited(request):
     """The rep's invited doctors: registered, attended, answered the survey."""
     _rep_or_403(request)
-    return render(request, "events/registrations/rep_invited.html",
-                  {"rows": registrations_selectors.rep_invited_doctors(rep=request.user)})
+    page = Paginator(registrations_selectors.rep_invited_doctors(rep=request.user), 20).get_page(
+        request.GET.get("page"))
+    return render(request, "events/registrations/rep_invited.html", {"rows": page.object_list, "page": page})
 
 
 @never_cache

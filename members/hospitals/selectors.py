@@ -135,6 +135,22 @@ def rep_territory_hospitals(rep):
     return Hospital.objects.filter(status=Hospital.Status.ACTIVE, territories__reps=rep).distinct().order_by("name")
 
 
+def territory_profiles(rep):
+    """The bare profiles of the verified, active doctors at the active hospitals of `rep`'s territories (no
+    contact details, no counts): the rule doctors_visible_to_rep shows, for ids and names."""
+    from django.db.models import Subquery
+
+    if rep is None or not getattr(rep, "is_authenticated", False):
+        return DoctorProfile.objects.none()
+    territory_hospitals = Territory.hospitals.through.objects.filter(territory__reps=rep).values("hospital_id")
+    return DoctorProfile.objects.filter(
+        hospital_id__in=Subquery(territory_hospitals),
+        hospital__status=Hospital.Status.ACTIVE,
+        status=DoctorProfile.Status.VERIFIED,
+        user__is_active=True,
+    )
+
+
 def doctors_visible_to_rep(rep, *, hospital_id: int | None = None, department_id: int | None = None, q: str = ""):
     """Verified doctors at the hospitals of `rep`'s territories, and only what a rep may see of them.
 
@@ -163,15 +179,7 @@ def doctors_visible_to_rep(rep, *, hospital_id: int | None = None, department_id
     from django.utils import timezone
 
 
-    if rep is None or not getattr(rep, "is_authenticated", False):
-        return DoctorProfile.objects.none()
-    territory_hospitals = Territory.hospitals.through.objects.filter(territory__reps=rep).values("hospital_id")
-    profiles = DoctorProfile.objects.filter(
-        hospital_id__in=Subquery(territory_hospitals),
-        hospital__status=Hospital.Status.ACTIVE,
-        status=DoctorProfile.Status.VERIFIED,
-        user__is_active=True,
-    )
+    profiles = territory_profiles(rep)
     if hospital_id:
         profiles = profiles.filter(hospital_id=hospital_id)
     if department_id:

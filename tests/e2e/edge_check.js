@@ -14,11 +14,15 @@
     const style = getComputedStyle(el);
     if (style.visibility === "hidden" || style.display === "none") { continue; }
     range.selectNodeContents(node);
-    for (const rect of range.getClientRects()) {
-      if (rect.width < 1 || rect.height < 1) { continue; }
-      if (rect.left < minGap || rect.right > width - minGap) {
-        out.push({ text: node.textContent.trim().slice(0, 40), left: Math.round(rect.left),
-                   right: Math.round(width - rect.right), tag: el.tagName.toLowerCase() + "." + el.className });
+    // Text cut off with an ellipsis ends where its box ends, not where the hidden rest of the line would.
+    const clip = style.overflow !== "visible" ? el.getBoundingClientRect() : null;
+    for (const raw of range.getClientRects()) {
+      if (raw.width < 1 || raw.height < 1) { continue; }
+      const left = clip ? Math.max(raw.left, clip.left) : raw.left;
+      const right = clip ? Math.min(raw.right, clip.right) : raw.right;
+      if (left < minGap || right > width - minGap) {
+        out.push({ text: node.textContent.trim().slice(0, 40), left: Math.round(left),
+                   right: Math.round(width - right), tag: el.tagName.toLowerCase() + "." + el.className });
         break;
       }
     }
