@@ -51,7 +51,7 @@
         if (data && data.completed) {
           if (status.getAttribute("data-reading-complete") !== "1") {
             // The read just completed: say so, with the points it paid (translated texts come with the page).
-            var text = data.points > 0 ? status.getAttribute("data-points-text").replace("%(points)s", String(data.points))
+            var text = data.points > 0 ? status.getAttribute("data-points-text").replace("{points}", String(data.points))
               : status.getAttribute("data-done-text");
             status.textContent = text;
             status.classList.add("engage-reading__done");
