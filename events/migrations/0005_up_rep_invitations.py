@@ -6,27 +6,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('events', '0004_position_required'),
+        ("events", "0004_position_required"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RepInvitation',
+            name="RepInvitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='invited')),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rep_invitations', to=settings.AUTH_USER_MODEL, verbose_name='doctor')),
-                ('quota', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invitations', to='events.quota', verbose_name='quota')),
-                ('rep', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sent_invitations', to=settings.AUTH_USER_MODEL, verbose_name='rep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="invited")),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rep_invitations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="doctor",
+                    ),
+                ),
+                (
+                    "quota",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invitations",
+                        to="events.quota",
+                        verbose_name="quota",
+                    ),
+                ),
+                (
+                    "rep",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sent_invitations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="rep",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rep invitation',
-                'verbose_name_plural': 'rep invitations',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('quota', 'doctor'), name='rep_invitation_once_per_doctor')],
+                "verbose_name": "rep invitation",
+                "verbose_name_plural": "rep invitations",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("quota", "doctor"), name="rep_invitation_once_per_doctor")
+                ],
             },
         ),
     ]
