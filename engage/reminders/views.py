@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from engage.core.errors import DomainError
 from engage.messaging.inbound import classify_text
-from engage.messaging.models import OutboundMessage
+from engage.messaging.models import InboundMessage, OutboundMessage
 from engage.messaging.services import inbound_receive
 from engage.reminders import selectors, services
 from engage.reminders.demo import demo_patients
@@ -351,7 +351,10 @@ def dev_phone(request):
     for patient in demo_patients():
         hashes = [h for h in (patient.mobile_hash, patient.openid_hash) if h]
         received = list(OutboundMessage.objects.filter(recipient_hash__in=hashes).order_by("-created_at", "-id")[:20])
-        phones.append({"patient": patient, "received": received, "link": selectors.patient_link(patient)})
+        # The patient's own replies with the acknowledgement each got (a TwiML reply is no outbox row).
+        replies = list(InboundMessage.objects.filter(sender_hash__in=hashes).order_by("-received_at", "-id")[:10])
+        phones.append({"patient": patient, "received": received, "replies": replies,
+                       "link": selectors.patient_link(patient)})
     return render(request, "reminders/dev_phone.html", {"phones": phones, "form": PhoneReplyForm()})
 
 
