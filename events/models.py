@@ -3,7 +3,7 @@
 from events.checkin.models import CheckIn, Scan
 from events.pages.models import EventIndexPage, EventPage, EventSettings, EventType, Speaker
 from events.photos.models import Photo, PhotoFlag
-from events.registrations.models import FrequencyRule, Quota, Registration, Ticket
+from events.registrations.models import FrequencyRule, Quota, Registration, RepInvitation, Ticket
 from events.surveys.models import Survey, SurveyAnswer, SurveyParticipation, SurveyQuestion, SurveyResponse
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "PhotoFlag",
     "Quota",
     "Registration",
+    "RepInvitation",
     "Scan",
     "Speaker",
     "Survey",

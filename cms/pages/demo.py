@@ -5,9 +5,13 @@ that exist are left alone. Each page is published through the medical → compli
 the demo reviewers (demo_review_and_publish).
 """
 
+import io
 from dataclasses import dataclass
 
+from django.core.files.images import ImageFile
 from django.db import transaction
+from PIL import Image, ImageDraw
+from wagtail.images import get_image_model
 
 from cms.pages.models import ArticlePage, Audience, HomePage, LiteraturePage, Product, TherapyAreaPage, VideoPage
 from cms.review.services import content_approve, content_submit_for_review
@@ -224,6 +228,30 @@ def demo_review_and_publish(page, *, expires_on=None) -> None:
                         expires_on=expires_on if role == Role.COMPLIANCE else None)
 
 
+COVER_COLOURS = [((7, 122, 64), (16, 174, 255)), ((87, 107, 149), (250, 157, 59)), ((198, 40, 40), (250, 157, 59)),
+                 ((6, 96, 160), (7, 193, 96))]
+
+
+def _area_cover(spec: "AreaSpec", index: int):
+    """A 480×320 gradient cover for an area's demo content (so the phone cards show one), made once per area."""
+    model = get_image_model()
+    title = f"demo-cover-{spec.code}"
+    existing = model.objects.filter(title=title).first()
+    if existing is not None:
+        return existing
+    start, end = COVER_COLOURS[index % len(COVER_COLOURS)]
+    picture = Image.new("RGB", (480, 320))
+    draw = ImageDraw.Draw(picture)
+    for x in range(480):
+        share = x / 479
+        draw.line([(x, 0), (x, 319)], fill=tuple(round(a + (b - a) * share) for a, b in zip(start, end, strict=True)))
+    for r in (150, 110, 70):
+        draw.ellipse([330 - r, 230 - r, 330 + r, 230 + r], outline=(255, 255, 255), width=3)
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return model.objects.create(title=title, file=ImageFile(io.BytesIO(out.getvalue()), name=f"{title}.png"))
+
+
 @transaction.atomic
 @demo_seeder(order=30)
 def seed_content() -> dict[str, int]:
@@ -232,7 +260,7 @@ def seed_content() -> dict[str, int]:
     home = HomePage.objects.first()
     if home is None:
         return created
-    for spec in AREAS:
+    for number, spec in enumerate(AREAS):
         area = TherapyArea.objects.filter(code=spec.code).first()
         if area is None:
             continue
@@ -252,7 +280,7 @@ def seed_content() -> dict[str, int]:
             # Mostly for verified HCPs; one public, one for registered members and one for KOLs per area.
             audience = {0: Audience.PUBLIC, 5: Audience.REGISTERED, 9: Audience.KOL}.get(i, Audience.VERIFIED)
             page = ArticlePage(title=title, slug=slug, summary=lead, audience=audience,
-                               body=_article_body(spec, i, lead))
+                               body=_article_body(spec, i, lead), cover_image=_area_cover(spec, number))
             page.therapy_areas.set([area])
             page.tags.add(spec.tags[i % len(spec.tags)])
             page.products.set([product] if i % 2 == 0 else [])

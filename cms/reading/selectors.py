@@ -14,6 +14,8 @@ from cms.reading.models import Favourite, ReadingRecord
 from engage.core.errors import PermissionDenied
 from engage.core.roles import Capability, can
 from engage.core.sections import PageSection
+from members.points.models import PointsTransaction
+from members.points.selectors import is_points_member
 
 
 def content_most_read(*, since: datetime, limit: int = 10) -> list[ContentPage]:
@@ -86,3 +88,13 @@ def forwarded_reads_by_sharer(limit: int = 100):
 def reading_member_section(*, user) -> PageSection:
     """The member page's "continue reading" block (MEMBER_SECTIONS_HOOK)."""
     return PageSection(key="reading", template="cms/reading/includes/member_section.html", order=10)
+
+
+def read_points_earned(*, doctor, page_id: int) -> int:
+    """The points the doctor's completed read of the page paid (0 when the rule paid nothing). Only the doctor's own
+    ledger is read, so the reading bar shows it to that doctor alone."""
+    if not is_points_member(doctor):
+        return 0
+    row = PointsTransaction.objects.filter(idempotency_key=f"read:{doctor.pk}:{page_id}",
+                                           account__user=doctor).values_list("amount", flat=True).first()
+    return int(row or 0)

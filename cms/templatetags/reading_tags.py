@@ -23,8 +23,12 @@ def reading_bar(context, page):
     if record is not None:
         code = share_code_for(user=user).code
         share_url = request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
+    points = 0
+    if record is not None and record.completed_at:
+        points = selectors_reading.read_points_earned(doctor=user, page_id=page.pk)
     return {
-        "show": True, "page": page, "record": record, "rule": completion_rule(page), "share_url": share_url,
+        "show": True, "page": page, "record": record, "points": points, "rule": completion_rule(page),
+        "share_url": share_url,
         "is_favourite": selectors_reading.is_favourite(user=user, page=page),
         "beacon_url": f"/api/v1/content/{page.pk}/reading",
         "beacon_every": int(getattr(settings, "READING_BEACON_SECONDS", 15)),
@@ -34,7 +38,8 @@ def reading_bar(context, page):
 
 
 @register.inclusion_tag("cms/reading/continue_reading_section.html")
-def continue_reading_section(member):
+def continue_reading_section(member, history_link=True):
     if member is None or not member.is_authenticated:
         return {"show": False}
-    return {"show": True, "records": list(selectors_reading.continue_reading(user=member))}
+    return {"show": True, "records": list(selectors_reading.continue_reading(user=member)),
+            "history_link": history_link}

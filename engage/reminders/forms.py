@@ -11,13 +11,24 @@ from engage.core.widgets import DateInput, TimeInput
 from engage.reminders.models import MAX_TAPER_STEPS, FollowUpPlan, MedicationPlan, Patient
 from engage.reminders.services import FollowUpSchedule, PlanSchedule, TaperStep
 
-COMMON_ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Tokyo", "Asia/Singapore", "Europe/London",
-                "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Australia/Sydney"]
+# The zones patients of a Chinese programme live in, China first; a short list a patient can read, not 600 names.
+COMMON_ZONES = [
+    ("Asia/Shanghai", _("China (Beijing time)")),
+    ("Asia/Hong_Kong", _("Hong Kong")),
+    ("Asia/Taipei", _("Taipei")),
+    ("Asia/Tokyo", _("Tokyo")),
+    ("Asia/Seoul", _("Seoul")),
+    ("Asia/Singapore", _("Singapore")),
+    ("Europe/London", _("London")),
+    ("Europe/Berlin", _("Berlin / Paris")),
+    ("America/New_York", _("New York")),
+    ("America/Los_Angeles", _("Los Angeles")),
+    ("Australia/Sydney", _("Sydney")),
+]
 
 
 def _zone_choices():
-    others = sorted(zoneinfo.available_timezones() - set(COMMON_ZONES))
-    return [(z, z) for z in COMMON_ZONES + others]
+    return [(zone, label) for zone, label in COMMON_ZONES if zone in zoneinfo.available_timezones()]
 
 
 class EnrolmentForm(forms.Form):
@@ -37,7 +48,7 @@ class EnrolmentForm(forms.Form):
     consent_health = forms.BooleanField(
         label=_("I separately agree to the processing of my health information (medication, doses, reported "
                 "values) as described above."), required=False)
-    consent_sms = forms.BooleanField(label=_("Send my reminders by SMS."), required=False, initial=True)
+    consent_sms = forms.BooleanField(label=_("Send my reminders by SMS."), required=False)  # the patient ticks it
     guardian_name = forms.CharField(label=_("Guardian's name (patients under 14)"), max_length=100, required=False)
     guardian_relationship = forms.CharField(label=_("Relationship"), max_length=50, required=False)
     guardian_mobile = forms.CharField(label=_("Guardian's mobile number"), max_length=20, required=False,

@@ -6,10 +6,11 @@ reported values (the treating doctor, and staff of the patient's programme; sale
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +25,7 @@ from members.accounts.selectors import AccessLevel, access_level_of
 LINK_SALT = "engage.reminders.patient-link"
 LINK_MAX_AGE = timedelta(days=7)
 CONFIRM_WINDOW = timedelta(hours=2)  # a reply confirms a dose at most this long after it fell due
+EARLY_CONFIRM = timedelta(hours=1)  # the patient page may confirm a dose this long before it is due
 
 
 # --- The patient's signed link ----------------------------------------------------------------------------
@@ -62,6 +64,61 @@ def doses_of_day(patient: Patient, now: datetime | None = None) -> list[DoseEven
     today = now.astimezone(patient.tz).date()
     return list(patient.doses.filter(local_date=today).exclude(status=DoseEvent.Status.CANCELLED)
                 .select_related("plan").order_by("due_at", "id"))
+
+
+def dose_confirmable(dose: DoseEvent, now: datetime) -> bool:
+    """Whether the patient page's buttons can record this dose now (the rule of services.dose_confirm_on_page):
+    a reminded or missed dose, or a scheduled one from an hour before it is due."""
+    if dose.status in DoseEvent.OPEN or dose.status == DoseEvent.Status.MISSED:
+        return True
+    return dose.status == DoseEvent.Status.SCHEDULED and dose.due_at - EARLY_CONFIRM <= now
+
+
+@dataclass
+class DayOfDoses:
+    day: date
+    doses: list
+    more: int  # doses of that day not listed
+
+
+@dataclass
+class DoseOverview:
+    """A patient's doses for a phone screen: what can be confirmed now, today's and the next days' coming doses
+    (a few per day, the rest counted), and the history as a page of a Paginator."""
+
+    confirmable: list
+    coming: list  # [DayOfDoses], today first
+    history: object  # django.core.paginator.Page of past doses, newest first
+    today: date
+
+
+def dose_overview(patient: Patient, *, now: datetime | None = None, days_ahead: int = 2, per_day: int = 6,
+                  history_page=1, history_per_page: int = 20) -> DoseOverview:
+    now = now or timezone.now()
+    today = now.astimezone(patient.tz).date()
+    doses = patient.doses.exclude(status=DoseEvent.Status.CANCELLED).select_related("plan")
+    open_rule = Q(status__in=[*DoseEvent.OPEN, DoseEvent.Status.MISSED]) | Q(
+        status=DoseEvent.Status.SCHEDULED, due_at__lte=now + EARLY_CONFIRM)
+    # Open doses of today and yesterday only: an older open one can no longer be answered usefully.
+    confirmable = list(doses.filter(open_rule, local_date__gte=today - timedelta(days=1))
+                       .order_by("-due_at", "-id")[:per_day * 2])
+    shown = {dose.pk for dose in confirmable}
+    coming = []
+    for offset in range(days_ahead + 1):
+        day = today + timedelta(days=offset)
+        later = doses.filter(local_date=day, status=DoseEvent.Status.SCHEDULED, due_at__gt=now + EARLY_CONFIRM)
+        listed = [dose for dose in later.order_by("due_at", "id")[:per_day] if dose.pk not in shown]
+        if listed:
+            coming.append(DayOfDoses(day=day, doses=listed, more=max(0, later.count() - len(listed))))
+    past = doses.filter(due_at__lte=now).exclude(pk__in=shown).order_by("-due_at", "-id")
+    history = Paginator(past, history_per_page).get_page(history_page)
+    return DoseOverview(confirmable=confirmable, coming=coming, history=history, today=today)
+
+
+def plan_times_summary(plan: MedicationPlan, *, shown: int = 6) -> dict:
+    """A plan's times of day for a list: the first few and how many more (a demo plan has 288 a day)."""
+    times = list(plan.times or [])
+    return {"times": times[:shown], "more": max(0, len(times) - shown), "count": len(times)}
 
 
 # --- Who sees what ----------------------------------------------------------------------------------------

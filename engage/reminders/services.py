@@ -41,12 +41,17 @@ from engage.reminders.models import (
     validate_times_of_day,
 )
 from engage.reminders.parsing import compact_text, parse_glucose, pv_phrase_key, pv_terms_found
-from engage.reminders.selectors import CONFIRM_WINDOW, can_edit_plans, can_treat_patients, patient_link
+from engage.reminders.selectors import (
+    CONFIRM_WINDOW,
+    EARLY_CONFIRM,
+    can_edit_plans,
+    can_treat_patients,
+    patient_link,
+)
 from members.accounts.phone import normalise_mobile
 
 GUARDIAN_AGE = 14  # PIPL art. 31: personal information of a minor under 14 needs a guardian's consent
 MAX_AGE = 130  # an older birth date is a typing error
-EARLY_CONFIRM = timedelta(hours=1)  # the patient page may confirm a dose this long before it is due
 Kind = PatientConsent.Kind
 REQUIRED_KINDS = frozenset({Kind.PROGRAMME, Kind.HEALTH_INFORMATION})
 

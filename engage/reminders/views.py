@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from engage.core.errors import DomainError
 from engage.messaging.inbound import classify_text
-from engage.messaging.models import OutboundMessage
+from engage.messaging.models import InboundMessage, OutboundMessage
 from engage.messaging.services import inbound_receive
 from engage.reminders import selectors, services
 from engage.reminders.demo import demo_patients
@@ -73,8 +73,8 @@ def patient_page(request, token: str):
 
 
 def _render_patient(request, patient, form, status=200):
-    context = {"patient": patient, "doses": selectors.doses_of_day(patient), "form": form,
-               "now": timezone.now(), "tz": patient.time_zone}
+    context = {"patient": patient, "overview": selectors.dose_overview(patient, history_page=request.GET.get("page")),
+               "form": form, "now": timezone.now(), "tz": patient.time_zone}
     return render(request, "reminders/patient_page.html", context, status=status)
 
 
@@ -201,12 +201,13 @@ def doctor_patient(request, patient_id: int):
                 return redirect(request.path)
     context = {
         "patient": patient, "can_edit": can_edit, "form": form,
-        "plans": patient.plans.order_by("-is_active", "-created_at"),
+        "plans": [(plan, selectors.plan_times_summary(plan))
+                  for plan in patient.plans.order_by("-is_active", "-created_at")],
         "follow_ups": patient.follow_ups.order_by("-is_active", "next_due_date", "id"),
         "adherence": selectors.adherence_of_patient(patient),
         "values": patient.reported_values.all()[:50],
         "consents": patient.consents.all(),
-        "recent": patient.doses.filter(due_at__lte=timezone.now()).select_related("plan").order_by("-due_at")[:30],
+        "overview": selectors.dose_overview(patient, history_page=request.GET.get("page")),
         "show_name": patient.doctor_id == request.user.pk,
     }
     return render(request, "reminders/doctor_patient.html", context, status=400 if form.errors else 200)
@@ -350,7 +351,10 @@ def dev_phone(request):
     for patient in demo_patients():
         hashes = [h for h in (patient.mobile_hash, patient.openid_hash) if h]
         received = list(OutboundMessage.objects.filter(recipient_hash__in=hashes).order_by("-created_at", "-id")[:20])
-        phones.append({"patient": patient, "received": received, "link": selectors.patient_link(patient)})
+        # The patient's own replies with the acknowledgement each got (a TwiML reply is no outbox row).
+        replies = list(InboundMessage.objects.filter(sender_hash__in=hashes).order_by("-received_at", "-id")[:10])
+        phones.append({"patient": patient, "received": received, "replies": replies,
+                       "link": selectors.patient_link(patient)})
     return render(request, "reminders/dev_phone.html", {"phones": phones, "form": PhoneReplyForm()})
 
 

@@ -161,3 +161,27 @@ class FrequencyRule(models.Model):
 
     def __str__(self):
         return f"≤ {self.max_meetings} {self.get_event_type_display() or ''} / {self.get_period_display()}"
+
+
+class RepInvitation(models.Model):
+    """A rep's personal invitation of one doctor of their territory to a meeting, into the rep's quota: the doctor
+    gets it in the inbox (and over WeChat/SMS where they consented) and registers through the quota's link. One per
+    quota and doctor; the rep follows whether the doctor registered, attended and answered the survey."""
+
+    quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("quota"))
+    doctor = models.ForeignKey("members.User", on_delete=models.PROTECT, related_name="rep_invitations",
+                               verbose_name=_("doctor"))
+    rep = models.ForeignKey("members.User", on_delete=models.PROTECT, related_name="sent_invitations",
+                            verbose_name=_("rep"))
+    created_at = models.DateTimeField(_("invited"), auto_now_add=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("rep invitation")
+        verbose_name_plural = _("rep invitations")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["quota", "doctor"], name="rep_invitation_once_per_doctor")]
+
+    def __str__(self):
+        return f"{self.rep_id} → {self.doctor_id} @ {self.quota_id}"

@@ -2,12 +2,12 @@
 meetings, with the person's names taken out of their free text. Registrations for meetings still to come are
 cancelled: their seats go back to the quota."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from engage.core.personal_data import Closing, ClosingAccount, iso, personal_data
 from events.checkin.models import CheckIn
-from events.registrations.models import Registration, Ticket
+from events.registrations.models import Registration, RepInvitation, Ticket
 from events.registrations.services import registration_cancel
 
 CLOSED_REASON = "account closed"
@@ -42,4 +42,15 @@ def tickets_export(user) -> list[dict]:
         {"meeting": t.event.title, "code": t.secret, "issued_at": iso(t.issued_at), "revoked_at": iso(t.revoked_at),
          "revoked_reason": t.revoked_reason}
         for t in Ticket.objects.filter(registration__doctor=user).select_related("event").order_by("issued_at", "id")
+    ]
+
+
+@personal_data(section="rep_invitations", model="events.RepInvitation", user_fields=("doctor", "rep"), order=62,
+               closing=Closing.DELETE)
+def rep_invitations_export(user) -> list[dict]:
+    return [
+        {"meeting": i.quota.event.title, "invited_at": iso(i.created_at),
+         "role": "doctor" if i.doctor_id == user.pk else "rep"}
+        for i in RepInvitation.objects.filter(Q(doctor=user) | Q(rep=user)).select_related("quota__event")
+        .order_by("created_at", "id")
     ]

@@ -4,17 +4,20 @@ tickets and quotas are whose, and who may work on site (staff, or a rep holding 
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cms.pages.models import AUDIENCE_LEVEL
+from cms.pages.models import AUDIENCE_LEVEL, ContentPage
 from engage.core.errors import NotFound, PermissionDenied
 from engage.core.roles import Capability, can, is_staff_member
+from engage.core.sections import RepAction
 from events.pages.models import EventPage
-from events.registrations.models import Quota, Registration, Ticket
+from events.registrations.models import Quota, Registration, RepInvitation, Ticket
+from events.surveys.models import SurveyResponse
 from members.accounts.models import User
 from members.accounts.selectors import AccessLevel, access_level_of
+from members.hospitals.selectors import territory_profiles
 from members.profiles.models import DoctorProfile
 
 _CODE_RE = re.compile(r"[0-9A-Za-z]{4,40}")  # ticket secrets and invitation codes (events.registrations.tickets)
@@ -78,6 +81,17 @@ def registrations_of(*, doctor) -> QuerySet[Registration]:
     """The doctor's registrations, newest meeting first, with meeting and ticket."""
     return (Registration.objects.filter(doctor=doctor).select_related("event", "ticket", "quota")
             .order_by("-event__starts_at", "-created_at"))
+
+
+def my_meetings_of(*, doctor, now=None, limit: int = 100) -> dict:
+    """我的会议: {"upcoming": meetings not yet ended, soonest first; "past": ended ones, most recent first}, each
+    registration with `checked_in_at` (its check-in that was not annulled, else None)."""
+    now = now or timezone.now()
+    rows = (Registration.objects.filter(doctor=doctor).select_related("event", "ticket", "quota")
+            .annotate(checked_in_at=Min("checkins__checked_in_at", filter=Q(checkins__annulled_at__isnull=True))))
+    upcoming = list(rows.filter(event__ends_at__gt=now).order_by("event__starts_at", "created_at")[:limit])
+    past = list(rows.filter(event__ends_at__lte=now).order_by("-event__starts_at", "-created_at")[:limit])
+    return {"upcoming": upcoming, "past": past}
 
 
 def registration_active_of(*, doctor, event) -> Registration | None:
@@ -232,3 +246,112 @@ def doctor_lookup(*, query: str):
         candidates.add(f"+86{digits}")
     return (User.objects.filter(Q(mobile__in=candidates) | Q(username=query) | Q(email__iexact=query))
             .filter(is_active=True).first())
+
+
+@dataclass(frozen=True)
+class InvitedDoctor:
+    """One doctor a rep brought to a meeting (invited personally or registered through the rep's link)."""
+
+    doctor_id: int
+    name: str
+    event: EventPage
+    invited_at: object  # datetime or None (registered through the link without a personal invitation)
+    registration_status: str  # a Registration.Status value, or "" when not registered
+    registration_label: str
+    attended: bool
+    answered_survey: bool
+
+
+def rep_invited_doctors(*, rep) -> list[InvitedDoctor]:
+    """The doctors of `rep`'s territory whom the rep invited into a quota or who registered through one of the
+    rep's quotas: per meeting, whether they registered, attended (a check-in not annulled) and answered the
+    meeting's survey. Never points, never doctors outside the territory (a link may travel further)."""
+    if not can(rep, Capability.COVER_TERRITORY):
+        raise PermissionDenied("not_a_rep", _("Only reps have invitation quotas."))
+    territory = dict(territory_profiles(rep).values_list("user_id", "real_name"))
+    quotas = Quota.objects.filter(rep=rep)
+    pairs: dict[tuple[int, int], dict] = {}
+    for invitation in (RepInvitation.objects.filter(rep=rep, doctor_id__in=list(territory))
+                       .select_related("quota__event").order_by("-created_at")):
+        pairs[(invitation.quota.event_id, invitation.doctor_id)] = {"event": invitation.quota.event,
+                                                                     "invited_at": invitation.created_at}
+    registrations = (Registration.objects.filter(quota__in=quotas, doctor_id__in=list(territory))
+                     .select_related("event").order_by("-created_at"))
+    by_pair = {}
+    for registration in registrations:
+        key = (registration.event_id, registration.doctor_id)
+        by_pair.setdefault(key, registration)  # the newest registration of that doctor for that meeting
+        pairs.setdefault(key, {"event": registration.event, "invited_at": None})
+    for key in pairs:  # an invited doctor may have registered another way: still the rep's invitation at work
+        if key not in by_pair:
+            other = (Registration.objects.filter(event_id=key[0], doctor_id=key[1])
+                     .order_by("-created_at").first())
+            if other is not None:
+                by_pair[key] = other
+    event_ids = {key[0] for key in pairs}
+    doctor_ids = {key[1] for key in pairs}
+    attended = set(Registration.objects.filter(
+        event_id__in=event_ids, doctor_id__in=doctor_ids, checkins__annulled_at__isnull=True,
+        checkins__isnull=False).values_list("event_id", "doctor_id"))
+    answered = set(SurveyResponse.objects.filter(survey__event_id__in=event_ids, doctor_id__in=doctor_ids)
+                   .values_list("survey__event_id", "doctor_id"))
+    rows = []
+    for key, info in pairs.items():
+        registration = by_pair.get(key)
+        rows.append(InvitedDoctor(
+            doctor_id=key[1], name=territory[key[1]], event=info["event"], invited_at=info["invited_at"],
+            registration_status=registration.status if registration else "",
+            registration_label=registration.get_status_display() if registration else "",
+            attended=key in attended, answered_survey=key in answered))
+    rows.sort(key=lambda row: (row.event.starts_at, row.name), reverse=True)
+    return rows
+
+
+def _approved_content():
+    # Live means approved by the review workflow; expired content is no longer approved for promotion.
+    now = timezone.now()
+    return ContentPage.objects.live().public().filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).specific()
+
+
+def share_targets_for_rep(*, rep, limit: int = 30) -> list:
+    """What a rep may share: live (approved, not expired) content pages and published meetings that have not
+    ended, newest first."""
+    if not can(rep, Capability.COVER_TERRITORY):
+        raise PermissionDenied("not_a_rep", _("Only reps share with their share code."))
+    pages = list(_approved_content().order_by("-first_published_at")[:limit])
+    meetings = list(EventPage.objects.live().public().filter(ends_at__gt=timezone.now()).order_by("starts_at")[:limit])
+    return meetings + pages
+
+
+def access_share_target(*, user, page_id) -> object:
+    """A page `user` (a rep) may share: a live content page or a live meeting that has not ended. NotFound
+    otherwise (drafts, unapproved or expired content, other page types)."""
+    if not can(user, Capability.COVER_TERRITORY):
+        raise PermissionDenied("not_a_rep", _("Only reps share with their share code."))
+    try:
+        page_id = int(page_id)
+    except (TypeError, ValueError):
+        raise NotFound("page_not_found", _("Nothing to share here.")) from None
+    page = _approved_content().filter(pk=page_id).first()
+    if page is None:
+        page = EventPage.objects.live().public().filter(pk=page_id, ends_at__gt=timezone.now()).first()
+    if page is None:
+        raise NotFound("page_not_found", _("Nothing to share here."))
+    return page
+
+
+def can_use_rep_actions(user) -> bool:
+    """Reps invite the doctors of their territory, share, and follow their invitations."""
+    return can(user, Capability.COVER_TERRITORY)
+
+
+def rep_doctor_actions(*, user) -> list:
+    """The rep's doctor list gets: invite to a meeting (per doctor), share, and the invitations' progress
+    (REP_DOCTOR_ACTIONS_HOOK)."""
+    if not can(user, Capability.COVER_TERRITORY):
+        return []
+    return [RepAction(key="invite", label=_("Invite to a meeting"), url_name="events:rep_invite", order=10),
+            RepAction(key="share", label=_("Share content or a meeting"), url_name="events:rep_share_list",
+                      per_doctor=False, order=20),
+            RepAction(key="invited", label=_("My invited doctors"), url_name="events:rep_invited", per_doctor=False,
+                      order=30)]

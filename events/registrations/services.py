@@ -20,7 +20,7 @@ from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.jobs import enqueue_on_commit
 from engage.core.roles import Capability, can, is_staff_member
 from events.pages.models import EventPage
-from events.registrations.models import FrequencyRule, Quota, Registration
+from events.registrations.models import FrequencyRule, Quota, Registration, RepInvitation
 from events.registrations.selectors import (
     access_quota_by_invite,
     cancellation_open,
@@ -28,9 +28,11 @@ from events.registrations.selectors import (
     registration_window,
 )
 from events.registrations.tickets import invite_code_new, ticket_issue, ticket_revoke
+from members.accounts.models import User
 from members.consents.delivery import doctor_notify
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
+from members.hospitals.selectors import access_territory_doctor
 
 
 def _lock_quotas(event_id: int) -> list[Quota]:
@@ -603,3 +605,46 @@ def registration_reminders_send(*, now=None) -> int:
                         title=_("Starting within the hour: %(title)s") % params,
                         body=_("%(when)s, %(venue)s. Open your QR ticket for check-in.") % params)
     return sent
+
+
+INVITATION_KIND = "event_invitation"
+
+
+def rep_invitation_send(*, rep, quota_id: int, doctor_id: int) -> RepInvitation:
+    """A rep invites one verified doctor of their territory to a meeting of one of their quotas. The doctor is told
+    in the inbox and, where they consented, over WeChat/SMS (doctor_notify), with the quota's invitation link, so
+    the registration takes a seat of that quota. Refused: who is not a rep, another rep's or an unknown quota, a
+    meeting that is not published or has ended, a doctor outside the territory (not found), a doctor the meeting's
+    audience excludes, one already registered or already invited to this quota, and a quota with no seat left."""
+    if not can(rep, Capability.COVER_TERRITORY):
+        raise PermissionDenied("not_a_rep", _("Only reps invite doctors into a quota."))
+    profile = access_territory_doctor(user=rep, doctor_id=doctor_id)
+    with transaction.atomic():
+        quota = (Quota.objects.select_for_update().select_related("event")
+                 .filter(pk=quota_id, rep=rep, kind=Quota.Kind.REP).first())
+        if quota is None:
+            raise NotFound("quota_not_found", _("This is not one of your quotas."))
+        event = quota.event
+        if not event.live or event.ends_at <= timezone.now():
+            raise Conflict("meeting_closed", _("This meeting is not open for invitations."))
+        doctor = User.objects.get(pk=profile.user_id)
+        if not event_eligibility(user=doctor, event=event):
+            raise Conflict("not_eligible", _("This meeting's audience does not include this doctor."))
+        if Registration.objects.filter(doctor=doctor, event=event, status__in=Registration.ACTIVE).exists():
+            raise Conflict("already_registered", _("This doctor is already registered for this meeting."))
+        if quota.taken >= quota.seats:
+            raise Conflict("quota_full", _("Your quota for this meeting has no seat left."))
+        try:
+            with transaction.atomic():
+                invitation = RepInvitation.objects.create(quota=quota, doctor=doctor, rep=rep)
+        except IntegrityError:
+            raise Conflict("already_invited", _("You have already invited this doctor to this meeting.")) from None
+        audit_log(actor=rep, action="events.rep_invitation.sent", obj=invitation,
+                  after={"quota": quota.pk, "event": event.pk, "doctor": doctor.pk})
+        params = {"title": event.title, "when": date_format(timezone.localtime(event.starts_at), "Y-m-d H:i"),
+                  "venue": event.venue_name or _("Online")}
+        doctor_notify(user=doctor, kind=INVITATION_KIND, title=_("Invitation: %(title)s") % params,
+                      body=_("%(when)s, %(venue)s. Open the invitation to register.") % params,
+                      url=reverse("events:invitation", args=[quota.invite_code]),
+                      key=f"rep_invitation:{invitation.pk}")
+    return invitation

@@ -19,3 +19,10 @@ urlpatterns = [
     re_path(r"^invite/" + CODE.format("code") + r"/$", registrations.invitation, name="invitation"),
     re_path(r"^invite/" + CODE.format("code") + r"/qr\.svg$", registrations.invitation_qr, name="invitation_qr"),
 ]
+urlpatterns += [
+    path("rep/doctors/<int:doctor_id>/invite/", registrations.rep_invite, name="rep_invite"),
+    path("rep/invited/", registrations.rep_invited, name="rep_invited"),
+    path("rep/share/", registrations.rep_share_list, name="rep_share_list"),
+    path("rep/share/<int:page_id>/", registrations.rep_share, name="rep_share"),
+    path("rep/share/<int:page_id>/qr.svg", registrations.rep_share_qr, name="rep_share_qr"),
+]

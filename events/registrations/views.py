@@ -8,19 +8,23 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cms.reading.services import share_code_for
 from engage.core.errors import DomainError, NotFound
 from events.pages import selectors as pages_selectors
+from events.pages.models import EventPage
 from events.registrations import selectors as registrations_selectors
 from events.registrations.exporters import ticket_ics
-from events.registrations.services import registration_cancel, registration_create
+from events.registrations.services import registration_cancel, registration_create, rep_invitation_send
+from members.hospitals.selectors import access_territory_doctor
 
 MAX_INVITE = 32
 
@@ -83,9 +87,9 @@ def cancel(request, event_id: int):
 @login_required
 @require_GET
 def my_meetings(request):
-    """我的会议: the doctor's registrations with status and QR ticket."""
-    registrations = list(registrations_selectors.registrations_of(doctor=request.user)[:100])
-    return render(request, "events/registrations/my_meetings.html", {"registrations": registrations})
+    """我的会议: upcoming meetings first (soonest first), then past ones, each with its status, check-in and ticket."""
+    return render(request, "events/registrations/my_meetings.html",
+                  registrations_selectors.my_meetings_of(doctor=request.user))
 
 
 def _ticket_or_404(request, secret: str):
@@ -182,3 +186,98 @@ def rep_quotas(request):
     for quota in quotas:
         quota.invite_url = request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code]))
     return render(request, "events/registrations/rep_quotas.html", {"quotas": quotas})
+
+
+# --- A rep acting from the phone: invite a territory doctor, share with the share code, follow the invitations ---
+
+
+def _rep_or_403(request):
+    if not registrations_selectors.can_use_rep_actions(request.user):
+        raise DjangoPermissionDenied
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def rep_invite(request, doctor_id: int):
+    """Invite one doctor of the rep's territory to a meeting of one of the rep's quotas."""
+    _rep_or_403(request)
+    try:
+        profile = access_territory_doctor(user=request.user, doctor_id=doctor_id)
+    except NotFound:
+        raise Http404 from None
+    quotas = [q for q in registrations_selectors.quotas_of_rep(rep=request.user) if q.event.live]
+    status = 200
+    if request.method == "POST":
+        try:
+            quota_id = int(request.POST.get("quota") or 0)
+        except ValueError:
+            quota_id = 0
+        try:
+            rep_invitation_send(rep=request.user, quota_id=quota_id, doctor_id=profile.user_id)
+        except DomainError as error:
+            messages.error(request, str(error.message))
+            status = error.status if error.status in (403, 404, 409) else 400
+        else:
+            messages.success(request, _("Invitation sent to %(name)s.") % {"name": profile.real_name})
+            return redirect("events:rep_invited")
+    return render(request, "events/registrations/rep_invite.html",
+                  {"doctor": profile, "quotas": quotas}, status=status)
+
+
+@never_cache
+@login_required
+@require_GET
+def rep_invited(request):
+    """The rep's invited doctors: registered, attended, answered the survey."""
+    _rep_or_403(request)
+    page = Paginator(registrations_selectors.rep_invited_doctors(rep=request.user), 20).get_page(
+        request.GET.get("page"))
+    return render(request, "events/registrations/rep_invited.html", {"rows": page.object_list, "page": page})
+
+
+@never_cache
+@login_required
+@require_GET
+def rep_share_list(request):
+    _rep_or_403(request)
+    return render(request, "events/registrations/rep_share_list.html",
+                  {"targets": registrations_selectors.share_targets_for_rep(rep=request.user)})
+
+
+def _share_target_or_404(request, page_id: int):
+    try:
+        return registrations_selectors.access_share_target(user=request.user, page_id=page_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _share_url(request, page) -> str:
+    """The link a rep shares: a meeting through the rep's own invitation (their quota), else the page with the
+    rep's share code, so reads and registrations are attributed to the rep."""
+    if isinstance(page, EventPage):
+        quota = registrations_selectors.quotas_of_rep(rep=request.user).filter(event=page).first()
+        if quota is not None and quota.invite_code:
+            return request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code]))
+    code = share_code_for(user=request.user).code
+    return request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
+
+
+@never_cache
+@login_required
+@require_GET
+def rep_share(request, page_id: int):
+    """A share card: title, summary, the link with the rep's share code, a copy button and the QR code."""
+    _rep_or_403(request)
+    page = _share_target_or_404(request, page_id)
+    return render(request, "events/registrations/rep_share.html",
+                  {"target": page, "share_url": _share_url(request, page),
+                   "is_meeting": isinstance(page, EventPage)})
+
+
+@login_required
+@require_GET
+def rep_share_qr(request, page_id: int):
+    _rep_or_403(request)
+    page = _share_target_or_404(request, page_id)
+    return _qr(_share_url(request, page), "svg")

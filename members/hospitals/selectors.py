@@ -2,6 +2,9 @@
 rep may see there (consent-aware contact details)."""
 
 
+from django.utils.translation import gettext as _
+
+from engage.core.errors import NotFound, PermissionDenied
 from engage.core.roles import Capability, can
 from members.accounts.models import User
 from members.consents.models import Consent, ConsentKind
@@ -132,6 +135,22 @@ def rep_territory_hospitals(rep):
     return Hospital.objects.filter(status=Hospital.Status.ACTIVE, territories__reps=rep).distinct().order_by("name")
 
 
+def territory_profiles(rep):
+    """The bare profiles of the verified, active doctors at the active hospitals of `rep`'s territories (no
+    contact details, no counts): the rule doctors_visible_to_rep shows, for ids and names."""
+    from django.db.models import Subquery
+
+    if rep is None or not getattr(rep, "is_authenticated", False):
+        return DoctorProfile.objects.none()
+    territory_hospitals = Territory.hospitals.through.objects.filter(territory__reps=rep).values("hospital_id")
+    return DoctorProfile.objects.filter(
+        hospital_id__in=Subquery(territory_hospitals),
+        hospital__status=Hospital.Status.ACTIVE,
+        status=DoctorProfile.Status.VERIFIED,
+        user__is_active=True,
+    )
+
+
 def doctors_visible_to_rep(rep, *, hospital_id: int | None = None, department_id: int | None = None, q: str = ""):
     """Verified doctors at the hospitals of `rep`'s territories, and only what a rep may see of them.
 
@@ -160,15 +179,7 @@ def doctors_visible_to_rep(rep, *, hospital_id: int | None = None, department_id
     from django.utils import timezone
 
 
-    if rep is None or not getattr(rep, "is_authenticated", False):
-        return DoctorProfile.objects.none()
-    territory_hospitals = Territory.hospitals.through.objects.filter(territory__reps=rep).values("hospital_id")
-    profiles = DoctorProfile.objects.filter(
-        hospital_id__in=Subquery(territory_hospitals),
-        hospital__status=Hospital.Status.ACTIVE,
-        status=DoctorProfile.Status.VERIFIED,
-        user__is_active=True,
-    )
+    profiles = territory_profiles(rep)
     if hospital_id:
         profiles = profiles.filter(hospital_id=hospital_id)
     if department_id:
@@ -214,3 +225,19 @@ def doctors_visible_to_rep(rep, *, hospital_id: int | None = None, department_id
         )
         .order_by("hospital__name", "department__name", "real_name", "pk")
     )
+
+
+def access_territory_doctor(*, user, doctor_id) -> DoctorProfile:
+    """The verified doctor (by user id) at a hospital of `user`'s territories, with only what a rep may see
+    (doctors_visible_to_rep). PermissionDenied for who covers no territory; NotFound for any other doctor, so a rep
+    cannot learn whether a doctor outside their territory exists."""
+    if not can_view_territory_doctors(user):
+        raise PermissionDenied("not_a_rep", _("Only reps act for the doctors of a territory."))
+    try:
+        doctor_id = int(doctor_id)
+    except (TypeError, ValueError):
+        raise NotFound("doctor_not_found", _("No such doctor in your territory.")) from None
+    profile = doctors_visible_to_rep(user).filter(user_id=doctor_id).first()
+    if profile is None:
+        raise NotFound("doctor_not_found", _("No such doctor in your territory."))
+    return profile

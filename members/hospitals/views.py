@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from engage.core.sections import rep_actions
 from members.hospitals import selectors
 from members.hospitals.models import Department
 
@@ -42,6 +43,7 @@ def rep_doctors(request):
             "department_id": data["department"].pk if data["department"] else None,
         }
     doctors = selectors.doctors_visible_to_rep(request.user, **filters)
+    actions = rep_actions(user=request.user)  # offered by higher apps (events: invite, share, progress)
     page = Paginator(doctors, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -51,4 +53,6 @@ def rep_doctors(request):
         "query": query.urlencode(),
         "engagement_kinds": selectors.REP_ENGAGEMENT_KINDS,
         "has_territory": selectors.rep_territory_hospitals(request.user).exists(),
+        "doctor_actions": [a for a in actions if a.per_doctor],
+        "page_actions": [a for a in actions if not a.per_doctor],
     })

@@ -49,6 +49,13 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() }, body: payload
       }).then(function (response) { return response.ok ? response.json() : null; }).then(function (data) {
         if (data && data.completed) {
+          if (status.getAttribute("data-reading-complete") !== "1") {
+            // The read just completed: say so, with the points it paid (translated texts come with the page).
+            var text = data.points > 0 ? status.getAttribute("data-points-text").replace("{points}", String(data.points))
+              : status.getAttribute("data-done-text");
+            status.textContent = text;
+            status.classList.add("engage-reading__done");
+          }
           status.setAttribute("data-reading-complete", "1");
           document.body.dispatchEvent(new CustomEvent("engage:reading-complete", { bubbles: true, detail: data }));
         }

@@ -35,6 +35,11 @@ def test_verified_doctor_reads_to_completion_and_earns_points(_short_reads, live
         page.mouse.wheel(0, 2000)
         page.wait_for_timeout(300)
     page.wait_for_selector("[data-reading-complete='1']", timeout=20000)
+    # The page says the read is complete and what it paid, without a reload (it said "已读 62%" before).
+    status = page.locator("[data-testid=reading-status]").inner_text()
+    assert "已读" in status and "%" not in status and "5" in status, status
+    page.reload()
+    assert "5" in page.locator("[data-testid=reading-status]").inner_text()
     page.goto(live_asgi_server + "/members/me/")
     assert page.locator("[data-testid=points-section-balance]").inner_text().strip() == "5"
     page.screenshot(path=str(ARTIFACTS / "reading-complete.png"))

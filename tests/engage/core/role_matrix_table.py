@@ -193,6 +193,13 @@ TABLE = [
     signed_in("POST", "/events/{event}/cancel/", REDIRECT, body={}),
     signed_in("GET", "/events/me/", 200),
     row("GET", "/events/rep/quotas/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    # A rep's actions from the phone: only reps (capability COVER_TERRITORY); the doctor is in the rep's territory.
+    row("GET", "/events/rep/doctors/{doctor}/invite/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    row("POST", "/events/rep/doctors/{doctor}/invite/", LOGIN, 403, 403, 404, 403, 403, 403, 403, body={}),
+    row("GET", "/events/rep/invited/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    row("GET", "/events/rep/share/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    row("GET", "/events/rep/share/{verified_article}/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    row("GET", "/events/rep/share/{verified_article}/qr.svg", LOGIN, 403, 403, 200, 403, 403, 403, 403),
     # The doctor's ticket (its secret is a credential): the doctor only; 404 for anyone else, staff included
     # (they check people in by scanning or by choosing the doctor).
     row("GET", "/events/tickets/{ticket}/", LOGIN, 404, 200, 404, 404, 404, 404, 404),

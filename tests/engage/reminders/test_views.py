@@ -239,6 +239,10 @@ def test_dev_phone_shows_messages_and_takes_replies(client, settings, recorded_d
     response = client.post(reverse("reminders_dev_phone_reply"), {"patient": first.pk, "text": "血糖 6.2"})
     assert response.status_code == 302
     assert str(first.reported_values.get().value) == "6.2"
+    # The phone's thread shows the reply with the acknowledgement it got.
+    page = client.get(reverse("reminders_dev_phone")).content.decode()
+    thread = page[page.index(f'data-patient="{first.pk}"'):]
+    assert "↩ 血糖 6.2" in thread and "6.2 mmol/L" in thread[:thread.index("</section>")]
 
 
 @pytest.mark.django_db

@@ -339,3 +339,16 @@ def test_member_page_links_lead_somewhere(client, verified):
     assert client.get(reverse("events:survey_list")).status_code == 200
     if verified:
         assert client.get(reverse("reminders_doctor_patients")).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, audience", [("anonymous", Audience.VERIFIED), ("registered", Audience.VERIFIED),
+                                             ("pending", Audience.VERIFIED), ("anonymous", Audience.PUBLIC),
+                                             ("registered", Audience.PUBLIC)])
+def test_a_meeting_page_offers_one_call_to_action_not_three(client, kind, audience):
+    """Who must first sign in or get verified sees one button, not the join prompt's two and the box's third."""
+    import re
+
+    html = _page(client, reader(kind), make_event(audience=audience, description="<p>会议介绍</p>"))
+    buttons = re.findall(r'class="weui-btn weui-btn_(?:primary|default)"', html[html.index('<main'):])
+    assert len(buttons) == 1, buttons

@@ -15,7 +15,15 @@ from events.registrations.models import Registration
 from events.registrations.selectors import registration_box_context
 from events.registrations.services import registration_cancel, registration_create
 from events.registrations.tickets import ALPHABET, SECRET_LENGTH, ticket_secret_new
-from tests.events.factories import make_doctor, make_event, make_quota, make_registration, make_rep, make_staff
+from tests.events.factories import (
+    make_doctor,
+    make_event,
+    make_quota,
+    make_registration,
+    make_rep,
+    make_staff,
+    open_event,
+)
 
 pytestmark = pytest.mark.django_db
 S = Registration.Status
@@ -229,3 +237,32 @@ def test_ics_helpers():
     parts = folded.split("\r\n")
     assert all(len(p.encode()) <= 75 for p in parts) and all(p.startswith(" ") for p in parts[1:])
     assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == "DESCRIPTION:" + "会" * 60
+
+
+def test_my_meetings_lists_upcoming_soonest_first_then_past_and_shows_checked_in(client):
+    from events.checkin.services import checkin_perform
+
+    doctor = make_doctor()
+    now = timezone.now()
+    later = make_registration(make_event(title="下月的会", starts_at=now + timedelta(days=30)), doctor)
+    today = open_event(title="今天的会")
+    attended = make_registration(today, doctor)
+    soon = make_registration(make_event(title="下周的会", starts_at=now + timedelta(days=7)), doctor)
+    old = make_registration(make_event(title="去年的会", starts_at=now - timedelta(days=300)), doctor)
+    recent = make_registration(make_event(title="上周的会", starts_at=now - timedelta(days=7)), doctor)
+    assert checkin_perform(event=today, secret=attended.ticket.secret, staff=make_staff()).status == "ok"
+    client.force_login(doctor)
+    html = client.get("/events/me/").content.decode()
+    order = [html.index(title) for title in ("今天的会", "下周的会", "下月的会", "上周的会", "去年的会")]
+    assert order == sorted(order)
+    assert html.index('data-testid="my-meetings-upcoming"') < order[0] < html.index('data-testid="my-meetings-past"')
+    assert html.index('data-testid="my-meetings-past"') < order[3]
+    card = html[html.index(f'data-event="{today.pk}"'):]
+    card = card[:card.index("</section>")]
+    assert 'data-testid="my-meeting-checked-in"' in card and "已签到" in card
+    assert f"/events/tickets/{attended.ticket.secret}/qr.svg" not in card  # nothing left to show at the door
+    assert html.count('data-testid="my-meeting-checked-in"') == 1
+    for shown in (soon, later):
+        assert f"/events/tickets/{shown.ticket.secret}/qr.svg" in html
+    for gone in (old, recent):
+        assert f"/events/tickets/{gone.ticket.secret}/qr.svg" not in html

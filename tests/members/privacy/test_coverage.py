@@ -25,7 +25,7 @@ from events.checkin.models import CheckIn, Scan
 from events.checkin.services import attendance_credit, checkin_perform
 from events.pages.models import Speaker
 from events.photos.models import Photo
-from events.registrations.models import Registration, Ticket
+from events.registrations.models import Registration, RepInvitation, Ticket
 from events.surveys.models import SurveyAnswer, SurveyResponse
 from events.surveys.services import survey_submit
 from members.accounts.models import User
@@ -41,6 +41,7 @@ from tests.events.factories import (
     answers_for,
     attend_rule,
     make_event,
+    make_quota,
     make_registration,
     make_survey,
     open_event,
@@ -71,6 +72,8 @@ def doctor(make_user, master_data):
     event = open_event()
     registration = make_registration(event, user)
     Registration.objects.filter(pk=registration.pk).update(reason=f"{NAME} 会晚到")
+    rep = user_with_role("rep")  # the rep who invited the doctor personally (events.RepInvitation)
+    RepInvitation.objects.create(quota=make_quota(event, seats=1, rep=rep), doctor=user, rep=rep)
     checkin_perform(event=event, secret=registration.ticket.secret, staff=user, method=Scan.Method.SELF,
                     latitude=SELF_LAT, longitude=SELF_LNG, ip="203.0.113.9")
     attend_rule()
@@ -121,6 +124,7 @@ def test_the_export_covers_every_category_with_real_rows(doctor):
     assert data["points_transactions"][0]["source"] == "医生认证"  # never the doctor's name (append-only ledger)
     assert data["redemptions"][0]["value_rmb"] == "50.00" and data["redemptions"][0]["licence_number"]
     assert data["registrations"][0]["reason"] == f"{NAME} 会晚到"
+    assert data["rep_invitations"][0]["role"] == "doctor" and data["rep_invitations"][0]["meeting"]
     assert data["tickets"][0]["code"] == Ticket.objects.get(registration__doctor=doctor).secret
     [checkin] = data["check_ins"]
     assert (checkin["method"], checkin["latitude"], checkin["longitude"]) == ("self", SELF_LAT, SELF_LNG)
