@@ -418,6 +418,7 @@ def question_moderate(*, question: Question, actor, action: str) -> Question:
 def question_vote(*, question: Question, user) -> Question:
     """One upvote per person per question (database constraint); the score is counted in the same transaction.
     The new score reaches the room coalesced (about once a second), never one message per vote."""
+    question = Question.objects.select_related("session__event").get(pk=question.pk)
     session = question.session
     room_entry(user=user, session=session)
     if question.state not in Question.VISIBLE:
@@ -504,6 +505,7 @@ def poll_show_results(*, poll: Poll, actor, shown: bool = True) -> Poll:
 def poll_vote(*, poll: Poll, user, option_ids: list[int]) -> PollVote:
     """One vote per person per poll (database constraint): one option of a single-choice poll, one or more of a
     multiple-choice one. Tallies reach the moderators (and the audience once results are shown) coalesced."""
+    poll = Poll.objects.select_related("session__event").get(pk=poll.pk)
     session = poll.session
     room_entry(user=user, session=session)
     if poll.state != Poll.State.OPEN:
