@@ -18,15 +18,7 @@ from events.live.services import LiveSessionInput
 from members.engagement.models import EngagementEvent
 from members.points.models import PointsTransaction
 from tests.events.factories import make_staff
-from tests.events.live.core_helpers import (  # noqa: F401 (fixtures)
-    live_rule,
-    make_live_session,
-    moderator,
-    registered_doctor,
-    room_frames,
-    session,
-    viewer,
-)
+from tests.events.live.core_helpers import live_rule, make_live_session, registered_doctor, room_frames
 from tests.factories import make_doctor
 
 pytestmark = pytest.mark.django_db
