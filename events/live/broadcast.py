@@ -528,3 +528,67 @@ def flusher() -> Flusher:
         found._loop = loop
         _flushers[id(loop)] = found
     return found
+
+
+# --- one socket per user and session ------------------------------------------------------------------------------
+
+_local_sockets: dict[tuple[int, int], str] = {}
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end
+return 0
+"""
+
+
+def socket_claim(session_id: int, user_id: int, channel_name: str) -> str | None:
+    """Records `channel_name` as the user's socket in the room and returns the one it replaces (or None)."""
+    if getattr(settings, "REDIS_URL", None):
+        client = redis_client()
+        if client is None:
+            return None
+        try:
+            key = _key(session_id, f"socket:{int(user_id)}")
+            pipe = client.pipeline(transaction=True)
+            pipe.getset(key, channel_name)
+            pipe.expire(key, 24 * 3600)
+            previous, _ = pipe.execute()
+        except Exception:
+            _redis_failed("socket claim")
+            return None
+        return previous.decode() if previous else None
+    with _local_pending_lock:
+        previous = _local_sockets.get((int(session_id), int(user_id)))
+        _local_sockets[(int(session_id), int(user_id))] = channel_name
+        return previous
+
+
+def socket_current(session_id: int, user_id: int) -> str | None:
+    if getattr(settings, "REDIS_URL", None):
+        client = redis_client()
+        if client is None:
+            return None
+        try:
+            value = client.get(_key(session_id, f"socket:{int(user_id)}"))
+        except Exception:
+            _redis_failed("socket lookup")
+            return None
+        return value.decode() if value else None
+    with _local_pending_lock:
+        return _local_sockets.get((int(session_id), int(user_id)))
+
+
+def socket_release(session_id: int, user_id: int, channel_name: str) -> bool:
+    """Forgets the user's socket if it is still `channel_name`; returns whether it was (the user left the room)."""
+    if getattr(settings, "REDIS_URL", None):
+        client = redis_client()
+        if client is None:
+            return True
+        try:
+            return bool(client.eval(_RELEASE, 1, _key(session_id, f"socket:{int(user_id)}"), channel_name))
+        except Exception:
+            _redis_failed("socket release")
+            return True
+    with _local_pending_lock:
+        if _local_sockets.get((int(session_id), int(user_id))) == channel_name:
+            del _local_sockets[(int(session_id), int(user_id))]
+            return True
+        return False
