@@ -5,7 +5,7 @@ and the attendance report of each session with its Excel export."""
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -14,16 +14,18 @@ from wagtail import hooks
 from wagtail.admin.views.generic import CreateView, EditView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets import Button
 from wagtail.permissions import register_permission_policy
 
 from engage.audit.services import audit_log
 from engage.core.policies import CapabilityPolicy, ServiceSaveMixin
-from engage.core.roles import Capability
+from engage.core.roles import Capability, can
 from events.live import providers, services
 from events.live.exporters import attendance_xlsx
 from events.live.models import BannedWord, LiveSession
 from events.live.selectors import attendance_report, can_manage_live_sessions, can_view_live_reports
 from events.pages.admin import MEETINGS_MENU_HOOK
+from events.pages.models import EventPage
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -134,3 +136,20 @@ def register_live_urls():
 @hooks.register("register_admin_viewset")
 def register_live_viewsets():
     return [LiveSessionViewSet("live_sessions"), BannedWordViewSet("live_banned_words")]
+
+
+@hooks.register("register_page_listing_more_buttons")
+def event_live_buttons(page, user, next_url=None):
+    """Next to a meeting: its live session's settings and attendance, or setting one up."""
+    if page.specific_class is not EventPage or not can(user, Capability.VIEW_MEETINGS_ADMIN):
+        return
+    session = LiveSession.objects.filter(event_id=page.pk).only("pk").first()
+    if session is not None:
+        yield Button(_("Live session attendance"), reverse("live_attendance", args=[session.pk]), icon_name="media",
+                     priority=72)
+        if can_manage_live_sessions(user):
+            yield Button(_("Live session settings"), reverse("live_sessions:edit", args=[session.pk]),
+                         icon_name="media", priority=73)
+    elif can_manage_live_sessions(user):
+        yield Button(_("Set up a live session"), reverse("live_sessions:add") + f"?event={page.pk}",
+                     icon_name="media", priority=73)

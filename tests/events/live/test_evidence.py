@@ -71,3 +71,46 @@ def test_attendance_workbook_lists_every_viewer(session, viewer):
     services.heartbeat_record(session=session, viewer=other)
     sheet = load_workbook(io.BytesIO(attendance_xlsx(session))).active
     assert sheet.max_row == 6  # title, times, blank, headings, two viewers
+
+
+def test_attendance_report_page_and_export_for_staff(session, viewer):
+    from django.test import Client
+
+    from engage.audit.models import AuditEntry
+
+    services.heartbeat_record(session=session, viewer=viewer)
+    staff = Client()
+    staff.force_login(make_staff("compliance"))
+    page = staff.get(f"/admin/meetings/live/{session.pk}/attendance/")
+    assert page.status_code == 200 and "live-attendance" in page.content.decode()
+    assert "live-push-url" not in page.content.decode()  # compliance does not manage streams
+    download = staff.get(f"/admin/meetings/live/{session.pk}/attendance.xlsx")
+    assert download.status_code == 200 and download["Content-Disposition"].endswith('attendance.xlsx"')
+    assert load_workbook(io.BytesIO(download.content)).active.max_row == 5
+    assert AuditEntry.objects.filter(action="events.live_attendance_export").count() == 1
+    doctor = Client()
+    doctor.force_login(viewer)
+    assert doctor.get(f"/admin/meetings/live/{session.pk}/attendance.xlsx").status_code == 302
+
+
+def test_live_session_is_set_up_in_the_admin_through_the_service():
+    from django.test import Client
+
+    from engage.audit.models import AuditEntry
+    from events.live.models import LiveSession
+    from tests.events.factories import make_event
+
+    event = make_event(event_type="webinar")
+    staff = Client()
+    staff.force_login(make_staff("marketing"))
+    form = {"event": event.pk, "provider": "plain", "app_name": "live", "stream_name": "webinar-1",
+            "plain_url": "/static/live/demo.m3u8", "registration_required": "on", "questions_moderated": "on",
+            "credit_min_live_minutes": "30", "credit_min_share": ""}
+    response = staff.post("/admin/live_sessions/new/", form)
+    assert response.status_code == 302
+    session = LiveSession.objects.get(event=event)
+    assert (session.stream_name, session.credit_min_live_minutes) == ("webinar-1", 30)
+    assert AuditEntry.objects.filter(action="events.live_session_save").exists()
+    refused = staff.post(f"/admin/live_sessions/edit/{session.pk}/", {**form, "credit_min_share": "150"})
+    assert refused.status_code == 200
+    assert LiveSession.objects.get(pk=session.pk).credit_min_share is None
