@@ -48,6 +48,13 @@ def _session_input(form) -> services.LiveSessionInput:
 
 
 class LiveSessionCreateView(ServiceSaveMixin, CreateView):
+    def get_initial(self):
+        initial = super().get_initial()
+        event = self.request.GET.get("event", "")
+        if event.isdigit():
+            initial["event"] = int(event)  # from the meeting's "Set up a live session" button
+        return initial
+
     def call_service(self):
         return services.live_session_save(event=self.form.cleaned_data["event"], data=_session_input(self.form),
                                           actor=self.request.user)

@@ -365,3 +365,22 @@ def test_chat_reaches_the_room_after_commit():
         session.pk, lambda: services.chat_post(session=session, author=doctor, text="hello"))
     assert [(f["type"], f["message"]["id"]) for f in audience] == [("chat", message.pk)]
     assert len(moderators) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hundred_reactions_in_a_second_become_at_most_two_broadcasts():
+    from events.live import broadcast
+    from tests.factories import UserFactory
+
+    session = make_live_session(state="live")
+    people = [UserFactory() for _ in range(100)]
+
+    def react():
+        for person in people:
+            services.reaction_send(session=session, user=person, emoji="👏")
+        broadcast.flush_room(session.pk)
+
+    audience, _moderators, _ = room_frames(session.pk, react)
+    tallies = [f for f in audience if f["type"] == "tally"]
+    assert 1 <= len(tallies) <= 2
+    assert sum(f.get("reaction", {}).get("👏", 0) for f in tallies) == 100
