@@ -207,14 +207,18 @@ def stream_callback_handle(*, provider: str, kind: str, stream_name: str, dedupe
                                           session=session, payload=payload)
             if session is None:
                 return "unknown_stream"
-            if kind == CallbackKind.START:
-                live_state_set(session=session, state=LiveSession.State.LIVE, at=at, source=provider)
-            elif kind == CallbackKind.STOP:
-                live_state_set(session=session, state=LiveSession.State.ENDED, at=at, source=provider)
-            elif kind == CallbackKind.RECORDING:
-                replay_store(session=session, url=replay_url, file_id=replay_file_id)
-            else:
-                return "ignored"
+            try:
+                if kind == CallbackKind.START:
+                    live_state_set(session=session, state=LiveSession.State.LIVE, at=at, source=provider)
+                elif kind == CallbackKind.STOP:
+                    live_state_set(session=session, state=LiveSession.State.ENDED, at=at, source=provider)
+                elif kind == CallbackKind.RECORDING:
+                    replay_store(session=session, url=replay_url, file_id=replay_file_id)
+                else:
+                    return "ignored"
+            except DomainError as exc:  # kept and acknowledged: a retry would be refused the same way
+                logger.warning("%s callback %s for session %s refused: %s", provider, kind, session.pk, exc.code)
+                return f"refused:{exc.code}"
             return "done"
     except IntegrityError:
         return "duplicate"

@@ -100,3 +100,10 @@ def test_aliyun_signed_callbacks():
     forged = {**headers, "HTTP_ALI_LIVE_SIGNATURE": md5(f"testserver|{now}|other")}
     assert post({**body, "action": "publish_done"}, provider="aliyun", **forged).status_code == 403
     assert LiveSession.objects.get(pk=session.pk).state == "live"
+
+
+def test_recording_without_a_url_is_acknowledged_and_changes_nothing():
+    session = make_live_session()
+    response = post(signed({"event_type": 100, "stream_id": session.stream_name, "file_id": "f1"}))
+    assert (response.status_code, response.json()["result"]) == (200, "refused:invalid_url")
+    assert LiveSession.objects.get(pk=session.pk).replay_url == ""
