@@ -6,4 +6,6 @@ from events.live import views
 
 urlpatterns = [
     path("callbacks/<slug:provider>/", views.stream_callback, name="live_stream_callback"),
+    path("<int:session_id>/", views.room, name="live_room"),
+    path("<int:session_id>/console/", views.console, name="live_console"),
 ]

@@ -6,13 +6,20 @@ import json
 import logging
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from engage.core.errors import DomainError, NotFound
 from events.live import providers
+from events.live.selectors import access_live_session, can_moderate_live, room_entry
 from events.live.services import CallbackKind, stream_callback_handle
 
 logger = logging.getLogger("engage.live")
@@ -99,3 +106,48 @@ def stream_callback(request, provider: str):
     if error is not None:
         return error
     return handler(request, payload)
+
+
+# --- the room page (doctors, phone-first) and the moderator console (staff, desktop) ------------------------------
+
+
+def _session_or_404(user, session_id: int):
+    try:
+        return access_live_session(user=user, live_session_id=session_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _room_context(request, session) -> dict:
+    return {
+        "session": session,
+        "event": session.event,
+        "ws_path": f"/ws/live/{session.pk}/",
+        "api_base": f"/api/v1/live/{session.pk}/",
+        "poster": static("live/demo/poster.jpg"),
+        "hls_src": static("vendor/hls.js/hls.light.min.js"),
+    }
+
+
+@never_cache
+@login_required
+def room(request, session_id: int):
+    """The doctor's room: player, chat, Q&A, polls and reactions. A refusal renders the reason with its status."""
+    session = _session_or_404(request.user, session_id)
+    context = _room_context(request, session)
+    try:
+        context["entry"] = room_entry(user=request.user, session=session)
+    except DomainError as error:
+        context["refused"] = error
+        return render(request, "events/live/room.html", context, status=error.status)
+    return render(request, "events/live/room.html", context)
+
+
+@never_cache
+@login_required
+def console(request, session_id: int):
+    """The moderators' console: video state, go live / end, push URL, Q&A queue, chat moderation, polls, viewers."""
+    session = _session_or_404(request.user, session_id)
+    if not can_moderate_live(request.user):
+        raise PermissionDenied
+    return render(request, "events/live/console.html", _room_context(request, session))

@@ -388,6 +388,9 @@ TABLE = [
     row("GET", "/api/v1/live/{live_session}/push", 401, 403, 403, 403, 200, 403, 403, 200),
     # stream callbacks are signed by the provider, not by a person: a body that is not JSON is malformed
     everyone("POST", "/live/callbacks/tencent/", 400),
+    # the room page (its refusals render the reason with the status) and the moderators' console (MODERATE_LIVE)
+    row("GET", "/live/{live_session}/", LOGIN, 403, 200, 403, 200, 200, 403, 200),
+    row("GET", "/live/{live_session}/console/", LOGIN, 403, 403, 403, 200, 200, 403, 200),
     # the live sessions of meetings (MANAGE_LIVE_SESSIONS: marketing, admin; never deleted), the banned chat
     # words (EDIT_BANNED_WORDS: medical reviewer, admin) and the attendance report (staff)
     admin("GET", "/admin/live_sessions/", A, A, A, A),
