@@ -316,3 +316,27 @@ def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
         assert len(frames) <= 4
 
     _run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_default_runs_the_room_without_redis(settings):
+    settings.REDIS_URL = None
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    session = make_live_session(state="live")
+    doctor, other = registered_doctor(session), registered_doctor(session)
+    _prepare(doctor, other)
+
+    async def scenario():
+        socket, _ = await _open(session.pk, doctor)
+        listener, _ = await _open(session.pk, other)
+        assert (await _ask(socket, {"type": "chat", "text": "本地演示"}))["type"] == "ok"
+        frames = await _frames(listener, until=lambda f: f.get("type") == "chat", quiet=5)
+        assert frames[-1]["message"]["text"] == "本地演示" and frames[-1]["id"] > 0
+        replacement, _ = await _open(session.pk, doctor)
+        replaced = await _frames(socket, until=lambda f: f.get("type") == "refused", quiet=5)
+        assert replaced[-1]["code"] == "replaced"
+        assert await _closed_with(socket) == 4409
+        await replacement.disconnect()
+        await listener.disconnect()
+
+    _run(scenario)
