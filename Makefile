@@ -41,7 +41,7 @@ test: install-dev messages chromium
 	DJANGO_SETTINGS_MODULE=engage.settings.test $(PY) -m pytest
 
 bench: install-dev messages
-	$(PY) -m tests.benchmarks
+	$(PY) -m tests.benchmarks $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache tests/e2e/artifacts

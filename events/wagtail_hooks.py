@@ -6,6 +6,7 @@ from wagtail import hooks
 from engage.core.sections import HOME_SECTIONS_HOOK, MEMBER_SECTIONS_HOOK, REP_DOCTOR_ACTIONS_HOOK
 from events.checkin import admin as checkin_admin  # noqa: F401
 from events.evidence import admin as evidence_admin  # noqa: F401
+from events.live import admin as live_admin  # noqa: F401
 from events.pages import admin as pages_admin  # noqa: F401
 from events.pages.selectors import events_home_section, events_member_section
 from events.photos import admin as photos_admin  # noqa: F401

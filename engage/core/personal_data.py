@@ -120,6 +120,10 @@ EXEMPT: dict[str, str] = {
     "events.CheckIn.annulled_by": "the staff member who annulled a check-in (evidence)",
     "events.Quota.rep": "meeting seats allocated to a rep (staff planning)",
     "events.Survey.created_by": "staff author of a survey",
+    "events.ChatMessage.deleted_by": "the moderator who hid a chat message (evidence)",
+    "events.RoomSanction.created_by": "the moderator who muted or banned someone (evidence)",
+    "events.Question.moderated_by": "the moderator who approved, dismissed or answered a question",
+    "events.Poll.created_by": "staff author of a live poll",
     "cms.ReadingRecord.referrer": "another doctor's reading credited to the person's share link: the reader's "
                                   "record, not the sharer's",
     "cms.ContentApproval.reviewer": "append-only approval evidence of a reviewer (staff)",

@@ -70,6 +70,9 @@ class Capability(StrEnum):
     MANAGE_CHECKINS = "manage_checkins"  # annul, watch the live counters, read the scan log
     BUILD_SURVEYS = "build_surveys"
     ANSWER_SURVEYS = "answer_surveys"
+    MODERATE_LIVE = "moderate_live"  # enter every live room as a moderator: Q&A queue, chat moderation, polls
+    MANAGE_LIVE_SESSIONS = "manage_live_sessions"  # stream provider, state, credit rule of a meeting's live session
+    EDIT_BANNED_WORDS = "edit_banned_words"  # the words live chat refuses
     # patients (PIPL: sensitive personal information)
     TREAT_PATIENTS = "treat_patients"  # a verified doctor enrols their patients and adds medication plans
     VIEW_PROGRAMME_PATIENTS = "view_programme_patients"  # staff listed on a programme
@@ -117,6 +120,9 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_CHECKINS: _STAFF,
     Capability.BUILD_SURVEYS: frozenset({Role.MARKETING, Role.MEDICAL_REVIEWER, Role.ADMIN}),
     Capability.ANSWER_SURVEYS: frozenset({Role.DOCTOR}),
+    Capability.MODERATE_LIVE: frozenset({Role.MARKETING, Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.MANAGE_LIVE_SESSIONS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.EDIT_BANNED_WORDS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
     Capability.TREAT_PATIENTS: frozenset({Role.DOCTOR}),
     Capability.VIEW_PROGRAMME_PATIENTS: _STAFF,
     Capability.MANAGE_PROGRAMMES: frozenset({Role.MARKETING, Role.ADMIN}),

@@ -533,7 +533,8 @@ class AdverseEventTerm(models.Model):
 class PharmacovigilanceCase(models.Model):
     """A message from a patient or their caregiver that may describe an adverse reaction, queued for medical staff
     with the words as received, the patient, programme and medication, and the time it must be reviewed by (the
-    regulatory clock starts when the message was received)."""
+    regulatory clock starts when the message was received). A doctor's words in a live session's chat or Q&A open a
+    case too: then `doctor` and `context` (the session) stand where the patient and programme would."""
 
     wagtail_reference_index_ignore = True  # not content: keep Wagtail's reference index out of every save
 
@@ -547,11 +548,16 @@ class PharmacovigilanceCase(models.Model):
     class Reporter(models.TextChoices):
         PATIENT = "patient", _("Patient")
         CAREGIVER = "caregiver", _("Caregiver")
+        DOCTOR = "doctor", _("Doctor")
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="pv_cases",
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="pv_cases",
                                 verbose_name=_("patient"))
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="pv_cases",
-                                  verbose_name=_("programme"))
+    programme = models.ForeignKey(Programme, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="pv_cases", verbose_name=_("programme"))
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("reporting doctor"))
+    context = models.CharField(_("where it was written"), max_length=300, blank=True,
+                               help_text=_("For a doctor's report: the live session and whether chat or Q&A."))
     plan = models.ForeignKey(MedicationPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                              verbose_name=_("medication plan"))
     medication = models.CharField(_("medication"), max_length=500, blank=True,
@@ -579,6 +585,8 @@ class PharmacovigilanceCase(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(review_due_at__gte=models.F("received_at")),
                                    name="pv_case_review_due_after_receipt"),
+            models.CheckConstraint(condition=Q(patient__isnull=False, programme__isnull=False)
+                                   | Q(doctor__isnull=False), name="pv_case_patient_or_doctor"),
         ]
 
     def __str__(self):

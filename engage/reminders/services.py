@@ -668,6 +668,31 @@ def pv_case_open_if_needed(*, patient: Patient, text: str, source: str, source_k
     return case
 
 
+def pv_case_open_for_doctor(*, doctor, text: str, source: str, source_key: str, context: str,
+                            received_at: datetime | None = None) -> PharmacovigilanceCase | None:
+    """Queues a doctor's free text (a live session's chat message or question) that mentions a possible adverse
+    reaction, once per `source_key`, with the words, the doctor and `context` (where it was written), under the
+    same review clock as a patient's report. None when no active term is found (or the term is denied)."""
+    terms = _pv_terms()
+    matched = pv_keywords_in(text, terms)
+    if not matched:
+        return None
+    received_at = received_at or timezone.now()
+    serious = any(t.serious for t in terms if t.term in matched)
+    with transaction.atomic():
+        case, created = PharmacovigilanceCase.objects.get_or_create(
+            source_key=source_key[:200],
+            defaults={"doctor": doctor, "context": context[:300], "reporter": PharmacovigilanceCase.Reporter.DOCTOR,
+                      "text": text[:4000], "matched_keywords": matched, "serious": serious, "source": source[:20],
+                      "received_at": received_at,
+                      "review_due_at": received_at + _setting("REMINDERS_PV_REVIEW_WINDOW", PV_REVIEW_WINDOW)},
+        )
+        if created:
+            audit_log(actor=None, action="reminders.pv_case_open", obj=case,
+                      after={"keywords": matched, "reporter": "doctor", "serious": serious, "context": context})
+    return case
+
+
 def pv_cases_from_inbound(inbound, patients: list[Patient], caregivers: list[Caregiver]
                           ) -> list[PharmacovigilanceCase]:
     """Every inbound text is read for adverse reactions before anything else it may mean: one case per patient

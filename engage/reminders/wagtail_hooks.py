@@ -45,11 +45,12 @@ class PharmacovigilanceViewSet(ModelViewSet):
     icon = "warning"
     menu_label = _("Pharmacovigilance queue")
     form_fields = ["status", "review_notes"]
-    list_display = ["received_at", "review_due_at", "patient", "programme", "medication", "matched_keywords",
-                    "serious", "status"]
+    list_display = ["received_at", "review_due_at", "patient", "programme", "doctor", "context", "medication",
+                    "matched_keywords", "serious", "status"]
     list_filter = ["status", "serious", "programme", "reporter", "source"]
     inspect_view_enabled = True
-    inspect_view_fields = ["received_at", "review_due_at", "patient", "programme", "medication", "reporter", "text",
+    inspect_view_fields = ["received_at", "review_due_at", "patient", "programme", "doctor", "context", "medication",
+                           "reporter", "text",
                            "matched_keywords", "serious", "source", "status", "review_notes", "reviewed_by"]
     copy_view_enabled = False
     edit_view_class = PvCaseEditView

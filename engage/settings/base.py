@@ -399,3 +399,22 @@ if os.environ.get("READING_MIN_SECONDS"):
 # Pharmacovigilance (engage.reminders): a case must have its first medical review within this long of receiving the
 # patient's message (the regulatory clock starts at receipt); the case carries the resulting `review_due_at`.
 REMINDERS_PV_REVIEW_WINDOW = timedelta(hours=int(env("REMINDERS_PV_REVIEW_HOURS", "24")))
+
+# Live sessions (events.live): video never passes through Django. Play and push URLs are signed with the provider's
+# keys; stream callbacks are verified with the callback key. The plain provider (development) needs no key.
+ENGAGE_LIVE_PLAY_TTL = int(env("ENGAGE_LIVE_PLAY_TTL", "1800"))  # seconds a viewer's signed play URL lives
+ENGAGE_LIVE_PUSH_HOURS_AFTER_END = int(env("ENGAGE_LIVE_PUSH_HOURS_AFTER_END", "24"))
+ENGAGE_LIVE_TENCENT_PLAY_DOMAIN = env("ENGAGE_LIVE_TENCENT_PLAY_DOMAIN", "")
+ENGAGE_LIVE_TENCENT_PLAY_KEY = env("ENGAGE_LIVE_TENCENT_PLAY_KEY", "")
+ENGAGE_LIVE_TENCENT_PUSH_DOMAIN = env("ENGAGE_LIVE_TENCENT_PUSH_DOMAIN", "")
+ENGAGE_LIVE_TENCENT_PUSH_KEY = env("ENGAGE_LIVE_TENCENT_PUSH_KEY", "")
+ENGAGE_LIVE_TENCENT_CALLBACK_KEY = env("ENGAGE_LIVE_TENCENT_CALLBACK_KEY", "")
+ENGAGE_LIVE_TENCENT_VOD_KEY = env("ENGAGE_LIVE_TENCENT_VOD_KEY", "")  # VOD Key hotlink protection (replays)
+ENGAGE_LIVE_ALIYUN_PLAY_DOMAIN = env("ENGAGE_LIVE_ALIYUN_PLAY_DOMAIN", "")
+ENGAGE_LIVE_ALIYUN_PLAY_KEY = env("ENGAGE_LIVE_ALIYUN_PLAY_KEY", "")
+ENGAGE_LIVE_ALIYUN_PUSH_DOMAIN = env("ENGAGE_LIVE_ALIYUN_PUSH_DOMAIN", "")
+ENGAGE_LIVE_ALIYUN_PUSH_KEY = env("ENGAGE_LIVE_ALIYUN_PUSH_KEY", "")
+ENGAGE_LIVE_ALIYUN_CALLBACK_KEY = env("ENGAGE_LIVE_ALIYUN_CALLBACK_KEY", "")
+ENGAGE_LIVE_CHAT_MAX_LENGTH = 500
+ENGAGE_LIVE_CHAT_INTERVAL = 2  # seconds between two chat messages of one person
+ENGAGE_LIVE_CALLBACK_MAX_BYTES = 64 * 1024

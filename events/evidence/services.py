@@ -10,6 +10,8 @@ memory) containing:
     photos/metadata.csv          every photo with server/EXIF time, GPS, camera, hashes and duplicate flags
     photos/<id>-<name>           the photos themselves
     surveys/survey-<id>.xlsx     the results of each of the meeting's surveys
+    live/…                       a live session's attendance report, chat transcript, Q&A, poll results and the
+                                 pharmacovigilance cases opened in its room (events.live.exporters)
 
 The PDF uses reportlab's built-in CID font STSong-Light (no font file to ship; readers substitute a Song
 typeface and the text stays extractable). Every download is audit-logged.
@@ -36,6 +38,7 @@ from engage.audit.services import audit_log
 from engage.core.errors import DomainError
 from engage.core.geo import distance_m
 from events.checkin.models import CheckIn, Scan
+from events.live.exporters import live_evidence_files
 from events.pages.models import EventPage
 from events.pages.selectors import event_academic_share
 from events.photos.selectors import photos_of_event
@@ -378,6 +381,8 @@ def evidence_pack_build(*, event: EventPage, actor) -> tuple[SpooledTemporaryFil
                     shutil.copyfileobj(source, target, 1024 * 1024)
             for survey in event.surveys.all().order_by("pk"):
                 pack.writestr(f"surveys/survey-{survey.pk}.xlsx", survey_results_xlsx(survey_results(survey=survey)))
+            for name, content in live_evidence_files(event):
+                pack.writestr(name, content)
             pack.writestr("summary.txt", summary_text(summary).encode("utf-8-sig"))
             pack.writestr("summary.json", json.dumps(asdict(summary), ensure_ascii=False, indent=2))
         spool.seek(0)

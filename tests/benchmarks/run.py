@@ -24,6 +24,7 @@ from tests.benchmarks import (
     bench_checkin,
     bench_content,
     bench_http,
+    bench_live,
     bench_messaging,
     bench_points,
     bench_registrations,
@@ -44,6 +45,7 @@ BENCHMARKS: list[Callable[[Context], list[Row]]] = [
     bench_registrations.registrations,
     bench_reminders.reminders,
     bench_messaging.messaging,
+    bench_live.live,
 ]
 
 

@@ -368,6 +368,46 @@ TABLE = [
     admin("GET", "/admin/pv_terms/new/", N, A, N, A),
     admin("GET", "/admin/pv_terms/edit/{pv_term}/", N, A, N, A),
     admin("GET", "/admin/pv_terms/delete/{pv_term}/", N, N, N, N),
+    # --- live sessions (events.live): the room's API. Doctors enter with a confirmed registration; moderators
+    # (MODERATE_LIVE: marketing, medical reviewer, admin) always; compliance is staff without the moderation role
+    # and not registered. Bodies that fail validation answer 422 before any permission check.
+    row("GET", "/api/v1/live/{live_session}/snapshot", 401, 403, 200, 403, 200, 200, 403, 200),
+    row("GET", "/api/v1/live/{live_session}/play", 401, 403, 200, 403, 200, 200, 403, 200),
+    row("POST", "/api/v1/live/{live_session}/heartbeat", 401, 403, 200, 403, 200, 200, 403, 200,
+        body={"mode": "live"}),
+    row("POST", "/api/v1/live/{live_session}/prompt", 401, 403, 409, 403, 409, 409, 403, 409),
+    row("POST", "/api/v1/live/{live_session}/chat", 401, 403, 201, 403, 201, 201, 403, 201, body={"text": "好"}),
+    row("POST", "/api/v1/live/{live_session}/questions", 401, 403, 201, 403, 201, 201, 403, 201,
+        body={"text": "请问？"}),
+    row("POST", "/api/v1/live/{live_session}/questions/{live_question}/vote", 401, 403, 200, 403, 200, 200, 403,
+        200),
+    api_signed_in("POST", "/api/v1/live/{live_session}/polls/{live_poll}/vote", 422, body={}),
+    row("POST", "/api/v1/live/{live_session}/reactions", 401, 403, 200, 403, 200, 200, 403, 200,
+        body={"emoji": "👍"}),
+    row("POST", "/api/v1/live/{live_session}/state", 401, 403, 403, 403, 200, 200, 403, 200, body={"state": "live"}),
+    row("POST", "/api/v1/live/{live_session}/chat/{live_message}/delete", 401, 403, 403, 403, 200, 200, 403, 200),
+    api_signed_in("POST", "/api/v1/live/{live_session}/sanctions", 422, body={}),
+    row("POST", "/api/v1/live/{live_session}/questions/{live_question}/moderate", 401, 403, 403, 403, 200, 200,
+        403, 200, body={"action": "pin"}),
+    api_signed_in("POST", "/api/v1/live/{live_session}/polls", 422, body={}),
+    row("POST", "/api/v1/live/{live_session}/polls/{live_poll}/show", 401, 403, 403, 403, 200, 200, 403, 200),
+    row("GET", "/api/v1/live/{live_session}/viewers", 401, 403, 403, 403, 200, 200, 403, 200),
+    row("GET", "/api/v1/live/{live_session}/push", 401, 403, 403, 403, 200, 403, 403, 200),
+    # stream callbacks are signed by the provider, not by a person: a body that is not JSON is malformed
+    everyone("POST", "/live/callbacks/tencent/", 400),
+    # the room page (its refusals render the reason with the status) and the moderators' console (MODERATE_LIVE)
+    row("GET", "/live/{live_session}/", LOGIN, 403, 200, 403, 200, 200, 403, 200),
+    row("GET", "/live/{live_session}/console/", LOGIN, 403, 403, 403, 200, 200, 403, 200),
+    # the live sessions of meetings (MANAGE_LIVE_SESSIONS: marketing, admin; never deleted), the banned chat
+    # words (EDIT_BANNED_WORDS: medical reviewer, admin) and the attendance report (staff)
+    admin("GET", "/admin/live_sessions/", A, A, A, A),
+    admin("GET", "/admin/live_sessions/new/", A, N, N, A),
+    admin("GET", "/admin/live_sessions/edit/{live_session}/", A, N, N, A),
+    admin("GET", "/admin/live_sessions/delete/{live_session}/", N, N, N, N),
+    admin("GET", "/admin/live_banned_words/", N, A, N, A),
+    admin("GET", "/admin/live_banned_words/new/", N, A, N, A),
+    admin("GET", "/admin/meetings/live/{live_session}/attendance/", A, A, A, A),
+    admin("GET", "/admin/meetings/live/{live_session}/attendance.xlsx", A, A, A, A),
 ]
 
 # Surfaces deliberately left out of the table, each with why: a ("METHOD", "/api/v1/… OpenAPI path") or a URL name

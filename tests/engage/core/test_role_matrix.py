@@ -178,6 +178,16 @@ def _build_world(patcher, tmp):
     survey = make_survey(event=event)
     photo = photo_upload(event=event, uploaded_by=users["marketing"], file=upload(jpeg_bytes(picture(1))))
     speaker = Speaker.objects.create(name="李教授")
+    # The meeting's live session, live now, with a chat message, an approved question and an open poll.
+    from events.live.models import ChatMessage, LiveSession, Poll, PollOption, Question
+
+    live_session = LiveSession.objects.create(event=event, provider="plain", plain_url="/static/live/demo.m3u8",
+                                              stream_name="matrix-live", state="live", started_at=timezone.now())
+    live_message = ChatMessage.objects.create(session=live_session, author=doctor, text="你好")
+    live_question = Question.objects.create(session=live_session, author=doctor, text="剂量？", state="approved")
+    live_poll = Poll.objects.create(session=live_session, question="首选？", state="open",
+                                    created_by=users["marketing"])
+    PollOption.objects.create(poll=live_poll, text="A")
     frequency_rule = FrequencyRule.objects.create(max_meetings=12)
 
     # Members: the verified doctor's certificate, a hospital proposal, an import, a territory, points.
@@ -242,7 +252,8 @@ def _build_world(patcher, tmp):
         "event": event.pk, "other_event": other_event.pk, "ticket": registration.ticket.secret,
         "invite": quota.invite_code, "quota": quota.pk, "registration": registration.pk, "checkin": checkin.pk,
         "survey": survey.pk, "photo": photo.pk, "speaker": speaker.pk, "frequency_rule": frequency_rule.pk,
-        "event_settings": EventSettings.load().pk,
+        "event_settings": EventSettings.load().pk, "live_session": live_session.pk, "live_message": live_message.pk,
+        "live_question": live_question.pk, "live_poll": live_poll.pk,
         # members
         "doctor": doctor.pk, "doctor_profile": profile.pk, "pending_profile": pending_profile.pk,
         "hospital": profile.hospital_id, "proposal": proposal.pk, "hospital_import": hospital_import.pk,

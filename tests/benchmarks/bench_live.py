@@ -1,0 +1,445 @@
+"""One live room at 1,000 / 5,000 / 10,000 viewers: delivery latency p50/p99, share delivered and memory per idle
+socket of Engage's room (2 uvicorn workers behind channels_redis' pub/sub layer) against the floor, a minimal
+`websockets` server in one process broadcasting the same frames to the same number of sockets, in the same run.
+
+Each second for LIVE_SECONDS a chat event (broadcast.send_event_now: event id, one serialisation, one PUBLISH per
+group) and a count update (broadcast.coalesce, sent by the workers' flusher as the room's one tally a second) leave
+a publisher process; the viewers are `websockets` clients in a separate process, each signed in as its own doctor.
+Latency is measured on the chat frames (they carry the time they were sent); the share delivered is chat frames
+received / (seconds × sockets). Memory per idle socket: the workers' RSS after the sockets connected minus before,
+divided by the sockets (the same for the floor's one process).
+
+    LIVE_SIZES=1000,5000,10000 LIVE_SECONDS=60 .venv/bin/python -m tests.benchmarks --only live
+    (make bench ONLY=live; a smoke run: LIVE_SIZES=200 LIVE_SECONDS=10)
+
+Needs PostgreSQL (see child.py) and Redis: REDIS_URL, or a scratch `redis-server` started on a free port. Raises
+the open-file limit to its hard limit. Targets: 100 % delivered at every size; p99 within 1.5× of the floor at
+5,000 and within 2× at 10,000; under 60 KB per idle socket.
+"""
+
+import asyncio
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.benchmarks.child import child_json, postgres_env
+from tests.benchmarks.core import BASE_DIR, Context, Row
+from tests.benchmarks.server import BenchmarkError, free_port
+
+TARGETS = {"delivered": 100.0, "p99_ratio": {5000: 1.5, 10000: 2.0}, "kb_per_socket": 60.0}
+BASELINE_NAME = "minimal `websockets` broadcast server (one process, same frames, same sockets, same client)"
+CONNECT_CONCURRENCY = 200
+
+
+def _sizes() -> list[int]:
+    return [int(s) for s in os.environ.get("LIVE_SIZES", "1000,5000,10000").split(",") if s.strip()]
+
+
+def _seconds() -> int:
+    return int(os.environ.get("LIVE_SECONDS", "60"))
+
+
+def _raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1_048_576
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _rss_kb(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchmarkError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise BenchmarkError("server did not listen in time")
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def _redis_env(env: dict):
+    """The runner's REDIS_URL, or a scratch redis-server on a free port for the duration."""
+    if env.get("REDIS_URL"):
+        yield env
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise BenchmarkError("bench_live needs Redis: set REDIS_URL or install redis-server")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                "no", "--maxclients", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, process)
+        yield {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    finally:
+        _stop(process)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parent side
+
+
+def live(ctx: Context) -> list[Row]:
+    """The live room against a minimal websockets broadcast server, at each size of LIVE_SIZES."""
+    limit = _raise_nofile()
+    sizes, seconds = _sizes(), _seconds()
+    if max(sizes) * 2 + 1000 > limit:
+        raise BenchmarkError(f"open-file limit {limit} is too low for {max(sizes)} sockets")
+    rows: list[Row] = []
+    table = []
+    with postgres_env(ctx, "bench_live") as pg_env, _redis_env(pg_env) as env:
+        prepared = child_json(env, "tests.benchmarks.bench_live", "--prepare", str(max(sizes)), timeout=1800)
+        for size in sizes:
+            engage = _run_engage(ctx, env, prepared, size, seconds)
+            floor = _run_floor(ctx, env, prepared, size, seconds)
+            table.append((size, engage, floor))
+            label = f"live room, {size:,} sockets"
+            note = f"{seconds}s; connected {engage['connected']}/{size} (floor {floor['connected']})"
+            rows += [
+                Row(f"{label}: chat latency p50", engage["p50_ms"], floor["p50_ms"], "ms", BASELINE_NAME, note),
+                Row(f"{label}: chat latency p99", engage["p99_ms"], floor["p99_ms"], "ms", BASELINE_NAME, note),
+                Row(f"{label}: delivered", engage["delivered_pct"], floor["delivered_pct"], "%", BASELINE_NAME, note),
+                Row(f"{label}: memory per idle socket", engage["kb_per_socket"], floor["kb_per_socket"], "KB",
+                    BASELINE_NAME, note),
+            ]
+    _print_targets(table)
+    return rows
+
+
+def _print_targets(table) -> None:
+    print("\n  live room against the targets:")
+    print(f"  {'sockets':>8} {'delivered':>10} {'target':>7} {'p99 ms':>8} {'floor':>8} {'ratio':>6} {'target':>7} "
+          f"{'KB/socket':>10} {'target':>7} {'tally/s':>8}")
+    for size, engage, floor in table:
+        ratio = engage["p99_ms"] / floor["p99_ms"] if floor["p99_ms"] else float("nan")
+        target = TARGETS["p99_ratio"].get(size)
+        print(f"  {size:>8,} {engage['delivered_pct']:>9.2f}% {'100%':>7} {engage['p99_ms']:>8.1f} "
+              f"{floor['p99_ms']:>8.1f} {ratio:>6.2f} {('≤' + str(target)) if target else '-':>7} "
+              f"{engage['kb_per_socket']:>10.1f} {'<60':>7} {engage['tallies_per_s']:>8.2f}")
+
+
+def _viewer_client(env, url, cookies_path, size, seconds, out_path):
+    command = [sys.executable, "-m", "tests.benchmarks.bench_live", "--viewers", str(size), "--url", url,
+               "--cookies", cookies_path, "--seconds", str(seconds), "--out", str(out_path)]
+    return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _await_ready(client: subprocess.Popen, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = client.stdout.readline()
+        if not line:
+            raise BenchmarkError("the viewer client exited before connecting")
+        if line.startswith("READY"):
+            return int(line.split()[1])
+    raise BenchmarkError("the viewer client did not connect in time")
+
+
+def _finish(client: subprocess.Popen, out_path: Path, seconds: int) -> dict:
+    client.wait(timeout=seconds + 180)
+    return json.loads(out_path.read_text())
+
+
+def _run_engage(ctx, env, prepared, size, seconds) -> dict:
+    port = free_port()
+    log = open(ctx.var_dir / f"uvicorn-live-{size}.log", "ab")
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "engage.asgi:application", "--host", "127.0.0.1",
+                               "--port", str(port), "--workers", "2", "--lifespan", "off", "--log-level", "warning",
+                               "--ws-max-queue", "32"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    out = ctx.var_dir / f"live-engage-{size}.json"
+    client = None
+    try:
+        _wait_port(port, server)
+        time.sleep(3)  # both workers up
+        workers = _children(server.pid)
+        before = _rss_kb(workers)
+        client = _viewer_client(env, f"ws://127.0.0.1:{port}/ws/live/{prepared['session_id']}/",
+                                prepared["cookies"], size, seconds, out)
+        connected = _await_ready(client, timeout=600)
+        time.sleep(3)
+        after = _rss_kb(workers)
+        publisher = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_live", "--publish",
+                                    str(prepared["session_id"]), "--seconds", str(seconds)], cwd=BASE_DIR, env=env,
+                                   capture_output=True, text=True, timeout=seconds + 120)
+        if publisher.returncode != 0:
+            raise BenchmarkError(f"publisher failed:\n{publisher.stderr[-2000:]}")
+        result = _finish(client, out, seconds)
+    finally:
+        if client is not None and client.poll() is None:
+            client.kill()
+        _stop(server)
+        log.close()
+    result["kb_per_socket"] = (after - before) / max(connected, 1)
+    return result
+
+
+def _run_floor(ctx, env, prepared, size, seconds) -> dict:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_live", "--floor", str(port),
+                               "--seconds", str(seconds)], cwd=BASE_DIR, env=env)
+    out = ctx.var_dir / f"live-floor-{size}.json"
+    client = None
+    try:
+        _wait_port(port, server)
+        before = _rss_kb([server.pid])
+        client = _viewer_client(env, f"ws://127.0.0.1:{port}/", prepared["cookies"], size, seconds, out)
+        connected = _await_ready(client, timeout=600)
+        time.sleep(3)
+        after = _rss_kb([server.pid])
+        server.send_signal(signal.SIGUSR1)  # start broadcasting
+        result = _finish(client, out, seconds)
+    finally:
+        if client is not None and client.poll() is None:
+            client.kill()
+        _stop(server)
+    result["kb_per_socket"] = (after - before) / max(connected, 1)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Child sides
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.benchmarks.settings")
+    import django
+
+    django.setup()
+
+
+def prepare(count: int) -> dict:
+    """A live webinar session (plain provider, live, no registration needed) and `count` signed-in doctors: their
+    session cookies are written to a file, one a line."""
+    _django()
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+    from wagtail.models import Page
+
+    from events.live.models import LiveSession
+    from events.pages.models import EventIndexPage, EventPage, EventType
+    from members.accounts.models import User
+    from members.hospitals.models import Department, Hospital
+    from members.profiles.models import DoctorProfile
+
+    run = f"{os.getpid()}-{int(time.time())}"
+    index = EventIndexPage.objects.first()
+    if index is None:
+        index = EventIndexPage(title="学术会议", slug=f"meetings-bench-{run}")
+        Page.get_first_root_node().get_children().first().add_child(instance=index)
+    starts = timezone.now() - timedelta(minutes=5)
+    event = EventPage(title="直播基准测试", slug=f"live-bench-{run}", topic="基准测试", starts_at=starts,
+                      ends_at=starts + timedelta(hours=3), capacity=count, event_type=EventType.WEBINAR)
+    index.add_child(instance=event)
+    event.save_revision()
+    EventPage.objects.filter(pk=event.pk).update(live=True)
+    session = LiveSession.objects.create(event=event, provider=LiveSession.Provider.PLAIN, stream_name=f"bench-{run}",
+                                         plain_url="/static/live/demo/index.m3u8", state=LiveSession.State.LIVE,
+                                         started_at=timezone.now(), registration_required=False)
+    hospital, _ = Hospital.objects.get_or_create(name="基准测试医院", city="上海市", defaults={"province": "上海市"})
+    department, _ = Department.objects.get_or_create(code="bench", defaults={"name": "基准科", "name_en": "Bench"})
+    users = User.objects.bulk_create([
+        User(username=f"bench-live-{run}-{i}", email=f"bench-live-{run}-{i}@bench.engage.local",
+             display_name=f"直播医生{i}", password="!unusable") for i in range(count)], batch_size=2000)
+    DoctorProfile.objects.bulk_create([
+        DoctorProfile(user=u, real_name=f"直播医生{i}", hospital=hospital, department=department, title="attending",
+                      status="verified") for i, u in enumerate(users)], batch_size=2000)
+    store = SessionStore()
+    expire = timezone.now() + timedelta(days=1)
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    rows, keys = [], []
+    for user in users:
+        key = get_random_string(32)
+        data = {SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: user.get_session_auth_hash()}
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
+        keys.append(key)
+    Session.objects.bulk_create(rows, batch_size=2000)
+    cookies = Path(os.environ.get("ENGAGE_VAR_DIR", "/tmp")) / f"live-bench-cookies-{run}.txt"
+    cookies.write_text("\n".join(keys))
+    return {"session_id": session.pk, "cookies": str(cookies)}
+
+
+def publish(session_id: int, seconds: int) -> dict:
+    """Each second: one chat event (carrying the time it was sent) and one count update."""
+    _django()
+    from events.live import broadcast
+
+    start = time.monotonic()
+    for n in range(seconds):
+        broadcast.send_event_now(session_id=session_id, event={
+            "type": "chat", "message": {"id": n, "text": f"基准消息 {n}", "author": "主持人"}, "sent_at": time.time()})
+        broadcast.coalesce(session_id=session_id, kind="bench", key="count", value=n)
+        delay = start + n + 1 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    return {"published": seconds}
+
+
+def floor(port: int, seconds: int) -> None:
+    """The floor: a websockets server that, on SIGUSR1, broadcasts the same two frames a second to every socket."""
+    import websockets
+
+    clients: set = set()
+
+    async def handler(connection):
+        clients.add(connection)
+        try:
+            await connection.wait_closed()
+        finally:
+            clients.discard(connection)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        go = asyncio.Event()
+        loop.add_signal_handler(signal.SIGUSR1, go.set)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        async with websockets.serve(handler, "127.0.0.1", port, max_queue=32, compression=None):
+            await go.wait()
+            start = time.monotonic()
+            for n in range(seconds):
+                chat = json.dumps({"id": n + 1, "type": "chat", "message": {"id": n, "text": f"基准消息 {n}",
+                                   "author": "主持人"}, "sent_at": time.time()}, ensure_ascii=False,
+                                  separators=(",", ":"))
+                websockets.broadcast(clients, chat)
+                websockets.broadcast(clients, json.dumps({"type": "tally", "bench": {"count": n}}))
+                await asyncio.sleep(max(0.0, start + n + 1 - time.monotonic()))
+            await stop.wait()
+
+    asyncio.run(main())
+
+
+def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> None:
+    """`count` sockets, each signed in as its own doctor; prints READY <connected>, then records every frame."""
+    import websockets
+
+    _raise_nofile()
+    keys = Path(cookies_path).read_text().split()[:count]
+    latencies: list[float] = []
+    counts = {"chat": 0, "tally": 0}
+    sockets = []
+    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    first_at: list[float] = []
+
+    async def reader(connection):
+        try:
+            async for raw in connection:
+                now = time.time()
+                if '"sent_at"' in raw:
+                    frame = json.loads(raw)
+                    if frame.get("type") == "chat":
+                        counts["chat"] += 1
+                        latencies.append(now - frame["sent_at"])
+                        if not first_at:
+                            first_at.append(now)
+                elif raw.startswith('{"type":"tally"') and '"bench"' in raw:
+                    counts["tally"] += 1
+        except websockets.ConnectionClosed:
+            return
+
+    async def connect(key):
+        async with semaphore:
+            for _attempt in range(3):
+                try:
+                    connection = await websockets.connect(
+                        url, additional_headers={"Cookie": f"sessionid={key}", "Origin": "http://127.0.0.1"},
+                        max_queue=None, compression=None, open_timeout=60, ping_interval=None)
+                    sockets.append(connection)
+                    return
+                except (TimeoutError, OSError, websockets.WebSocketException):
+                    await asyncio.sleep(0.5)
+
+    async def main():
+        await asyncio.gather(*(connect(k) for k in keys))
+        tasks = [asyncio.ensure_future(reader(c)) for c in sockets]
+        print(f"READY {len(sockets)}", flush=True)
+        deadline = time.monotonic() + seconds + 90
+        expected = seconds * len(sockets)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            if first_at and (counts["chat"] >= expected or time.time() > first_at[0] + seconds + 10):
+                break
+        await asyncio.sleep(2)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*(c.close() for c in sockets), return_exceptions=True)
+
+    asyncio.run(main())
+    latencies.sort()
+
+    def pct(q):
+        return 1000 * latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] if latencies else float("nan")
+
+    result = {"connected": len(sockets), "p50_ms": pct(50), "p99_ms": pct(99),
+              "delivered_pct": 100.0 * counts["chat"] / (seconds * count),
+              "tallies_per_s": counts["tally"] / max(len(sockets), 1) / seconds}
+    Path(out).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prepare", type=int)
+    parser.add_argument("--publish", type=int)
+    parser.add_argument("--floor", type=int)
+    parser.add_argument("--viewers", type=int)
+    parser.add_argument("--url")
+    parser.add_argument("--cookies")
+    parser.add_argument("--out")
+    parser.add_argument("--seconds", type=int, default=60)
+    args = parser.parse_args()
+    if args.prepare:
+        print(json.dumps(prepare(args.prepare)))
+    elif args.publish:
+        print(json.dumps(publish(args.publish, args.seconds)))
+    elif args.floor:
+        floor(args.floor, args.seconds)
+    elif args.viewers:
+        viewers(args.viewers, args.url, args.cookies, args.seconds, args.out)
