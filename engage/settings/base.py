@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "engage.audit.context.AuditContextMiddleware",
     "members.consents.middleware.PrivacyConsentMiddleware",
+    "members.wechat.middleware.WeChatLoginMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -342,13 +343,12 @@ SOCIALACCOUNT_PROVIDERS = {
     "weixin": {
         "AUTHORIZE_URL": "https://open.weixin.qq.com/connect/oauth2/authorize",
         "SCOPE": ["snsapi_userinfo"],
+        # allauth's provider subclassed for the Official Account (#wechat_redirect, silent snsapi_base log-in,
+        # unionid as uid, readable nicknames): members/wechat/provider.py
+        "provider_class": "members.wechat.provider.OfficialAccountProvider",
     }
 }
-if env("WECHAT_APP_ID"):
-    SOCIALACCOUNT_PROVIDERS["weixin"]["APP"] = {
-        "client_id": env("WECHAT_APP_ID"),
-        "secret": env("WECHAT_APP_SECRET", ""),
-    }
+# Its app (AppID and AppSecret) is WECHAT_APP_ID/WECHAT_APP_SECRET: SocialAccountAdapter.list_apps.
 
 # Outside providers. Empty values mean the console/outbox backends are used.
 WECHAT_APP_ID = env("WECHAT_APP_ID", "")

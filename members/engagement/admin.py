@@ -21,6 +21,7 @@ from members.segments.selectors import (
     doctor_timeline,
     doctors_search,
 )
+from members.wechat.selectors import wechat_binding, wechat_enabled
 
 PER_PAGE = 50
 TIMELINE_PER_PAGE = 25
@@ -107,6 +108,7 @@ class DoctorDetailView(RoleRequiredMixin, WagtailAdminTemplateMixin, TemplateVie
             filter_form=form if form.is_bound else TimelineFilterForm(), page_obj=page,
             elided_page_range=paginator.get_elided_page_range(page.number),
             can_edit_indicators=can_edit_indicators(self.request.user),
+            wechat=wechat_binding(user=view.doctor), wechat_enabled=wechat_enabled(),
         )
         if context["can_edit_indicators"]:
             shown = {area.pk for area in view.areas}

@@ -57,10 +57,13 @@ class FakeServer:
                 with fake._lock:
                     fake.requests.append(recorded)
                 status, payload = fake.respond(recorded)
+                content_type = "application/json"
+                if isinstance(payload, tuple):  # (content type, body bytes)
+                    content_type, payload = payload
                 data = json.dumps(payload, ensure_ascii=False).encode() if not isinstance(payload, bytes) else payload
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

@@ -7,6 +7,7 @@ client gave up). `fake.sent` lists the messages WeChat accepted (what the user's
 """
 
 import itertools
+import json
 
 from tests.fakes.server import FakeServer, Recorded
 
@@ -21,11 +22,15 @@ class FakeWeChat(FakeServer):
         self._msgids = itertools.count(1000)
         self._by_client_msg_id: dict[tuple, int] = {}
         self._oauth_codes: dict[str, dict] = {}
+        self._sns_tokens: dict[str, dict] = {}
 
-    def oauth_code(self, openid: str) -> str:
-        """A one-time code WeChat would hand the browser after the person allowed the log-in."""
-        code = f"CODE-{openid}"
-        self._oauth_codes[code] = {"openid": openid}
+    def oauth_code(self, openid: str, *, scope: str = "snsapi_userinfo", unionid: str = "", nickname: str = "",
+                   snapshot: bool = False) -> str:
+        """A one-time code WeChat would hand the browser after the person allowed the log-in (`scope` as asked:
+        snsapi_base gives no profile; `snapshot`: WeChat's snapshot page with a virtual identity)."""
+        code = f"CODE-{openid}-{next(self._msgids)}"
+        self._oauth_codes[code] = {"openid": openid, "scope": scope, "unionid": unionid, "nickname": nickname,
+                                   "snapshot": snapshot}
         return code
 
     def _sns(self, recorded: Recorded):
@@ -35,11 +40,26 @@ class FakeWeChat(FakeServer):
             person = self._oauth_codes.pop(query.get("code", ""), None)
             if person is None or query.get("appid") != self.appid or query.get("secret") != self.secret:
                 return 200, {"errcode": 40029, "errmsg": "invalid code"}
-            return 200, {"access_token": f"SNS-{person['openid']}", "expires_in": 7200, "refresh_token": "R",
-                         "openid": person["openid"], "scope": "snsapi_userinfo"}
-        if query.get("access_token") != f"SNS-{query.get('openid')}":
+            token = f"SNS-{person['openid']}-{person['scope']}"
+            self._sns_tokens[token] = person
+            answer = {"access_token": token, "expires_in": 7200, "refresh_token": "R",
+                      "openid": person["openid"], "scope": person["scope"]}
+            if person["snapshot"]:
+                answer["is_snapshotuser"] = 1
+            if person["unionid"] and person["scope"] == "snsapi_userinfo":
+                answer["unionid"] = person["unionid"]
+            return 200, answer
+        person = self._sns_tokens.get(query.get("access_token", ""))
+        if person is None or person["openid"] != query.get("openid"):
             return 200, {"errcode": 40001, "errmsg": "invalid credential"}
-        return 200, {"openid": query["openid"], "nickname": "", "sex": 0, "headimgurl": ""}
+        if person["scope"] != "snsapi_userinfo":
+            return 200, {"errcode": 48001, "errmsg": "api unauthorized"}  # what WeChat answers for snsapi_base
+        profile = {"openid": person["openid"], "nickname": person["nickname"], "sex": 0, "headimgurl": "",
+                   "privilege": []}
+        if person["unionid"]:
+            profile["unionid"] = person["unionid"]
+        # WeChat sends UTF-8 JSON labelled text/plain (no charset): a client that trusts the header gets mojibake.
+        return 200, ("text/plain", json.dumps(profile, ensure_ascii=False).encode())
 
     def _token(self) -> str:
         return f"TOKEN-{self.tokens_issued}"

@@ -139,6 +139,12 @@ TABLE = [
     everyone("GET", "/webhooks/wechat/", 403),
     # --- site pages: members ---------------------------------------------------------------------------------
     signed_in("GET", "/members/me/", 200),
+    # WeChat log-in (WeChat unconfigured here: off); binding without an authorisation starts one.
+    everyone("GET", "/members/wechat/authorize/", 400),
+    everyone("GET", "/members/wechat/bind/", REDIRECT),
+    signed_in("POST", "/members/wechat/unbind/", REDIRECT),
+    everyone("GET", "/accounts/weixin/login/", 404),
+    everyone("GET", "/accounts/weixin/login/callback/", 404),
     signed_in("GET", "/members/profile/", 200),
     signed_in("GET", "/members/profile/hospitals/", 200),
     signed_in("POST", "/members/profile/hospitals/propose/", 400, body={}),

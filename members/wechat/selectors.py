@@ -1,0 +1,44 @@
+"""Reads about a doctor's WeChat: whether WeChat is configured at all, and a doctor's binding and follow status."""
+
+from dataclasses import dataclass
+
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+
+from members.wechat.models import WeChatFollower
+
+
+def wechat_enabled() -> bool:
+    """WeChat features are on only with an Official Account configured (WECHAT_APP_ID and WECHAT_APP_SECRET)."""
+    return bool(settings.WECHAT_APP_ID and settings.WECHAT_APP_SECRET)
+
+
+@dataclass(frozen=True)
+class WeChatBinding:
+    bound: bool
+    openid: str = ""
+    nickname: str = ""
+    bound_at: object = None
+    following: bool | None = None  # None: the Official Account never reported on this openid
+    follow_changed_at: object = None
+
+    @property
+    def openid_masked(self) -> str:
+        return f"{self.openid[:4]}****{self.openid[-4:]}" if self.openid else ""
+
+
+def wechat_binding(*, user) -> WeChatBinding:
+    account = SocialAccount.objects.filter(user=user, provider="weixin").order_by("-pk").first()
+    if account is None:
+        return WeChatBinding(bound=False)
+    openid = account.extra_data.get("openid") or ""
+    follower = WeChatFollower.objects.filter(openid=openid).first() if openid else None
+    return WeChatBinding(bound=True, openid=openid, nickname=account.extra_data.get("nickname") or "",
+                         bound_at=account.date_joined, following=follower.following if follower else None,
+                         follow_changed_at=follower.changed_at if follower else None)
+
+
+def openid_of(user) -> str:
+    """The openid messages to this doctor go to, or ""."""
+    account = SocialAccount.objects.filter(user=user, provider="weixin").order_by("-pk").first()
+    return (account.extra_data.get("openid") or "") if account else ""
