@@ -1,10 +1,15 @@
 """Reads about a doctor's WeChat: whether WeChat is configured at all, and a doctor's binding and follow status."""
 
+import secrets
+import time
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
+from engage.core.errors import DomainError
 from members.wechat.models import WeChatFollower
 
 
@@ -42,3 +47,28 @@ def openid_of(user) -> str:
     """The openid messages to this doctor go to, or ""."""
     account = SocialAccount.objects.filter(user=user, provider="weixin").order_by("-pk").first()
     return (account.extra_data.get("openid") or "") if account else ""
+
+
+@dataclass(frozen=True)
+class JsConfig:
+    appId: str
+    timestamp: int
+    nonceStr: str
+    signature: str
+
+
+def js_config(*, url: str, allowed_hosts: set[str]) -> JsConfig:
+    """wx.config's values for the page at `url` (its #fragment dropped, as WeChat signs it). Only our own pages:
+    the endpoint is no signing service for other sites."""
+    from engage.messaging.wechat import jsapi_signature, jsapi_ticket
+
+    if not wechat_enabled():
+        raise DomainError("wechat_not_configured", _("WeChat is not configured."), status=404)
+    page = (url or "").split("#", 1)[0]
+    parsed = urlparse(page)
+    if len(page) > 2048 or parsed.scheme not in ("http", "https") or (parsed.hostname or "") not in allowed_hosts:
+        raise DomainError("invalid_url", _("That is not a page of this site."), field="url")
+    nonce = secrets.token_urlsafe(12)
+    timestamp = int(time.time())
+    return JsConfig(appId=settings.WECHAT_APP_ID, timestamp=timestamp, nonceStr=nonce,
+                    signature=jsapi_signature(ticket=jsapi_ticket(), noncestr=nonce, timestamp=timestamp, url=page))

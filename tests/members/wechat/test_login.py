@@ -38,13 +38,13 @@ def test_the_reported_first_login_500_allauths_adapter_asks_for_a_profile_silent
 def test_first_time_doctor_browses_as_guest_then_binds_a_mobile_number(
         wechat_client, wechat_authorise, fake_wechat, sms_code):
     # Opening a page inside WeChat: a silent authorisation (no prompt); an unknown openid stays a guest.
-    first = wechat_client.get("/")
+    first = wechat_client.get(reverse("privacy_policy"))
     assert first.status_code == 302 and first.url.startswith(reverse("wechat_authorize"))
     back = wechat_authorise(wechat_client, first, "oNEW", nickname=NAME)
-    assert back.status_code == 302 and back.url == "/"
+    assert back.status_code == 302 and back.url == reverse("privacy_policy")
     assert not User.objects.exists() and not SocialAccount.objects.exists()
     assert not [r for r in fake_wechat.requests if r.path.endswith("/sns/userinfo")]  # no 48001 round trip
-    assert wechat_client.get("/").status_code == 200  # the guest reads on; asked once per session
+    assert wechat_client.get(reverse("privacy_policy")).status_code == 200  # the guest reads on; once a session
 
     # The guest acts (register / gated content → the log-in page): now WeChat's profile consent.
     login = wechat_client.get(reverse("account_login"), {"next": "/members/me/"})
@@ -182,5 +182,5 @@ def test_unbind_and_rebind_from_the_account_page(make_user, client, wechat_autho
 
 def test_without_wechat_configured_nothing_redirects(settings, wechat_client):
     settings.WECHAT_APP_ID = ""
-    assert wechat_client.get("/").status_code == 200
+    assert wechat_client.get(reverse("privacy_policy")).status_code == 200
     assert wechat_client.get(reverse("wechat_authorize")).status_code == 400
