@@ -11,6 +11,8 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from engage.messaging.selectors import messages_of
+from engage.messaging.services import HELD
 from members.engagement.models import EngagementKind
 from members.hospitals.models import TherapyArea
 from members.segments.admin import RoleRequiredMixin
@@ -109,6 +111,7 @@ class DoctorDetailView(RoleRequiredMixin, WagtailAdminTemplateMixin, TemplateVie
             elided_page_range=paginator.get_elided_page_range(page.number),
             can_edit_indicators=can_edit_indicators(self.request.user),
             wechat=wechat_binding(user=view.doctor), wechat_enabled=wechat_enabled(),
+            outbox_messages=messages_of(user=view.doctor), held_code=HELD,
         )
         if context["can_edit_indicators"]:
             shown = {area.pk for area in view.areas}

@@ -2,9 +2,11 @@
 (`snsapi_base`: no prompt), once per session; anyone else stays a guest. The log-in page asks WeChat for the
 profile (`snsapi_userinfo`) — reached only when a guest acts (registers, opens gated content)."""
 
+from urllib.parse import urlparse
+
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from members.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO
 from members.wechat.selectors import wechat_enabled
@@ -12,6 +14,15 @@ from members.wechat.selectors import wechat_enabled
 TRIED_KEY = "wechat_base_tried"
 SKIP_PREFIXES = ("/admin", "/api/", "/webhooks/", "/accounts/", "/static/", "/media/", "/documents/", "/django-admin",
                  "/members/wechat/", "/health", "/ws/", "/favicon")
+
+
+def _same_site_referer(request) -> str:
+    """Where the guest tapped "register": back there afterwards (a page of this site only)."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        parsed = urlparse(referer)
+        return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    return ""
 
 
 def in_wechat(request) -> bool:
@@ -27,7 +38,7 @@ class WeChatLoginMiddleware:
                 and wechat_enabled():
             path = request.path
             if path in (reverse("account_login"), reverse("account_signup")):
-                nxt = request.GET.get("next") or "/"
+                nxt = request.GET.get("next") or _same_site_referer(request) or "/"
                 return HttpResponseRedirect(
                     f"{reverse('wechat_authorize')}?{urlencode({'scope': SCOPE_USERINFO, 'next': nxt})}")
             if not request.session.get(TRIED_KEY) and not path.startswith(SKIP_PREFIXES) \

@@ -36,7 +36,7 @@ def wechat_binding(*, user) -> WeChatBinding:
     account = SocialAccount.objects.filter(user=user, provider="weixin").order_by("-pk").first()
     if account is None:
         return WeChatBinding(bound=False)
-    openid = account.extra_data.get("openid") or ""
+    openid = _openid_of_account(account)
     follower = WeChatFollower.objects.filter(openid=openid).first() if openid else None
     return WeChatBinding(bound=True, openid=openid, nickname=account.extra_data.get("nickname") or "",
                          bound_at=account.date_joined, following=follower.following if follower else None,
@@ -46,7 +46,13 @@ def wechat_binding(*, user) -> WeChatBinding:
 def openid_of(user) -> str:
     """The openid messages to this doctor go to, or ""."""
     account = SocialAccount.objects.filter(user=user, provider="weixin").order_by("-pk").first()
-    return (account.extra_data.get("openid") or "") if account else ""
+    return _openid_of_account(account) if account else ""
+
+
+def _openid_of_account(account) -> str:
+    """The openid is in the profile WeChat gave; without one the uid is the openid (it is the unionid only when
+    WeChat gave a unionid, which comes with the openid)."""
+    return account.extra_data.get("openid") or ("" if account.extra_data.get("unionid") else account.uid)
 
 
 @dataclass(frozen=True)

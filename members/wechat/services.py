@@ -25,7 +25,7 @@ from members.consents.models import Consent
 from members.consents.services import consents_set
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
-from members.wechat.models import WeChatFollower
+from members.wechat.models import KeywordReply, MenuButton, WeChatFollower
 
 PROVIDER = "weixin"
 BIND_CODE_SECONDS = 10 * 60
@@ -142,3 +142,119 @@ def follower_status_set(*, openid: str, following: bool, at: datetime | None = N
             follower.changed_at = at
             follower.save(update_fields=["following", "changed_at"])
     return follower
+
+
+def _absolute(path: str) -> str:
+    base = (getattr(settings, "ENGAGE_PUBLIC_URL", "") or settings.WAGTAILADMIN_BASE_URL).rstrip("/")
+    return f"{base}{path}"
+
+
+def keyword_reply_text(*, text: str) -> str:
+    """The passive reply to a follower's text: the active keyword reply for exactly that word, with its link."""
+    word = (text or "").strip()
+    if not word or len(word) > 30:
+        return ""
+    reply = KeywordReply.objects.filter(keyword=word, is_active=True).select_related("link_page").first()
+    if reply is None:
+        return ""
+    path = reply.link_page.url if reply.link_page_id and reply.link_page.live else reply.link_path
+    return f"{reply.reply}\n{_absolute(path)}" if path and path.startswith("/") else reply.reply
+
+
+def on_wechat_inbound(inbound) -> str | None:
+    """The Official Account's callbacks for doctors: follow status from subscribe/unsubscribe, keyword replies."""
+    if inbound.channel != "wechat":
+        return None
+    if inbound.kind in ("subscribe", "unsubscribe"):
+        follower_status_set(openid=inbound.sender[:64], following=inbound.kind == "subscribe", at=inbound.received_at)
+        return None
+    if inbound.kind == "text":
+        return keyword_reply_text(text=inbound.text) or None
+    return None
+
+
+# WeChat's limits for the custom menu (bytes of UTF-8: 4 Chinese characters at the top, 8 below, as WeChat counts).
+MENU_TOP_MAX, MENU_SUB_MAX = 3, 5
+MENU_TOP_NAME_BYTES, MENU_SUB_NAME_BYTES, MENU_URL_BYTES, MENU_KEY_BYTES = 16, 60, 1024, 128
+
+
+def _button_data(button: MenuButton, *, top: bool) -> tuple[dict, list[str]]:
+    problems = []
+    limit = MENU_TOP_NAME_BYTES if top else MENU_SUB_NAME_BYTES
+    if not button.name.strip() or len(button.name.encode()) > limit:
+        problems.append(_("“%(name)s”: a name of 1 to %(limit)s bytes (%(chars)s Chinese characters).") % {
+            "name": button.name, "limit": limit, "chars": limit // 4 if top else 8})
+    data = {"name": button.name.strip()}
+    if button.kind == MenuButton.Kind.PARENT:
+        if not top:
+            problems.append(_("“%(name)s”: a sub-menu cannot hold another.") % {"name": button.name})
+        children = list(button.children.order_by("position", "pk"))
+        if not 1 <= len(children) <= MENU_SUB_MAX:
+            problems.append(_("“%(name)s”: a sub-menu holds 1 to 5 buttons.") % {"name": button.name})
+        subs = []
+        for child in children:
+            sub, sub_problems = _button_data(child, top=False)
+            subs.append(sub)
+            problems += sub_problems
+        data["sub_button"] = subs
+    elif button.kind == MenuButton.Kind.CLICK:
+        if not button.keyword or len(button.keyword.encode()) > MENU_KEY_BYTES:
+            problems.append(_("“%(name)s”: give the keyword it sends.") % {"name": button.name})
+        data.update(type="click", key=button.keyword)
+    else:
+        path = button.link_page.url if button.link_page_id and button.link_page.live else button.link_path
+        url = _absolute(path) if path and path.startswith("/") else ""
+        if not url or len(url.encode()) > MENU_URL_BYTES:
+            problems.append(_("“%(name)s”: link a live page or a path of this site.") % {"name": button.name})
+        data.update(type="view", url=url)
+    return data, problems
+
+
+def menu_data() -> dict:
+    """The menu as WeChat's menu/create takes it, checked against WeChat's limits (DomainError listing problems)."""
+    tops = list(MenuButton.objects.filter(parent__isnull=True).select_related("link_page").order_by("position", "pk"))
+    problems = [] if 1 <= len(tops) <= MENU_TOP_MAX else [_("The menu has 1 to 3 top-level buttons.")]
+    buttons = []
+    for top in tops:
+        data, top_problems = _button_data(top, top=True)
+        buttons.append(data)
+        problems += top_problems
+    if problems:
+        raise DomainError("invalid_menu", " ".join(str(p) for p in problems), problems=[str(p) for p in problems])
+    return {"button": buttons}
+
+
+def menu_publish(*, actor) -> dict:
+    """Publishes the menu edited in the admin to the Official Account (client.menu.create), audited."""
+    from wechatpy.exceptions import WeChatClientException
+
+    from engage.core.errors import PermissionDenied
+    from engage.core.roles import Capability, can
+    from engage.messaging.wechat import wechat_client
+
+    if not can(actor, Capability.MANAGE_WECHAT):
+        raise PermissionDenied("not_allowed", _("You may not publish the WeChat menu."))
+    data = menu_data()
+    try:
+        wechat_client().menu.create(data)
+    except WeChatClientException as exc:
+        raise DomainError("wechat_refused", _("WeChat refused the menu (%(code)s): %(message)s") % {
+            "code": exc.errcode, "message": exc.errmsg}) from None
+    audit_log(actor=actor, action="members.wechat_menu_publish", object_type="wechat.menu", object_id="menu",
+              after=data)
+    return data
+
+
+def menu_live() -> dict | None:
+    """The menu WeChat shows now (menu/get), or None when there is none."""
+    from wechatpy.exceptions import WeChatClientException
+
+    from engage.messaging.wechat import wechat_client
+
+    try:
+        result = wechat_client().menu.get()  # wechatpy answers None for "no menu" (46003)
+        return result.get("menu") if result else None
+    except WeChatClientException as exc:
+        if str(exc.errcode) == "46003":  # no menu
+            return None
+        raise DomainError("wechat_refused", _("WeChat did not answer: %(code)s") % {"code": exc.errcode}) from None

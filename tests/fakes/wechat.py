@@ -26,6 +26,7 @@ class FakeWeChat(FakeServer):
         self._by_client_msg_id: dict[tuple, int] = {}
         self._oauth_codes: dict[str, dict] = {}
         self._sns_tokens: dict[str, dict] = {}
+        self.browser_person = ("oBROWSER", "")  # who is "in WeChat" at the authorize page (browser tests)
         self.stable_token_calls = 0
         self.tickets_issued = 0
         self.menu: dict | None = None  # the live menu, as menu/create left it
@@ -38,6 +39,19 @@ class FakeWeChat(FakeServer):
         self._oauth_codes[code] = {"openid": openid, "scope": scope, "unionid": unionid, "nickname": nickname,
                                    "snapshot": snapshot}
         return code
+
+    def _authorize(self, recorded: Recorded):
+        """open.weixin.qq.com's authorize page, the person allowing at once: back to redirect_uri with a code for
+        `self.browser_person` (openid, nickname) in the scope asked for."""
+        from urllib.parse import urlencode
+
+        query = {k: v[0] for k, v in recorded.query.items()}
+        if query.get("appid") != self.appid or query.get("scope") not in ("snsapi_base", "snsapi_userinfo"):
+            return 400, {"errcode": 10003, "errmsg": "redirect_uri or appid invalid"}
+        openid, nickname = self.browser_person
+        code = self.oauth_code(openid, scope=query["scope"], nickname=nickname)
+        back = urlencode({"code": code, "state": query.get("state", "")})
+        return 302, ("location", f"{query['redirect_uri']}?{back}")
 
     def _sns(self, recorded: Recorded):
         # allauth posts the code as a form; WeChat takes it either way.
@@ -92,6 +106,8 @@ class FakeWeChat(FakeServer):
         return f"TOKEN-{self.tokens_issued}"
 
     def respond(self, recorded: Recorded):
+        if recorded.path.endswith("/connect/oauth2/authorize"):
+            return self._authorize(recorded)
         if "/sns/" in recorded.path:
             return self._sns(recorded)
         if recorded.path.endswith("/cgi-bin/stable_token"):

@@ -26,7 +26,7 @@ def test_js_config_signs_the_page_without_its_fragment(fake_wechat):
     assert response.status_code == 200
     body = response.json()
     assert body["appId"] == fake_wechat.appid
-    expected = hashlib.sha1(
+    expected = hashlib.sha1(  # noqa: S324 — WeChat's JS-SDK signature is SHA1
         f"jsapi_ticket=TICKET-1&noncestr={body['nonceStr']}&timestamp={body['timestamp']}&url={PAGE}".encode()
     ).hexdigest()
     assert body["signature"] == expected
