@@ -22,6 +22,7 @@ from engage.messaging.services import message_enqueue
 from engage.messaging.templates import MessageTemplate, register
 from members.consents.models import ConsentKind
 from members.consents.selectors import consent_active
+from members.wechat.selectors import wechat_binding
 
 NOTIFICATION_TEMPLATE = register(MessageTemplate(
     key="notification",
@@ -35,8 +36,6 @@ NOTIFICATION_TEMPLATE = register(MessageTemplate(
 def _openid(user) -> str:
     """Where a template message reaches the doctor: the openid of their WeChat log-in (the account's uid may be the
     unionid), and only while they follow the Official Account (WeChat delivers template messages to followers)."""
-    from members.wechat.selectors import wechat_binding
-
     binding = wechat_binding(user=user)
     return binding.openid if binding.bound and binding.following is not False else ""
 

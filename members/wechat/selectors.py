@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from engage.core.errors import DomainError
+from engage.messaging.wechat import jsapi_signature, jsapi_ticket
 from members.wechat.models import WeChatFollower
 
 
@@ -66,8 +67,6 @@ class JsConfig:
 def js_config(*, url: str, allowed_hosts: set[str]) -> JsConfig:
     """wx.config's values for the page at `url` (its #fragment dropped, as WeChat signs it). Only our own pages:
     the endpoint is no signing service for other sites."""
-    from engage.messaging.wechat import jsapi_signature, jsapi_ticket
-
     if not wechat_enabled():
         raise DomainError("wechat_not_configured", _("WeChat is not configured."), status=404)
     page = (url or "").split("#", 1)[0]

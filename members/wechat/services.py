@@ -14,10 +14,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from wechatpy.exceptions import WeChatClientException
 
 from engage.audit.services import audit_log
-from engage.core.errors import DomainError
+from engage.core.errors import DomainError, PermissionDenied
+from engage.core.roles import Capability, can
 from engage.messaging.services import message_enqueue
+from engage.messaging.wechat import wechat_client
 from members.accounts.models import User
 from members.accounts.phone import normalise_mobile
 from members.accounts.services import username_generate
@@ -226,12 +229,6 @@ def menu_data() -> dict:
 
 def menu_publish(*, actor) -> dict:
     """Publishes the menu edited in the admin to the Official Account (client.menu.create), audited."""
-    from wechatpy.exceptions import WeChatClientException
-
-    from engage.core.errors import PermissionDenied
-    from engage.core.roles import Capability, can
-    from engage.messaging.wechat import wechat_client
-
     if not can(actor, Capability.MANAGE_WECHAT):
         raise PermissionDenied("not_allowed", _("You may not publish the WeChat menu."))
     data = menu_data()
@@ -247,10 +244,6 @@ def menu_publish(*, actor) -> dict:
 
 def menu_live() -> dict | None:
     """The menu WeChat shows now (menu/get), or None when there is none."""
-    from wechatpy.exceptions import WeChatClientException
-
-    from engage.messaging.wechat import wechat_client
-
     try:
         result = wechat_client().menu.get()  # wechatpy answers None for "no menu" (46003)
         return result.get("menu") if result else None

@@ -349,6 +349,10 @@ TABLE = [
     # resending shows the message's text: for staff who may read the outbox (RESEND_MESSAGES = VIEW_OUTBOX)
     admin("GET", "/admin/outbox/resend/{message}/", A, N, A, A),
     admin("GET", "/admin/messaging/frequency-cap/", N, N, A, A),  # MANAGE_MESSAGE_CAP: compliance, admin
+    # the Official Account's menu and keyword replies (MANAGE_WECHAT: marketing, admin)
+    admin("GET", "/admin/wechat/menu/publish/", A, N, N, A),
+    admin("GET", "/admin/wechat_menu/", A, N, N, A),
+    admin("GET", "/admin/wechat_keywords/", A, N, N, A),
     admin("GET", "/admin/inbox/", A, N, A, A),
     # people: Wagtail's user management (the custom members.User) is the admins'
     admin("GET", "/admin/users/", N, N, N, A),
