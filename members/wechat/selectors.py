@@ -14,6 +14,11 @@ from engage.messaging.wechat import jsapi_signature, jsapi_ticket
 from members.wechat.models import WeChatFollower
 
 
+def guest_openid(request) -> str:
+    """The openid WeChat's silent authorisation gave a visitor without an account (a patient, a guest), or ""."""
+    return (request.session.get("wechat_guest_openid") or "")[:64] if wechat_enabled() else ""
+
+
 def wechat_enabled() -> bool:
     """WeChat features are on only with an Official Account configured (WECHAT_APP_ID and WECHAT_APP_SECRET)."""
     return bool(settings.WECHAT_APP_ID and settings.WECHAT_APP_SECRET)

@@ -184,3 +184,4 @@ def test_without_wechat_configured_nothing_redirects(settings, wechat_client):
     settings.WECHAT_APP_ID = ""
     assert wechat_client.get(reverse("privacy_policy")).status_code == 200
     assert wechat_client.get(reverse("wechat_authorize")).status_code == 400
+
