@@ -16,11 +16,13 @@ from members.segments.models import (
     SegmentChange,
     Support,
 )
+from members.wechat.models import KeywordReply, MenuButton, WeChatFollower
 
 __all__ = [
     "BIG_FIVE_CITIES", "Consent", "ConsentKind", "Department", "DoctorIndicators", "DoctorProfile", "DoctorSegment",
-    "EngageUserManager", "EngagementEvent", "EngagementKind", "Hospital", "HospitalImport", "KolTier",
+    "EngageUserManager", "EngagementEvent", "EngagementKind", "Hospital", "HospitalImport", "KeywordReply", "KolTier",
+    "MenuButton",
     "PointsAccount", "PointsRule", "PointsSettings", "PointsTransaction", "PolicyVersion", "Potential", "Redemption",
     "Reward", "SegmentChange", "SegmentationConfig", "Support", "Territory", "TherapyArea", "User",
-    "VerificationDecision",
+    "VerificationDecision", "WeChatFollower",
 ]

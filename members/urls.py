@@ -7,6 +7,7 @@ from members.consents import views as views_consents
 from members.hospitals import views as views_rep
 from members.points import views as views_points
 from members.profiles import views as views_profile
+from members.wechat import views as views_wechat
 
 urlpatterns = [
     path("me/", views.member_home, name="member_home"),
@@ -25,4 +26,7 @@ urlpatterns = [
     path("me/points/rewards/<int:reward_id>/", views_points.reward_detail, name="points_reward"),
     path("me/points/redemptions/", views_points.redemptions_list, name="points_redemptions"),
     path("rep/doctors/", views_rep.rep_doctors, name="rep_doctors"),
+    path("wechat/authorize/", views_wechat.authorize, name="wechat_authorize"),
+    path("wechat/bind/", views_wechat.bind, name="wechat_bind"),
+    path("wechat/unbind/", views_wechat.unbind, name="wechat_unbind"),
 ]

@@ -37,6 +37,18 @@ def reading_bar(context, page):
     }
 
 
+@register.simple_tag(takes_context=True)
+def share_link(context, page) -> str:
+    """The page's link to share: with the signed-in reader's share code (`?ref=`), so forwarded reads count."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if request is None or not page.url:
+        return ""
+    if user is None or not user.is_authenticated:
+        return page.url
+    return f"{page.url}?{urlencode({'ref': share_code_for(user=user).code})}"
+
+
 @register.inclusion_tag("cms/reading/continue_reading_section.html")
 def continue_reading_section(member, history_link=True):
     if member is None or not member.is_authenticated:

@@ -106,6 +106,7 @@ _REGISTRY: dict[str, PersonalData] = {}
 # Keys to the user that hold nothing to export about the person and need nothing on closing, with the reason.
 # "app.Model" exempts every key of the model, "app.Model.field" one key.
 EXEMPT: dict[str, str] = {
+    "messaging.FrequencyCap.updated_by": "the compliance officer who last set the message frequency cap (staff)",
     # Staff acting in their role: the row is evidence about the object, not about the staff member, and a staff
     # account is closed by an administrator (account_close refuses it); the key stays on the pseudonymised row.
     "members.VerificationDecision.actor": "who decided a verification; the decision is exported to the doctor "

@@ -34,6 +34,8 @@ class Capability(StrEnum):
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     VIEW_OUTBOX = "view_outbox"  # the messaging outbox and inbox
     RESEND_MESSAGES = "resend_messages"  # the resend page shows the message: outbox readers only
+    MANAGE_MESSAGE_CAP = "manage_message_cap"  # the per-doctor frequency cap on informational/promotional messages
+    MANAGE_WECHAT = "manage_wechat"  # the Official Account's menu and keyword replies
     # content
     READ_ALL_CONTENT = "read_all_content"  # authors and reviewers read every page whatever its audience
     VIEW_CONTENT_REPORTS = "view_content_reports"  # the content dashboard, the forwarded-reads report
@@ -87,6 +89,8 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.VIEW_AUDIT_TRAIL: frozenset({Role.COMPLIANCE, Role.ADMIN}),
     Capability.VIEW_OUTBOX: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
     Capability.RESEND_MESSAGES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_MESSAGE_CAP: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_WECHAT: frozenset({Role.MARKETING, Role.ADMIN}),
     Capability.READ_ALL_CONTENT: _STAFF,
     Capability.VIEW_CONTENT_REPORTS: _STAFF,
     Capability.APPROVE_MEDICAL: frozenset({Role.MEDICAL_REVIEWER}),

@@ -43,9 +43,13 @@ class Inbound:
 _HANDLERS: list[Callable[[Inbound], str | None]] = []
 
 
-def register_inbound_handler(fn: Callable[[Inbound], str | None]) -> Callable:
+def register_inbound_handler(fn: Callable[[Inbound], str | None], *, first: bool = False) -> Callable:
+    """`first`: ahead of the handlers already registered (its reply wins), e.g. exact keyword replies."""
     if fn not in _HANDLERS:
-        _HANDLERS.append(fn)
+        if first:
+            _HANDLERS.insert(0, fn)
+        else:
+            _HANDLERS.append(fn)
     return fn
 
 

@@ -7,8 +7,10 @@ Recipients and senders are personal information: stored encrypted (`EncryptedTex
 import json
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from engage.core.crypto import EncryptedTextField, lookup_hash
 
@@ -45,7 +47,22 @@ class OutboundMessage(models.Model):
         UNDELIVERED = "undelivered", _("Undelivered")
         UNKNOWN = "unknown", _("Unknown")
 
+    class Category(models.TextChoices):
+        # Transactional: what the person asked for or needs to act (sign-in codes, check-in confirmations, reminders
+        # they requested) — exempt from the frequency cap. The other two count against it.
+        TRANSACTIONAL = "transactional", _("Transactional (exempt from the frequency cap)")
+        INFORMATIONAL = "informational", _("Informational")
+        PROMOTIONAL = "promotional", _("Promotional")
+
+    class WhenCapped(models.TextChoices):
+        HOLD = "hold", _("Wait for the next allowed slot")
+        DROP = "drop", pgettext_lazy("frequency cap", "Drop")
+
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    category = models.CharField(pgettext_lazy("message", "category"), max_length=16, choices=Category.choices,
+                                default=Category.TRANSACTIONAL)
+    when_capped = models.CharField(_("when over the frequency cap"), max_length=8, choices=WhenCapped.choices,
+                                   default=WhenCapped.HOLD)
     recipient = EncryptedTextField(_("recipient"))
     recipient_hash = models.CharField(_("recipient hash"), max_length=64, blank=True, default="", db_index=True)
     recipient_masked = models.CharField(_("recipient"), max_length=40, blank=True, default="")
@@ -147,3 +164,53 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} ← {self.sender_masked}: {self.get_kind_display()}"
+
+
+class FrequencyCap(models.Model):
+    """How many informational and promotional messages one doctor may get, over WeChat and SMS together (one row,
+    set by compliance). Transactional messages are exempt."""
+
+    per_day = models.PositiveSmallIntegerField(_("per day"), default=1,
+                                               validators=[MinValueValidator(0), MaxValueValidator(50)])
+    per_week = models.PositiveSmallIntegerField(_("per week"), default=4,
+                                                validators=[MinValueValidator(0), MaxValueValidator(100)])
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("updated by"))
+
+    class Meta:
+        verbose_name = _("message frequency cap")
+        verbose_name_plural = _("message frequency caps")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="frequency_cap_single_row")]
+
+    def __str__(self):
+        return f"{self.per_day}/day, {self.per_week}/week"
+
+
+class FrequencyCapUse(models.Model):
+    """One capped message sent to a doctor, holding a numbered slot of its local day and of its week: the unique
+    slots are what keeps concurrent senders under the cap (slot numbers never exceed the cap when taken)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("user"))
+    message = models.OneToOneField(OutboundMessage, on_delete=models.CASCADE, related_name="cap_use",
+                                   verbose_name=pgettext_lazy("frequency cap", "message"))
+    day = models.DateField(pgettext_lazy("frequency cap", "day"))  # Asia/Shanghai
+    week = models.DateField(pgettext_lazy("frequency cap", "week"))  # its Monday
+    day_slot = models.PositiveSmallIntegerField()
+    week_slot = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("frequency cap use")
+        verbose_name_plural = _("frequency cap uses")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "day_slot"], name="cap_one_message_per_day_slot"),
+            models.UniqueConstraint(fields=["user", "week", "week_slot"], name="cap_one_message_per_week_slot"),
+            models.CheckConstraint(condition=models.Q(day_slot__gte=1, week_slot__gte=1), name="cap_slots_from_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} #{self.day_slot} / {self.week} #{self.week_slot}"

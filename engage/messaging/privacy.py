@@ -4,7 +4,7 @@ without the number or OpenID, and messages still queued are not sent."""
 from django.utils import timezone
 
 from engage.core.personal_data import Closing, ClosingAccount, iso, personal_data
-from engage.messaging.models import OutboundMessage
+from engage.messaging.models import FrequencyCapUse, OutboundMessage
 
 ACCOUNT_CLOSED = "account_closed"
 
@@ -27,3 +27,11 @@ def messages_export(user) -> list[dict]:
          "delivered_at": iso(m.delivered_at)}
         for m in OutboundMessage.objects.filter(user=user).order_by("created_at", "id")
     ]
+
+
+@personal_data(section="message_frequency", model="messaging.FrequencyCapUse", user_fields=("user",), order=72,
+               closing=Closing.DELETE)
+def frequency_export(user) -> list[dict]:
+    """Which informational/promotional messages counted against the person's frequency cap."""
+    return [{"message": use.message_id, "day": use.day.isoformat(), "week": use.week.isoformat()}
+            for use in FrequencyCapUse.objects.filter(user=user).order_by("day", "id")]

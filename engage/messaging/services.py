@@ -27,9 +27,10 @@ import os
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +43,7 @@ from engage.core.roles import Capability, can
 from engage.messaging import conf, ratelimit
 from engage.messaging.backends import SendError, sms_backend
 from engage.messaging.inbound import Inbound, handlers
-from engage.messaging.models import InboundMessage, OutboundMessage, mask_recipient
+from engage.messaging.models import FrequencyCap, FrequencyCapUse, InboundMessage, OutboundMessage, mask_recipient
 from engage.messaging.outcomes import outcome_changed, outcomes_gathered, register_outcome_handler  # noqa: F401  (re-exported)
 from engage.messaging.templates import SECRET_MASK, get_template
 from engage.messaging.wechat import wechat_sender
@@ -50,6 +51,8 @@ from engage.messaging.wechat import wechat_sender
 logger = logging.getLogger("engage.messaging")
 Status = OutboundMessage.Status
 Channel = OutboundMessage.Channel
+Category = OutboundMessage.Category
+CAP_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # a doctor's day and week for the frequency cap
 
 RANK = {
     Status.QUEUED: 0, Status.SENDING: 1, Status.UNKNOWN: 2, Status.SENT: 3,
@@ -101,12 +104,16 @@ class MessageSpec:
     fallback_sms_to: str | None = None
     purpose: str = ""
     user_id: int | None = None
+    category: str = OutboundMessage.Category.TRANSACTIONAL
+    when_capped: str = OutboundMessage.WhenCapped.HOLD
 
 
 def _outbox_row(spec: MessageSpec) -> OutboundMessage:
     """The unsaved outbox row of a spec, validated and rendered; refuses an unknown channel or no recipient."""
     if spec.channel not in Channel.values:
         raise DomainError("unknown_channel", _("Unknown message channel."))
+    if spec.category not in Category.values or spec.when_capped not in OutboundMessage.WhenCapped.values:
+        raise DomainError("unknown_category", _("Unknown message category."))
     to = (spec.to or "").strip()
     if not to:
         raise DomainError("recipient_missing", _("The message has no recipient."))
@@ -124,6 +131,8 @@ def _outbox_row(spec: MessageSpec) -> OutboundMessage:
         fallback_sms_to=(spec.fallback_sms_to or "") if spec.channel != Channel.SMS else "",
         user_id=spec.user_id,
         purpose=spec.purpose,
+        category=spec.category,
+        when_capped=spec.when_capped,
         template_key=spec.template_key,
         params=params,
         secret_params=json.dumps(secrets) if secrets else "",
@@ -146,14 +155,20 @@ def message_enqueue(
     purpose: str = "",
     fallback_of: OutboundMessage | None = None,
     resend_of: OutboundMessage | None = None,
+    category: str = OutboundMessage.Category.TRANSACTIONAL,
+    when_capped: str = OutboundMessage.WhenCapped.HOLD,
 ) -> OutboundMessage:
     """Records the message in the outbox and schedules its delivery after commit.
 
     The same idempotency key returns the existing message and schedules nothing: a message is sent once.
+    `category` informational or promotional (with a `user`) counts against the doctor's frequency cap across
+    WeChat and SMS; over the cap the message waits for the next allowed slot or, with `when_capped="drop"`, is
+    dropped with the reason `frequency_cap`. Transactional messages are exempt.
     """
     message = _outbox_row(MessageSpec(
         channel=channel, to=to, template_key=template_key, params=params, idempotency_key=idempotency_key or "",
-        language=language, fallback_sms_to=fallback_sms_to, purpose=purpose,
+        language=language, fallback_sms_to=fallback_sms_to, purpose=purpose, category=category,
+        when_capped=when_capped,
     ))
     message.user, message.fallback_of, message.resend_of = user, fallback_of, resend_of
     try:
@@ -220,7 +235,7 @@ def _fallback_to_sms(message: OutboundMessage) -> OutboundMessage | None:
     return message_enqueue(
         channel=Channel.SMS, to=message.fallback_sms_to, template_key=message.template_key, params=params,
         language=message.language, user=message.user, idempotency_key=f"{message.idempotency_key}:sms",
-        purpose=message.purpose, fallback_of=message,
+        purpose=message.purpose, fallback_of=message, category=message.category, when_capped=message.when_capped,
     )
 
 
@@ -296,6 +311,82 @@ def _settle(message: OutboundMessage, outcome, claim_token: str) -> None:
             OutboundMessage.objects.filter(pk=message.pk, provider_message_id="").update(provider_message_id=pid)
 
 
+CAPPED = {OutboundMessage.Category.INFORMATIONAL, OutboundMessage.Category.PROMOTIONAL}
+CAP_LOCK_NAMESPACE = 0x46524551  # pg_advisory_xact_lock(namespace, user id): one doctor's cap at a time
+HELD = "held_frequency_cap"
+DROPPED = "frequency_cap"
+
+
+def frequency_cap() -> FrequencyCap:
+    return FrequencyCap.objects.get_or_create(pk=1)[0]
+
+
+def _cap_period(now: datetime) -> tuple:
+    local = timezone.localtime(now, CAP_TIME_ZONE)
+    day = local.date()
+    return day, day - timedelta(days=day.weekday())
+
+
+def _cap_take(message: OutboundMessage) -> datetime | None:
+    """Inside the sender's transaction: takes the next day and week slot of the message's doctor for a capped
+    message (once; a retry keeps its slot). Returns None when the message may go, else when the next slot opens.
+    Concurrent senders for one doctor wait on an advisory lock; the unique slots back the cap regardless."""
+    if message.category not in CAPPED or not message.user_id:
+        return None
+    if FrequencyCapUse.objects.filter(message_id=message.pk).exists() or (
+            message.fallback_of_id and FrequencyCapUse.objects.filter(message_id=message.fallback_of_id).exists()):
+        return None  # its slot was taken on an earlier attempt, or by the WeChat message it stands in for
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CAP_LOCK_NAMESPACE, message.user_id])
+    cap = frequency_cap()
+    now = timezone.now()
+    day, week = _cap_period(now)
+    uses = FrequencyCapUse.objects.filter(user_id=message.user_id, week=week)
+    week_count = uses.count()
+    day_count = uses.filter(day=day).count()
+    if week_count >= cap.per_week:
+        return datetime.combine(week + timedelta(days=7), time.min, tzinfo=CAP_TIME_ZONE)
+    if day_count >= cap.per_day:
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=CAP_TIME_ZONE)
+    try:
+        with transaction.atomic():
+            FrequencyCapUse.objects.create(user_id=message.user_id, message_id=message.pk, day=day, week=week,
+                                           day_slot=day_count + 1, week_slot=week_count + 1)
+    except IntegrityError:  # another sender took that slot (only without the advisory lock): try again later
+        return now + timedelta(minutes=1)
+    return None
+
+
+def _capped(message: OutboundMessage, token: str, held_until: datetime) -> None:
+    if message.when_capped == OutboundMessage.WhenCapped.DROP:
+        _transition(message.pk, Status.FAILED, claim_token=token, error_code=DROPPED,
+                    error_message=_("Dropped: the doctor reached the frequency cap for informational and promotional "
+                                    "messages."))
+        return
+    delay = max(1.0, (held_until - timezone.now()).total_seconds())
+    # No task countdown of days: the sweeper hands due queued rows to the workers.
+    _requeue(message.pk, token, delay, dispatch=False, error_code=HELD,
+             error_message=_("Held until %(time)s: the doctor reached the frequency cap.") % {
+                 "time": timezone.localtime(held_until, CAP_TIME_ZONE).strftime("%Y-%m-%d %H:%M")})
+
+
+@transaction.atomic
+def frequency_cap_set(*, actor, per_day: int, per_week: int) -> FrequencyCap:
+    """Compliance sets the cap; applies to messages not yet sent."""
+    if not can(actor, Capability.MANAGE_MESSAGE_CAP):
+        raise PermissionDenied("not_allowed", _("You may not change the message frequency cap."))
+    if not (0 <= per_day <= 50 and 0 <= per_week <= 100):
+        raise DomainError("invalid_cap", _("A cap is between 0 and 50 a day and 0 and 100 a week."))
+    cap = FrequencyCap.objects.select_for_update().get_or_create(pk=1)[0]
+    before = {"per_day": cap.per_day, "per_week": cap.per_week}
+    cap.per_day, cap.per_week, cap.updated_by = per_day, per_week, actor
+    cap.save()
+    audit_log(actor=actor, action="messaging.frequency_cap_set", obj=cap, before=before,
+              after={"per_day": per_day, "per_week": per_week})
+    return cap
+
+
 def messages_deliver_now(*, message_ids: list[int]) -> int:
     """Claims the queued, due messages among `message_ids` in one UPDATE and hands each to its provider at most
     once; messages already claimed, not yet due or finished are left alone. Returns how many provider calls were
@@ -334,6 +425,9 @@ def messages_deliver_now(*, message_ids: list[int]) -> int:
                         given_back = [m.pk for m in messages[i:] if _requeue(m.pk, token, delay, dispatch=False)]
                         _dispatch_many(given_back, countdown=delay)
                         break
+                    if (held_until := _cap_take(message)) is not None:
+                        _capped(message, token, held_until)
+                        continue
                     started = OutboundMessage.objects.filter(
                         pk=message.pk, status=Status.SENDING, claim_token=token
                     ).update(provider_call_started_at=timezone.now(), attempts=F("attempts") + 1,

@@ -6,8 +6,10 @@ authenticates the caller.
 
 import logging
 import time
+from datetime import UTC, datetime
 
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -169,6 +171,7 @@ def _wechat_inbound(message) -> str:
     text = ""
     provider_id = ""
     scene = ""
+    received_at = None
     if message.type == "text":
         text = message.content or ""
         kind, provider_id = classify_text(text), f"msg:{message.id}"
@@ -177,6 +180,14 @@ def _wechat_inbound(message) -> str:
         scene = getattr(message, "scene_id", "") or ""
         created = message.time.timestamp() if hasattr(message.time, "timestamp") else message.time
         provider_id = f"event:{message.source}:{int(created)}:{message.event}"
+        # When the person (un)followed, as WeChat stamped it (never later than now): a late retry of an older event
+        # must not overwrite a newer one.
+        received_at = min(timezone.now(), datetime.fromtimestamp(int(created), tz=UTC))
+    elif message.type == "event" and message.event == "click" and getattr(message, "key", ""):
+        # A menu button that sends a keyword: answered like the same word typed.
+        text = str(message.key)[:100]
+        created = message.time.timestamp() if hasattr(message.time, "timestamp") else message.time
+        kind, provider_id = "text", f"event:{message.source}:{int(created)}:click"
     elif message.type == "event" and message.event == "templatesendjobfinish":
         status, code = WECHAT_JOB_STATUS.get((message.status or "").lower(), (None, ""))
         if status is not None and message.id:
@@ -186,7 +197,7 @@ def _wechat_inbound(message) -> str:
     if kind is None:
         return ""
     row, _ = inbound_receive(channel=InboundMessage.Channel.WECHAT, sender=message.source, text=text, kind=kind,
-                             provider_id=provider_id[:200], scene=scene[:200])
+                             provider_id=provider_id[:200], scene=scene[:200], received_at=received_at)
     return row.reply
 
 

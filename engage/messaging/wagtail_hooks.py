@@ -1,5 +1,6 @@
 """Wagtail admin: the outbox (filterable, with an audited manual resend) and the inbox. Read-only otherwise."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -7,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets import Button
 from wagtail.permissions import register_permission_policy
 
@@ -14,7 +16,7 @@ from engage.core.errors import DomainError
 from engage.core.policies import LocalInspectView, ReadOnlyModelViewSet, ReadOnlyPolicy
 from engage.core.roles import Capability, can
 from engage.messaging.models import InboundMessage, OutboundMessage
-from engage.messaging.services import RESENDABLE, message_resend
+from engage.messaging.services import RESENDABLE, frequency_cap, frequency_cap_set, message_resend
 
 register_permission_policy(OutboundMessage, ReadOnlyPolicy(OutboundMessage, Capability.VIEW_OUTBOX))
 register_permission_policy(InboundMessage, ReadOnlyPolicy(InboundMessage, Capability.VIEW_OUTBOX))
@@ -94,3 +96,42 @@ def register_outbox_viewset():
 @hooks.register("register_admin_viewset")
 def register_inbox_viewset():
     return InboundMessageViewSet("inbox")
+
+
+class FrequencyCapForm(forms.Form):
+    per_day = forms.IntegerField(label=_("Per day"), min_value=0, max_value=50)
+    per_week = forms.IntegerField(label=_("Per week"), min_value=0, max_value=100)
+
+
+def frequency_cap_view(request):
+    """Compliance: how many informational and promotional messages a doctor may get (WeChat and SMS together)."""
+    if not can(request.user, Capability.MANAGE_MESSAGE_CAP):
+        raise DjangoPermissionDenied
+    cap = frequency_cap()
+    form = FrequencyCapForm(request.POST or None, initial={"per_day": cap.per_day, "per_week": cap.per_week})
+    if request.method == "POST" and form.is_valid():
+        try:
+            frequency_cap_set(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, str(exc.message))
+        else:
+            messages.success(request, _("The frequency cap was saved."))
+            return redirect("messaging_frequency_cap")
+    return TemplateResponse(request, "messaging/admin/frequency_cap.html", {"form": form, "cap": cap},
+                            status=400 if form.errors else 200)
+
+
+@hooks.register("register_admin_urls")
+def register_frequency_cap_url():
+    return [path("messaging/frequency-cap/", frequency_cap_view, name="messaging_frequency_cap")]
+
+
+class FrequencyCapMenuItem(MenuItem):
+    def is_shown(self, request):
+        return can(request.user, Capability.MANAGE_MESSAGE_CAP)
+
+
+@hooks.register("register_settings_menu_item")
+def register_frequency_cap_menu_item():
+    return FrequencyCapMenuItem(_("Message frequency cap"), reverse("messaging_frequency_cap"), icon_name="time",
+                                order=900)

@@ -1,17 +1,20 @@
 """WeChat Official Account sending through wechatpy's `WeChatClient`.
 
-The access token lives in Redis (`RedisStorage`) so every web and worker process shares one token (WeChat
-invalidates older tokens when a new one is fetched); without REDIS_URL it is kept in memory. Template messages pass
-`client_msg_id` (our idempotency key) so WeChat itself drops a repeated send.
+The access token comes from WeChat's `stable_token` endpoint and lives in Redis (`RedisStorage`), so every web and
+worker process shares one token and none voids another's; without REDIS_URL it is kept in memory. The JS-SDK's
+jsapi_ticket is cached in Redis the same way, refreshed by one process under a lock (`jsapi_ticket`). Template
+messages pass `client_msg_id` (our idempotency key) so WeChat itself drops a repeated send.
 """
 
 import hashlib
 import logging
 import threading
+import time
 
 import requests
 from django.conf import settings
 from wechatpy import WeChatClient
+from wechatpy.client.api import WeChatJSAPI
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
@@ -54,21 +57,24 @@ class _Client(WeChatClient):
             return self._fetch_token()
 
     def _fetch_token(self):
-        session_get = self._http.get
-        timeout = self.timeout
-
-        def get_with_timeout(*args, **kwargs):
-            kwargs.setdefault("timeout", timeout)
-            return session_get(*args, **kwargs)
-
-        self._http.get = get_with_timeout
+        """WeChat's stable access token (`POST cgi-bin/stable_token`, force_refresh false): every process asking gets
+        the same token until it expires, so no process voids another's (cgi-bin/token would)."""
         try:
-            return self._fetch_access_token(
-                url=f"{self.API_BASE_URL}token",
-                params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-            )
-        finally:
-            self._http.get = session_get
+            res = self._http.post(f"{self.API_BASE_URL}stable_token", timeout=self.timeout, json={
+                "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+                "force_refresh": False})
+            res.raise_for_status()
+        except requests.HTTPError as exc:
+            raise WeChatClientException(errcode=None, errmsg=None, client=self, request=exc.request,
+                                        response=exc.response) from exc
+        result = res.json()
+        if result.get("errcode"):
+            raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self,
+                                        request=res.request, response=res)
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
 
 
 def wechat_client() -> WeChatClient:
@@ -169,3 +175,32 @@ def wechat_sender():
         cached = (key, WeChatSender())
         _local.sender = cached
     return cached[1]
+
+
+TICKET_EARLY_SECONDS = 300  # refresh the ticket this long before WeChat lets it expire
+
+
+def jsapi_ticket(client: WeChatClient | None = None) -> str:
+    """The JS-SDK ticket (valid 7200 s, to be cached globally): from Redis, or fetched by one process at a time
+    under a Redis lock while the others wait for it."""
+    client = client or wechat_client()
+    redis = redis_client()
+    if redis is None:
+        return client.jsapi.get_jsapi_ticket()
+    key = f"engage:wechat:{client.appid}:jsapi_ticket"
+    ticket = redis.get(key)
+    if ticket:
+        return ticket.decode() if isinstance(ticket, bytes) else ticket
+    with redis.lock(f"{key}:lock", timeout=30, blocking_timeout=30):
+        ticket = redis.get(key)
+        if ticket:
+            return ticket.decode() if isinstance(ticket, bytes) else ticket
+        result = client.jsapi.get_ticket("jsapi")
+        ttl = max(60, int(result.get("expires_in", 7200)) - TICKET_EARLY_SECONDS)
+        redis.set(key, result["ticket"], ex=ttl)
+        return result["ticket"]
+
+
+def jsapi_signature(*, ticket: str, noncestr: str, timestamp: int, url: str) -> str:
+    """WeChat's JS-SDK signature: SHA1 of jsapi_ticket, noncestr, timestamp and url (without its #fragment)."""
+    return WeChatJSAPI().get_jsapi_signature(noncestr, ticket, timestamp, url.split("#", 1)[0])

@@ -49,6 +49,9 @@ class EnrolmentForm(forms.Form):
         label=_("I separately agree to the processing of my health information (medication, doses, reported "
                 "values) as described above."), required=False)
     consent_sms = forms.BooleanField(label=_("Send my reminders by SMS."), required=False)  # the patient ticks it
+    # Shown only when the page was opened in WeChat and the openid was captured (snsapi_base): WeChat first, SMS
+    # only if ticked too.
+    consent_wechat = forms.BooleanField(label=_("Send my reminders by WeChat."), required=False)
     guardian_name = forms.CharField(label=_("Guardian's name (patients under 14)"), max_length=100, required=False)
     guardian_relationship = forms.CharField(label=_("Relationship"), max_length=50, required=False)
     guardian_mobile = forms.CharField(label=_("Guardian's mobile number"), max_length=20, required=False,

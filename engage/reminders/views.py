@@ -26,6 +26,7 @@ from engage.reminders import selectors, services
 from engage.reminders.demo import demo_patients
 from engage.reminders.forms import EnrolmentForm, FollowUpForm, PhoneReplyForm, PlanForm, ReportValueForm
 from engage.reminders.models import Patient, PatientConsent, Programme, ReportedValue
+from members.wechat.selectors import guest_openid
 
 # --- Patient (signed link, no log-in) ---------------------------------------------------------------------
 
@@ -81,14 +82,16 @@ def _render_patient(request, patient, form, status=200):
 # --- Self-enrolment by programme QR -----------------------------------------------------------------------
 
 
-def _enrolment_from_form(form: EnrolmentForm, *, programme: Programme, method: str, doctor=None) -> Patient:
+def _enrolment_from_form(form: EnrolmentForm, *, programme: Programme, method: str, doctor=None,
+                         wechat_openid: str = "") -> Patient:
     data = form.cleaned_data
     current = programme.current_consent_text()
     # The doctor's page shows every programme's current text; a version that changed meanwhile is refused.
     version = data.get("consent_version") or (current.version if current else "")
     kinds = {PatientConsent.Kind.PROGRAMME: data["consent_programme"],
              PatientConsent.Kind.HEALTH_INFORMATION: data["consent_health"],
-             PatientConsent.Kind.SMS: data["consent_sms"]}
+             PatientConsent.Kind.SMS: data["consent_sms"],
+             PatientConsent.Kind.WECHAT: bool(wechat_openid and data.get("consent_wechat"))}
     caregiver = caregiver_consent = None
     if data.get("guardian_name"):
         caregiver = services.PersonContact(name=data["guardian_name"], mobile=data.get("guardian_mobile", ""),
@@ -98,10 +101,12 @@ def _enrolment_from_form(form: EnrolmentForm, *, programme: Programme, method: s
         caregiver_consent = services.ConsentGiven(kinds=frozenset(g_kinds), text_version=version)
     return services.patient_enrol(
         programme=programme,
-        contact=services.PersonContact(name=data["name"], mobile=data["mobile"], language=data["language"]),
+        contact=services.PersonContact(name=data["name"], mobile=data["mobile"], language=data["language"],
+                                       wechat_openid=wechat_openid if kinds[PatientConsent.Kind.WECHAT] else ""),
         consent=services.ConsentGiven(kinds=frozenset(k for k, given in kinds.items() if given),
                                       text_version=version),
-        method=method, time_zone=data["time_zone"], preferred_channel="sms", birth_date=data.get("birth_date"),
+        method=method, time_zone=data["time_zone"], birth_date=data.get("birth_date"),
+        preferred_channel="wechat" if kinds[PatientConsent.Kind.WECHAT] else "sms",
         doctor=doctor, caregiver=caregiver, caregiver_relationship=data.get("guardian_relationship", ""),
         caregiver_consent=caregiver_consent,
     )
@@ -112,9 +117,13 @@ def self_enrol(request, token: str):
     programme = get_object_or_404(Programme, enrolment_token=token, is_active=True)
     text = programme.current_consent_text()
     form = EnrolmentForm(request.POST or None, initial={"consent_version": text.version if text else ""})
+    openid = guest_openid(request)  # opened in WeChat: captured silently (snsapi_base) by the log-in middleware
+    if not openid:
+        del form.fields["consent_wechat"]
     if request.method == "POST" and form.is_valid():
         try:
-            patient = _enrolment_from_form(form, programme=programme, method=Patient.EnrolmentMethod.SELF_QR)
+            patient = _enrolment_from_form(form, programme=programme, method=Patient.EnrolmentMethod.SELF_QR,
+                                           wechat_openid=openid)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -164,6 +173,7 @@ def doctor_enrol(request):
         return refused
     programmes = Programme.objects.filter(is_active=True)
     form = EnrolmentForm(request.POST or None, programmes=programmes)
+    del form.fields["consent_wechat"]  # the doctor's device: no patient openid to capture here
     texts = {p.pk: p.current_consent_text() for p in programmes}
     if request.method == "POST" and form.is_valid():
         try:

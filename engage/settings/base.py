@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "engage.audit.context.AuditContextMiddleware",
     "members.consents.middleware.PrivacyConsentMiddleware",
+    "members.wechat.middleware.WeChatLoginMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -265,16 +266,17 @@ STORAGES = {
 # A request's body must arrive within this many seconds of its start (engage.core.asgi): 408 otherwise.
 ENGAGE_REQUEST_BODY_TIMEOUT = float(env("ENGAGE_REQUEST_BODY_TIMEOUT", "30"))
 # Content-Security-Policy (django-csp; engage.core.csp gives the Wagtail admin its own script-src). Scripts: ours
-# (static/, vendored WeUI and jsQR), inline ones only with the request's nonce, WeChat's JS-SDK. Images and media:
+# (static/, vendored WeUI, jsQR and WeChat's JS-SDK: no third-party script origin, whether WeChat is configured or
+# not — the SDK talks to WeChat through the in-app bridge, not the network), inline ones only with the request's
+# nonce. Images and media:
 # data:/blob: for the QR codes, the camera scanner and HLS (media source buffers); the live-session stream origins
 # (HLS playlists and segments, fetched by the player) come from ENGAGE_LIVE_STREAM_ORIGINS. Styles allow inline
 # style attributes (the templates use them; they cannot carry a nonce).
-ENGAGE_WECHAT_JSSDK_ORIGINS = ["https://res.wx.qq.com", "https://res2.wx.qq.com"]
 ENGAGE_LIVE_STREAM_ORIGINS = env_list("ENGAGE_LIVE_STREAM_ORIGINS", [])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", NONCE, *ENGAGE_WECHAT_JSSDK_ORIGINS],
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
@@ -341,21 +343,23 @@ ACCOUNT_USER_DISPLAY = str
 # WeChat log-in (allauth's weixin provider) appears only when an app id is configured.
 SOCIALACCOUNT_PROVIDERS = {
     "weixin": {
-        "AUTHORIZE_URL": "https://open.weixin.qq.com/connect/oauth2/authorize",
+        # The browser tests point it at the fake WeChat's authorize page.
+        "AUTHORIZE_URL": env("ENGAGE_WECHAT_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"),
         "SCOPE": ["snsapi_userinfo"],
+        # allauth's provider subclassed for the Official Account (#wechat_redirect, silent snsapi_base log-in,
+        # unionid as uid, readable nicknames): members/wechat/provider.py
+        "provider_class": "members.wechat.provider.OfficialAccountProvider",
     }
 }
-if env("WECHAT_APP_ID"):
-    SOCIALACCOUNT_PROVIDERS["weixin"]["APP"] = {
-        "client_id": env("WECHAT_APP_ID"),
-        "secret": env("WECHAT_APP_SECRET", ""),
-    }
+# Its app (AppID and AppSecret) is WECHAT_APP_ID/WECHAT_APP_SECRET: SocialAccountAdapter.list_apps.
 
 # Outside providers. Empty values mean the console/outbox backends are used.
 WECHAT_APP_ID = env("WECHAT_APP_ID", "")
 WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", "")
 WECHAT_TOKEN = env("WECHAT_TOKEN", "")
 WECHAT_ENCODING_AES_KEY = env("WECHAT_ENCODING_AES_KEY", "")
+# WeChat's API base (https://api.weixin.qq.com/cgi-bin/ when empty); the browser tests point it at the fake WeChat.
+ENGAGE_WECHAT_API_BASE_URL = env("ENGAGE_WECHAT_API_BASE_URL", "")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")

@@ -1,7 +1,10 @@
 """allauth hooks: where the mobile number lives on our User and how codes reach the phone."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import translation
@@ -95,6 +98,25 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(self, request, provider=None, client_id=None):
+        # WeChat log-in exists exactly when the Official Account is configured (WECHAT_APP_ID, WECHAT_APP_SECRET).
+        apps = super().list_apps(request, provider=provider, client_id=client_id)
+        if provider in (None, "weixin") and not any(app.provider == "weixin" for app in apps) \
+                and settings.WECHAT_APP_ID and settings.WECHAT_APP_SECRET \
+                and client_id in (None, settings.WECHAT_APP_ID):
+            apps.append(SocialApp(provider="weixin", name="WeChat", client_id=settings.WECHAT_APP_ID,
+                                  secret=settings.WECHAT_APP_SECRET))
+        return apps
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        # A WeChat identity without an account: a guest (silent log-in) or on to binding a mobile number by code —
+        # never allauth's sign-up, which would ask for a number without proving it is the person's.
+        if sociallogin.account.provider == "weixin" and not sociallogin.is_existing \
+                and sociallogin.state.get("process") != "connect":
+            from members.wechat.views import pending_identity_response  # views import adapters' module graph
+
+            raise ImmediateHttpResponse(pending_identity_response(request, sociallogin))
+
     def is_auto_signup_allowed(self, request, sociallogin) -> bool:
         # A first WeChat log-in always lands on the sign-up form: the privacy consent (and a mobile number or
         # email, which every account needs) come before the account.

@@ -22,6 +22,7 @@ from engage.messaging.services import message_enqueue
 from engage.messaging.templates import MessageTemplate, register
 from members.consents.models import ConsentKind
 from members.consents.selectors import consent_active
+from members.wechat.selectors import wechat_binding
 
 NOTIFICATION_TEMPLATE = register(MessageTemplate(
     key="notification",
@@ -33,10 +34,22 @@ NOTIFICATION_TEMPLATE = register(MessageTemplate(
 
 
 def _openid(user) -> str:
-    from allauth.socialaccount.models import SocialAccount
+    """Where a template message reaches the doctor: the openid of their WeChat log-in (the account's uid may be the
+    unionid), and only while they follow the Official Account (WeChat delivers template messages to followers)."""
+    binding = wechat_binding(user=user)
+    return binding.openid if binding.bound and binding.following is not False else ""
 
-    account = SocialAccount.objects.filter(user=user, provider="weixin").order_by("-pk").first()
-    return account.uid if account else ""
+
+# What each notification is for the frequency cap: these follow the doctor's own action (a registration, a reminder
+# they asked for, their verification, their redemption) and are exempt; any other kind counts against the cap.
+TRANSACTIONAL_KINDS = {"events.registration", "event_reminder", "verification.decided", "points.redeemed"}
+
+
+def _category(kind: str) -> str:
+    if kind in TRANSACTIONAL_KINDS:
+        return OutboundMessage.Category.TRANSACTIONAL
+    return OutboundMessage.Category.PROMOTIONAL if kind.startswith("marketing.") \
+        else OutboundMessage.Category.INFORMATIONAL
 
 
 def notification_deliver(*, notification) -> OutboundMessage | None:
@@ -50,7 +63,8 @@ def notification_deliver(*, notification) -> OutboundMessage | None:
     params = {"title": notification.title, "body": notification.body, "link": link,
               "short_title": notification.title[:20], "short_body": (notification.body or notification.title)[:20]}
     common = {"template_key": "notification", "params": params, "user": user,
-              "language": getattr(user, "language", "zh-hans") or "zh-hans", "purpose": "notification"}
+              "language": getattr(user, "language", "zh-hans") or "zh-hans", "purpose": "notification",
+              "category": _category(notification.kind)}
     openid = _openid(user) if wechat_ok else ""
     if openid:
         return message_enqueue(channel=OutboundMessage.Channel.WECHAT_TEMPLATE, to=openid,

@@ -13,6 +13,8 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from engage.core.widgets import DateInput
+from engage.messaging.selectors import messages_of
+from engage.messaging.services import HELD
 from members.engagement.models import EngagementKind
 from members.hospitals.models import TherapyArea
 from members.segments.admin import RoleRequiredMixin
@@ -23,6 +25,7 @@ from members.segments.selectors import (
     doctor_timeline,
     doctors_search,
 )
+from members.wechat.selectors import wechat_binding, wechat_enabled
 
 PER_PAGE = 50
 TIMELINE_PER_PAGE = 25
@@ -111,6 +114,8 @@ class DoctorDetailView(RoleRequiredMixin, WagtailAdminTemplateMixin, TemplateVie
             filter_form=form if form.is_bound else TimelineFilterForm(), page_obj=page,
             elided_page_range=paginator.get_elided_page_range(page.number),
             can_edit_indicators=can_edit_indicators(self.request.user),
+            wechat=wechat_binding(user=view.doctor), wechat_enabled=wechat_enabled(),
+            outbox_messages=messages_of(user=view.doctor), held_code=HELD,
         )
         if context["can_edit_indicators"]:
             shown = {area.pk for area in view.areas}

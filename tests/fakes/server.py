@@ -57,10 +57,18 @@ class FakeServer:
                 with fake._lock:
                     fake.requests.append(recorded)
                 status, payload = fake.respond(recorded)
+                content_type = "application/json"
+                headers = {}
+                if isinstance(payload, tuple) and payload[0] == "location":  # a redirect
+                    headers["Location"], payload = payload[1], b""
+                elif isinstance(payload, tuple):  # (content type, body bytes)
+                    content_type, payload = payload
                 data = json.dumps(payload, ensure_ascii=False).encode() if not isinstance(payload, bytes) else payload
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

@@ -139,6 +139,13 @@ TABLE = [
     everyone("GET", "/webhooks/wechat/", 403),
     # --- site pages: members ---------------------------------------------------------------------------------
     signed_in("GET", "/members/me/", 200),
+    # WeChat log-in (WeChat unconfigured here: off); binding without an authorisation starts one.
+    everyone("GET", "/members/wechat/authorize/", 400),
+    everyone("GET", "/members/wechat/bind/", REDIRECT),
+    signed_in("POST", "/members/wechat/unbind/", REDIRECT),
+    everyone("GET", "/accounts/weixin/login/", 404),
+    everyone("GET", "/accounts/weixin/login/callback/", 404),
+    everyone("GET", "/api/v1/wechat/js-config", 422),  # guests too; without ?url= the query is incomplete
     signed_in("GET", "/members/profile/", 200),
     signed_in("GET", "/members/profile/hospitals/", 200),
     signed_in("POST", "/members/profile/hospitals/propose/", 400, body={}),
@@ -348,6 +355,11 @@ TABLE = [
     admin("GET", "/admin/outbox/delete/{message}/", N, N, N, N),
     # resending shows the message's text: for staff who may read the outbox (RESEND_MESSAGES = VIEW_OUTBOX)
     admin("GET", "/admin/outbox/resend/{message}/", A, N, A, A),
+    admin("GET", "/admin/messaging/frequency-cap/", N, N, A, A),  # MANAGE_MESSAGE_CAP: compliance, admin
+    # the Official Account's menu and keyword replies (MANAGE_WECHAT: marketing, admin)
+    admin("GET", "/admin/wechat/menu/publish/", A, N, N, A),
+    admin("GET", "/admin/wechat_menu/", A, N, N, A),
+    admin("GET", "/admin/wechat_keywords/", A, N, N, A),
     admin("GET", "/admin/inbox/", A, N, A, A),
     # people: Wagtail's user management (the custom members.User) is the admins'
     admin("GET", "/admin/users/", N, N, N, A),

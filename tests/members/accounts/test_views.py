@@ -254,51 +254,6 @@ def test_no_account_without_its_consent_row(client):
             cursor.execute("DROP TRIGGER consent_refused ON members_consent; DROP FUNCTION consent_refused()")
 
 
-@pytest.fixture
-def weixin_login(settings, fake_wechat, monkeypatch):
-    """allauth's weixin provider configured for the fake WeChat: log_in(openid) runs the browser's part of the
-    web authorisation and returns the response of the callback."""
-    from allauth.socialaccount.providers.weixin.views import WeixinOAuth2Adapter
-
-    settings.SOCIALACCOUNT_PROVIDERS = {"weixin": {
-        "AUTHORIZE_URL": "https://open.weixin.qq.com/connect/oauth2/authorize", "SCOPE": ["snsapi_userinfo"],
-        "APP": {"client_id": fake_wechat.appid, "secret": fake_wechat.secret}}}
-    monkeypatch.setattr(WeixinOAuth2Adapter, "access_token_url", f"{fake_wechat.url}/sns/oauth2/access_token")
-    monkeypatch.setattr(WeixinOAuth2Adapter, "profile_url", f"{fake_wechat.url}/sns/userinfo")
-
-    def log_in(client, openid: str):
-        from urllib.parse import parse_qs, urlparse
-
-        start = client.post(reverse("weixin_login"))
-        assert start.status_code == 302 and start.url.startswith("https://open.weixin.qq.com/")
-        state = parse_qs(urlparse(start.url).query)["state"][0]
-        return client.get(reverse("weixin_callback"), {"code": fake_wechat.oauth_code(openid), "state": state})
-
-    return log_in
-
-
-def test_wechat_sign_up_lands_on_the_consent_step_and_records_it_with_the_account(weixin_login):
-    from allauth.socialaccount.models import SocialAccount
-
-    client = Client(HTTP_USER_AGENT=UA, REMOTE_ADDR="203.0.113.10")
-    response = weixin_login(client, "oNEW-DOCTOR")
-    assert response.status_code == 302 and response.url == reverse("socialaccount_signup")
-    assert not User.objects.exists()  # nothing is created before the person agreed
-
-    page = client.get(response.url)
-    assert page.status_code == 200 and 'name="accept_privacy"' in page.content.decode()
-    refused = client.post(response.url, {"phone": "13800138001"})
-    assert "accept_privacy" in refused.context["form"].errors and not User.objects.exists()
-
-    done = client.post(response.url, {"phone": "13800138001", "accept_privacy": "1"})
-    assert done.status_code == 302
-    user = User.objects.get(mobile="+8613800138001")
-    assert SocialAccount.objects.get(provider="weixin").user == user
-    consent = _privacy_consent_of(user)
-    assert consent.policy.version == _current_privacy_version()
-    assert (consent.method, consent.ip_address, consent.user_agent) == ("wechat", "203.0.113.10", UA)
-
-
 # Account enumeration: the log-in answers a known and an unknown number (or email) alike; only the owner of a
 # known one receives a code, and code requests are limited per IP and per number.
 

@@ -1,0 +1,21 @@
+"""`{% wechat_share title desc image link %}`: the WeChat share card (send to friend, moments) of a page opened
+inside WeChat, configured by static/js/wechat_share.js through the JS-SDK; nothing outside WeChat or without an
+Official Account. The JS-SDK is our vendored copy (static/vendor/weixin-js-sdk): no third-party script origin."""
+
+from django import template
+
+from members.wechat.middleware import in_wechat
+from members.wechat.selectors import wechat_enabled
+
+register = template.Library()
+
+
+@register.inclusion_tag("members/wechat/includes/share_card.html", takes_context=True)
+def wechat_share(context, title="", desc="", image="", link=""):
+    request = context.get("request")
+    if request is None or not wechat_enabled() or not in_wechat(request):
+        return {"show": False}
+    if image and image.startswith("/"):
+        image = request.build_absolute_uri(image)
+    link = request.build_absolute_uri(link) if link else request.build_absolute_uri(request.path)
+    return {"show": True, "title": title, "desc": (desc or "")[:120], "image": image, "link": link}
