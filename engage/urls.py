@@ -25,6 +25,7 @@ urlpatterns = [
     path("reminders/", include("engage.reminders.urls")),
     path("content/", include("cms.urls")),
     path("events/", include("events.urls")),
+    path("learning/", include("learning.urls")),
     path("webhooks/", include("engage.messaging.urls")),
     path("inbox/", include("engage.inbox.urls")),
 ]

@@ -76,6 +76,11 @@ class Capability(StrEnum):
     MANAGE_PROGRAMMES = "manage_programmes"
     REVIEW_ADVERSE_EVENTS = "review_adverse_events"  # the pharmacovigilance queue
     MANAGE_PV_TERMS = "manage_pv_terms"  # the adverse-event terms that open pharmacovigilance cases
+    # courses, question bank, exams (learning/courses, learning/questions, learning/exams)
+    TAKE_COURSES = "take_courses"  # reps: take rep courses and their exams (never paid in points)
+    TAKE_DOCTOR_COURSES = "take_doctor_courses"  # doctors: take courses for doctors, which may pay points
+    MANAGE_LEARNING = "manage_learning"  # courses' exams, the question bank and its Excel import/export
+    GRANT_EXAM_OVERRIDES = "grant_exam_overrides"  # extra time or attempts for one learner (audited)
 
 
 _STAFF = STAFF_ROLES
@@ -122,6 +127,10 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_PROGRAMMES: frozenset({Role.MARKETING, Role.ADMIN}),
     Capability.REVIEW_ADVERSE_EVENTS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
     Capability.MANAGE_PV_TERMS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.TAKE_COURSES: frozenset({Role.REP}),
+    Capability.TAKE_DOCTOR_COURSES: frozenset({Role.DOCTOR}),
+    Capability.MANAGE_LEARNING: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.GRANT_EXAM_OVERRIDES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
 }
 
 # Separation of duties: whoever holds one of these roles never gets the capability, whatever else they hold.

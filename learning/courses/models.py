@@ -149,6 +149,7 @@ class LessonPage(ReviewedWhenAboutProductMixin, Page):
     summary = models.TextField(_("summary"), max_length=500, blank=True)
     estimated_minutes = models.PositiveIntegerField(_("estimated time (minutes)"), default=10)
     body = StreamField(LessonBodyBlock(), blank=True, verbose_name=_("body"))
+    approval_code = models.CharField(_("approval code"), max_length=40, blank=True, default="")
 
     content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("estimated_minutes"),
                       FieldPanel("body")]

@@ -1,0 +1,5 @@
+"""The e-learning API under /api/v1/learning/: mounts each area's router."""
+
+from ninja import Router
+
+router = Router(tags=["learning"])
