@@ -10,6 +10,14 @@ from learning.courses.models import (
     LessonProgress,
 )
 from learning.exams.models import Attempt, AttemptQuestion, AttemptStatus, Exam, ExamDraw, ExamOverride, ExamQuestion
+from learning.knowledge.models import (
+    KnowledgeEntryPage,
+    KnowledgeIndexPage,
+    KnowledgeKind,
+    KnowledgeQuestion,
+    KnowledgeSearchTerm,
+    QuestionStatus,
+)
 from learning.questions.models import (
     CompetencyKind,
     Difficulty,
@@ -19,8 +27,11 @@ from learning.questions.models import (
     QuestionTag,
     QuestionVersion,
 )
+from learning.scorm.models import LessonStatus, ScormCommit, ScormPackage, ScormRegistration
 
-__all__ = [
+__all__ = [  # noqa: RUF022
+    "KnowledgeEntryPage", "KnowledgeIndexPage", "KnowledgeKind", "KnowledgeQuestion", "KnowledgeSearchTerm",
+    "QuestionStatus", "LessonStatus", "ScormCommit", "ScormPackage", "ScormRegistration",
     "Attempt", "AttemptQuestion", "AttemptStatus", "CompetencyKind", "CompletionRule", "CourseAudience",
     "CourseCompletion", "CourseIndexPage", "CoursePage", "Difficulty", "Exam", "ExamDraw", "ExamOverride",
     "ExamQuestion", "LessonPage", "LessonProgress", "Question", "QuestionCategory", "QuestionKind", "QuestionTag",

@@ -1,5 +1,10 @@
 """/learning/… site views; each area keeps its own urls.py."""
 
+from django.urls import include, path
+
 app_name = "learning"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("learning.knowledge.urls")),
+    path("", include("learning.scorm.urls")),
+]

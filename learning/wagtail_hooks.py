@@ -5,5 +5,7 @@ from wagtail import hooks
 
 from engage.core.sections import HOME_SECTIONS_HOOK
 from learning.courses.selectors import learning_home_section
+from learning.knowledge import admin as knowledge_admin  # noqa: F401
+from learning.scorm import admin as scorm_admin  # noqa: F401
 
 hooks.register(HOME_SECTIONS_HOOK, learning_home_section)

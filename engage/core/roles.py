@@ -76,6 +76,11 @@ class Capability(StrEnum):
     MANAGE_PROGRAMMES = "manage_programmes"
     REVIEW_ADVERSE_EVENTS = "review_adverse_events"  # the pharmacovigilance queue
     MANAGE_PV_TERMS = "manage_pv_terms"  # the adverse-event terms that open pharmacovigilance cases
+    # knowledge base and SCORM lessons (learning/knowledge, learning/scorm)
+    READ_KNOWLEDGE_BASE = "read_knowledge_base"  # the reps' product knowledge base (staff read it too)
+    ASK_MEDICAL = "ask_medical"  # a rep sends medical a question from any page
+    ANSWER_MEDICAL_QUESTIONS = "answer_medical_questions"  # medical answers reps' questions in the admin
+    MANAGE_SCORM_PACKAGES = "manage_scorm_packages"  # upload SCORM 1.2 packages as lessons
     # courses, question bank, exams (learning/courses, learning/questions, learning/exams)
     TAKE_COURSES = "take_courses"  # reps: take rep courses and their exams (never paid in points)
     TAKE_DOCTOR_COURSES = "take_doctor_courses"  # doctors: take courses for doctors, which may pay points
@@ -127,6 +132,10 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_PROGRAMMES: frozenset({Role.MARKETING, Role.ADMIN}),
     Capability.REVIEW_ADVERSE_EVENTS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
     Capability.MANAGE_PV_TERMS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.READ_KNOWLEDGE_BASE: frozenset({Role.REP}) | _STAFF,
+    Capability.ASK_MEDICAL: frozenset({Role.REP}),
+    Capability.ANSWER_MEDICAL_QUESTIONS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.MANAGE_SCORM_PACKAGES: frozenset({Role.MARKETING, Role.ADMIN}),
     Capability.TAKE_COURSES: frozenset({Role.REP}),
     Capability.TAKE_DOCTOR_COURSES: frozenset({Role.DOCTOR}),
     Capability.MANAGE_LEARNING: frozenset({Role.MARKETING, Role.ADMIN}),
