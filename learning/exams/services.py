@@ -184,11 +184,14 @@ def attempt_answer(*, user, attempt_id: int, position: int, answer, seq: int = 0
                           else ["T", "F"], answer)
     if not isinstance(seq, int) or seq < 0:
         raise DomainError("invalid_seq", _("The answer counter is not valid."), status=422)
-    in_time = Q(attempt__deadline__isnull=True) | Q(
-        attempt__deadline__gte=now - datetime.timedelta(seconds=exam.grace_seconds))
-    saved = (AttemptQuestion.objects.filter(in_time, pk=item.pk, answer_seq__lte=seq,
-                                            attempt__status=AttemptStatus.OPEN)
-             .update(answer=value, answer_seq=seq, answered_at=now))
+    in_time = Q(deadline__isnull=True) | Q(deadline__gte=now - datetime.timedelta(seconds=exam.grace_seconds))
+    with transaction.atomic():
+        # One statement; the attempt row is locked against a concurrent submit (which locks it FOR UPDATE), so an
+        # answer is either saved before the grade and counted, or refused after it.
+        still_open = (Attempt.objects.select_for_update(no_key=True)
+                      .filter(in_time, pk=attempt.pk, status=AttemptStatus.OPEN).values("pk"))
+        saved = (AttemptQuestion.objects.filter(pk=item.pk, answer_seq__lte=seq, attempt_id__in=still_open)
+                 .update(answer=value, answer_seq=seq, answered_at=now))
     if saved:
         item.answer, item.answer_seq, item.answered_at = value, seq, now
         return item

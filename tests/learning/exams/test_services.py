@@ -255,3 +255,19 @@ def test_right_answer_helper_uses_the_shown_version():
     item = attempt.questions.select_related("version", "question").get()
     attempt_answer(user=rep, attempt_id=attempt.pk, position=1, answer=right_answer(item))
     assert attempt_submit(user=rep, attempt_id=attempt.pk).passed
+
+
+def test_answer_save_locks_the_attempt_row():
+    """The save is one UPDATE whose subquery locks the attempt (FOR NO KEY UPDATE): a submit holding the row
+    waits, and an answer never lands after the grade."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bank = make_bank(per_difficulty=1)
+    exam = make_exam(fixed=[bank.questions[0]], shuffle_options=False)
+    rep = user_with_role("rep")
+    attempt = attempt_start(user=rep, exam_id=exam.pk)
+    with CaptureQueriesContext(connection) as queries:
+        attempt_answer(user=rep, attempt_id=attempt.pk, position=1, answer="A", seq=1)
+    update = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(update) == 1 and "FOR NO KEY UPDATE" in update[0]
