@@ -361,6 +361,20 @@ TABLE = [
     admin("GET", "/admin/pv_terms/new/", N, A, N, A),
     admin("GET", "/admin/pv_terms/edit/{pv_term}/", N, A, N, A),
     admin("GET", "/admin/pv_terms/delete/{pv_term}/", N, N, N, N),
+    # learning: the knowledge base (READ_KNOWLEDGE_BASE: reps and staff), asking medical (ASK_MEDICAL: reps),
+    # answering (ANSWER_MEDICAL_QUESTIONS: medical, admin), SCORM lessons (learners of the course and staff who
+    # read all content; uploads: MANAGE_SCORM_PACKAGES, marketing and admin)
+    row("GET", "{knowledge_index_url}", LOGIN, 403, 403, 200, 200, 200, 200, 200),
+    row("GET", "{knowledge_entry_url}", LOGIN, 403, 403, 200, 200, 200, 200, 200),
+    row("GET", "/learning/knowledge/ask/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    row("POST", "/learning/knowledge/ask/", LOGIN, 403, 403, 400, 403, 403, 403, 403, body={}),
+    row("GET", "/learning/knowledge/questions/", LOGIN, 403, 403, 200, 403, 403, 403, 403),
+    row("GET", "/learning/scorm/{scorm_package}/", LOGIN, 404, 404, 200, 200, 200, 200, 200),
+    row("GET", "/learning/scorm/{scorm_package}/files/index.html", 404, 404, 404, 200, 200, 200, 200, 200),
+    row("POST", "/learning/scorm/{scorm_package}/commit/", 401, 404, 404, 400, 400, 400, 400, 400, body={}),
+    admin("GET", "/admin/knowledge/questions/", N, A, N, A),
+    admin("GET", "/admin/knowledge/questions/{knowledge_question}/", N, A, N, A),
+    admin("GET", "/admin/scorm/", A, N, N, A),
 ]
 
 # Surfaces deliberately left out of the table, each with why: a ("METHOD", "/api/v1/… OpenAPI path") or a URL name
