@@ -3,3 +3,5 @@
 from ninja import Router
 
 router = Router(tags=["learning"])
+router.add_router("", "learning.assignments.api.router")
+router.add_router("", "learning.certificates.api.router")

@@ -1,5 +1,16 @@
 """E-learning models, one module per area; Django and the migrations find them here."""
 
+from learning.assignments.models import (
+    Assignment,
+    AssignmentAudience,
+    Curriculum,
+    CurriculumCourse,
+    DueRule,
+    ProductRequirement,
+    RepAssignment,
+)
+from learning.certificates.models import Certificate, CertificateStatus
+from learning.competencies.models import CompetencySnapshot
 from learning.courses.models import (
     CompletionRule,
     CourseAudience,
@@ -30,6 +41,8 @@ from learning.questions.models import (
 from learning.scorm.models import LessonStatus, ScormCommit, ScormPackage, ScormRegistration
 
 __all__ = [  # noqa: RUF022
+    "Assignment", "AssignmentAudience", "Certificate", "CertificateStatus", "CompetencySnapshot", "Curriculum",
+    "CurriculumCourse", "DueRule", "ProductRequirement", "RepAssignment",
     "KnowledgeEntryPage", "KnowledgeIndexPage", "KnowledgeKind", "KnowledgeQuestion", "KnowledgeSearchTerm",
     "QuestionStatus", "LessonStatus", "ScormCommit", "ScormPackage", "ScormRegistration",
     "Attempt", "AttemptQuestion", "AttemptStatus", "CompetencyKind", "CompletionRule", "CourseAudience",

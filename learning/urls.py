@@ -7,4 +7,7 @@ app_name = "learning"
 urlpatterns: list = [
     path("", include("learning.knowledge.urls")),
     path("", include("learning.scorm.urls")),
+    path("", include("learning.assignments.urls")),
+    path("", include("learning.certificates.urls")),
+    path("", include("learning.dashboards.urls")),
 ]

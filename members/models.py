@@ -16,11 +16,12 @@ from members.segments.models import (
     SegmentChange,
     Support,
 )
+from members.teams.models import Team, TeamMembership
 
 __all__ = [
     "BIG_FIVE_CITIES", "Consent", "ConsentKind", "Department", "DoctorIndicators", "DoctorProfile", "DoctorSegment",
     "EngageUserManager", "EngagementEvent", "EngagementKind", "Hospital", "HospitalImport", "KolTier",
     "PointsAccount", "PointsRule", "PointsSettings", "PointsTransaction", "PolicyVersion", "Potential", "Redemption",
-    "Reward", "SegmentChange", "SegmentationConfig", "Support", "Territory", "TherapyArea", "User",
-    "VerificationDecision",
+    "Reward", "SegmentChange", "SegmentationConfig", "Support", "Team", "TeamMembership", "Territory", "TherapyArea",
+    "User", "VerificationDecision",
 ]

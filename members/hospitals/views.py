@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.qualification import qualification_gaps
 from members.hospitals import selectors
 from members.hospitals.models import Department
 
@@ -50,4 +51,5 @@ def rep_doctors(request):
         "query": query.urlencode(),
         "engagement_kinds": selectors.REP_ENGAGEMENT_KINDS,
         "has_territory": selectors.rep_territory_hospitals(request.user).exists(),
+        "not_qualified": qualification_gaps(user=request.user),  # products the rep may not promote yet
     })
