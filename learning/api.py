@@ -3,5 +3,7 @@
 from ninja import Router
 
 router = Router(tags=["learning"])
+router.add_router("", "learning.courses.api.router")
+router.add_router("", "learning.exams.api.router")
 router.add_router("", "learning.assignments.api.router")
 router.add_router("", "learning.certificates.api.router")

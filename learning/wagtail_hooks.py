@@ -5,6 +5,7 @@ from wagtail import hooks
 
 from engage.core.sections import HOME_SECTIONS_HOOK
 from learning.courses.selectors import learning_home_section
+from learning.exams import admin as exams_admin  # noqa: F401
 from learning.knowledge import admin as knowledge_admin  # noqa: F401
 from learning.scorm import admin as scorm_admin  # noqa: F401
 

@@ -128,6 +128,8 @@ EXEMPT: dict[str, str] = {
     "reminders.MedicationPlan.created_by": "who entered a patient's medication plan (the patient's record)",
     "reminders.FollowUpPlan.created_by": "who set up a patient's follow-up check (the patient's record)",
     "reminders.PharmacovigilanceCase.reviewed_by": "pharmacovigilance reviewer (staff); retained by law",
+    "learning.QuestionVersion.created_by": "staff author of a question-bank version",
+    "learning.ExamOverride.granted_by": "the staff member who granted an exam override (audited)",
     # Wagtail authoring and administration: only staff accounts edit content.
     "wagtailcore.Page": "page owner/lock of staff authors",
     "wagtailcore.Revision": "content revision authors (staff); part of the approval evidence",

@@ -173,20 +173,30 @@ class LessonPage(ReviewedWhenAboutProductMixin, Page):
         return course.approval_area_code if course else "lrn"
 
     def get_context(self, request, *args, **kwargs):
-        from learning.courses.selectors import lesson_context  # page-as-view: selectors import pages
+        from learning.courses.selectors import lesson_page_context  # page-as-view: selectors import pages
 
         context = super().get_context(request, *args, **kwargs)
-        context.update(lesson_context(user=request.user, lesson=self))
+        context.update(lesson_page_context(request=request, lesson=self))
         return context
 
     def serve(self, request, *args, **kwargs):
-        from learning.courses.selectors import course_gate  # page-as-view: selectors import pages
+        from learning.courses.selectors import can_take_course, course_gate  # page-as-view: selectors import pages
 
         course = self._course()
         refusal = course_gate(user=request.user, course=course) if course else None
         if refusal is not None:
             return refusal.response(request, course=course)
-        return super().serve(request, *args, **kwargs)
+        if course is not None and can_take_course(request.user, course):
+            from engage.core.errors import DomainError
+            from learning.courses.services import lesson_open  # page-as-view: services import pages
+
+            try:
+                lesson_open(user=request.user, lesson=self)
+            except DomainError as error:  # e.g. prerequisites missing: the page says so
+                request.lesson_refusal = error.message
+        response = super().serve(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-cache"
+        return response
 
 
 class LessonProgress(models.Model):

@@ -1,7 +1,6 @@
 """Reads of courses: who may take which course, a course's outline with one learner's progress, a lesson's
 neighbours, "continue learning" on the home page. The one access check per object type lives here."""
 
-import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -11,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from engage.core.errors import NotFound, PermissionDenied
 from engage.core.roles import Capability, can
 from engage.core.sections import PageSection
-from learning.courses.models import CompletionRule, CourseAudience, CourseCompletion, CoursePage, LessonPage, LessonProgress
+from learning.courses.models import (
+    CompletionRule,
+    CourseAudience,
+    CourseCompletion,
+    CoursePage,
+    LessonPage,
+    LessonProgress,
+)
 
 AUDIENCE_CAPABILITY = {CourseAudience.REPS: Capability.TAKE_COURSES,
                        CourseAudience.DOCTORS: Capability.TAKE_DOCTOR_COURSES}
@@ -171,10 +177,18 @@ def lesson_context(*, user, lesson: LessonPage) -> dict:
             "can_take": course is not None and can_take_course(user, course)}
 
 
+def lesson_page_context(*, request, lesson: LessonPage) -> dict:
+    context = lesson_context(user=request.user, lesson=lesson)
+    context["lesson_refusal"] = getattr(request, "lesson_refusal", "")
+    return context
+
+
 def course_listing(*, user) -> list[CourseOutline]:
+    if not getattr(user, "is_authenticated", False):
+        return []
     now = timezone.now()
     courses = [course for course in CoursePage.objects.live().order_by("path")
-               if _available(course, now) and getattr(user, "is_authenticated", False) and can_view_course(user, course)]
+               if _available(course, now) and can_view_course(user, course)]
     return [course_outline(user=user, course=course) for course in courses]
 
 

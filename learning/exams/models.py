@@ -69,6 +69,9 @@ class ExamQuestion(models.Model):
         ordering = ["sort_order", "id"]
         constraints = [models.UniqueConstraint(fields=["exam", "question"], name="examquestion_unique")]
 
+    def __str__(self):
+        return f"{self.exam_id} · {self.question_id}"
+
 
 class ExamDraw(models.Model):
     """`count` questions drawn at random per attempt from a category (and its subcategories), optionally at one
@@ -87,6 +90,9 @@ class ExamDraw(models.Model):
         ordering = ["sort_order", "id"]
         constraints = [models.CheckConstraint(condition=Q(count__gte=1), name="examdraw_count_positive")]
 
+    def __str__(self):
+        return f"{self.count} × {self.category_id}"
+
 
 class ExamOverride(models.Model):
     """Extra time or extra attempts for one learner, granted by staff (audited)."""
@@ -103,6 +109,9 @@ class ExamOverride(models.Model):
         verbose_name = _("exam override")
         verbose_name_plural = _("exam overrides")
         constraints = [models.UniqueConstraint(fields=["exam", "user"], name="examoverride_one_per_user")]
+
+    def __str__(self):
+        return f"{self.exam_id} · {self.user_id}"
 
 
 class AttemptStatus(models.TextChoices):

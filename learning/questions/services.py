@@ -53,7 +53,7 @@ def clean_question_fields(*, kind: str, text: str, options: list[dict] | None, a
             raise DomainError("invalid_true_false", _("A true-or-false question is either true or false."))
         return [dict(option, correct=option["key"] in correct) for option in TRUE_FALSE_OPTIONS], []
     cleaned = []
-    for index, option in enumerate(options):
+    for option in options:
         option_text = str(option.get("text", "")).strip()
         if option_text:
             cleaned.append({"key": OPTION_KEYS[len(cleaned)] if len(cleaned) < MAX_OPTIONS else "?",
@@ -138,8 +138,8 @@ def category_create(*, actor, name: str, parent: QuestionCategory | None = None,
         name=name, parent=parent, kind=kind or (parent.kind if parent else "product"),
         product=product if product is not None else (parent.product if parent else None),
         therapy_area=therapy_area)
-    audit_log(actor=actor, action="learning.category_create", obj=category, after={"name": name,
-                                                                                  "parent": getattr(parent, "pk", None)})
+    audit_log(actor=actor, action="learning.category_create", obj=category,
+              after={"name": name, "parent": getattr(parent, "pk", None)})
     return category
 
 
@@ -154,3 +154,24 @@ def grade_answer(*, kind: str, options: list[dict], accepted_answers: list[str],
     if kind == QuestionKind.MULTIPLE:
         return isinstance(answer, list) and sorted(set(map(str, answer))) == correct
     return isinstance(answer, str) and [answer] == correct
+
+
+@transaction.atomic
+def questions_import(*, actor, data: bytes, filename: str = "") -> list[Question]:
+    """Imports every question of the workbook, or none: any problem raises `import_invalid` with the list of
+    (line, column, reason) in `errors`."""
+    from learning.questions.importers import parse_question_workbook
+
+    _require_manager(actor)
+    parsed, errors = parse_question_workbook(data)
+    if errors:
+        raise DomainError("import_invalid", _("The file has problems; nothing was imported."),
+                          errors=[{"line": e.line, "column": e.column, "reason": str(e.reason)} for e in errors])
+    categories = {c.pk: c for c in QuestionCategory.objects.filter(pk__in={row.category_id for row in parsed})}
+    created = [question_create(actor=actor, category=categories[row.category_id], kind=row.kind, text=row.text,
+                               options=row.options, accepted_answers=row.accepted_answers,
+                               explanation=row.explanation, difficulty=row.difficulty, tags=row.tags, audit=False)
+               for row in parsed]
+    audit_log(actor=actor, action="learning.questions_import", object_type="learning.question",
+              after={"file": filename[:200], "questions": len(created)})
+    return created

@@ -26,7 +26,8 @@ def test_normalise_answer_full_width_spaces_and_case():
     (QuestionKind.SINGLE, "A", True), (QuestionKind.SINGLE, "B", False), (QuestionKind.SINGLE, ["A"], False),
     (QuestionKind.MULTIPLE, ["C", "A"], True), (QuestionKind.MULTIPLE, ["A"], False),
     (QuestionKind.MULTIPLE, "A", False), (QuestionKind.TRUE_FALSE, "T", True), (QuestionKind.TRUE_FALSE, "F", False),
-    (QuestionKind.FILL_IN, "ＡＣＥ 抑制剂", True), (QuestionKind.FILL_IN, "", False), (QuestionKind.FILL_IN, None, False),
+    (QuestionKind.FILL_IN, "ＡＣＥ 抑制剂", True), (QuestionKind.FILL_IN, "", False),
+    (QuestionKind.FILL_IN, None, False),
 ])
 def test_grade_answer(kind, answer, right):
     options = {QuestionKind.SINGLE: [{"key": "A", "correct": True}, {"key": "B", "correct": False}],
