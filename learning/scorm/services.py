@@ -123,12 +123,16 @@ def _score(value: str, name: str) -> Decimal | None:
 
 
 def parse_commit_values(values) -> dict:
-    """The values of a commit we store, checked: flattened SCORM 1.2 cmi keys with string values. Unknown keys
-    (interactions, objectives …) are accepted and not stored. Raises scorm_commit_invalid on anything else."""
+    """The values of a commit we store, checked: flattened SCORM 1.2 cmi keys with string values. Other keys
+    (interactions, objectives …, sent as objects) are accepted and not stored. Raises scorm_commit_invalid on
+    anything else."""
     if not isinstance(values, dict) or len(values) > MAX_VALUES:
         raise _invalid(_("The commit holds no SCORM data."))
+    stored_keys = {"cmi.core.lesson_status", "cmi.core.score.raw", "cmi.core.score.min", "cmi.core.score.max",
+                   "cmi.suspend_data", "cmi.core.lesson_location", "cmi.core.session_time", "cmi.core.exit"}
     for key, value in values.items():
-        if not isinstance(key, str) or not (value is None or isinstance(value, (str, int, float, bool))):
+        text_like = value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+        if key in stored_keys and not text_like:
             raise _invalid(_("The commit holds a value that is not text."))
         if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
             raise _invalid(_("A value of the commit is too long."))

@@ -99,6 +99,14 @@ def test_a_repeated_commit_is_applied_once(scorm_lesson):
     assert ScormCommit.objects.filter(registration=again).count() == 1
 
 
+def test_what_scorm_again_sends_besides_the_stored_values_is_accepted(scorm_lesson):
+    rep = user_with_role("rep")
+    registration, applied = _commit(rep, scorm_lesson, 1, {
+        "cmi.core.lesson_status": "incomplete", "cmi.objectives": {}, "cmi.interactions": {},
+        "cmi.core.student_id": str(rep.pk), "cmi.core.score.raw": ""})
+    assert applied and registration.lesson_status == "incomplete" and registration.score_raw is None
+
+
 def test_session_time_counts_each_session_once(scorm_lesson):
     rep = user_with_role("rep")
     _commit(rep, scorm_lesson, 1, {"cmi.core.session_time": "00:02:00"})
