@@ -29,6 +29,12 @@ def test_reps_search_the_knowledge_base_page():
     assert 'data-testid="ask-medical"' in response.content.decode()
 
 
+def test_every_page_offers_reps_to_ask_medical_from_where_they_are():
+    html = _client(user_with_role("rep")).get("/learning/knowledge/questions/").content.decode()
+    assert 'href="/learning/knowledge/ask/?from=%2Flearning%2Fknowledge%2Fquestions%2F"' in html
+    assert 'data-testid="ask-medical"' not in _client(make_doctor()).get("/").content.decode()
+
+
 def test_an_entry_page_is_for_reps_and_staff_only():
     entry = make_entry()
     assert _client(user_with_role("rep")).get(entry.url).status_code == 200
