@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalManyToManyField
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
@@ -106,7 +107,7 @@ class CoursePage(ReviewedWhenAboutProductMixin, Page):
                         heading=_("Audience and classification")),
         MultiFieldPanel([FieldPanel("estimated_minutes"), FieldPanel("prerequisites"),
                          FieldPanel("completion_rule"), FieldPanel("final_exam"), FieldPanel("points_rule")],
-                        heading=_("Completion")),
+                        heading=pgettext_lazy("course", "Completion")),
     ]
     parent_page_types = ["learning.CourseIndexPage"]
     subpage_types = ["learning.LessonPage"]

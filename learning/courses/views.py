@@ -24,6 +24,8 @@ def lesson_complete_view(request, lesson_id: int):
         raise DjangoPermissionDenied(str(error.message)) from None
     try:
         lesson_complete(user=request.user, lesson=lesson)
+    except PermissionDenied as error:  # authors may read a lesson, only its audience completes it
+        raise DjangoPermissionDenied(str(error.message)) from None
     except DomainError as error:
         messages.error(request, str(error.message))
         return redirect(lesson.url)

@@ -130,12 +130,11 @@ class LearningViewSetGroup(ViewSetGroup):
         ExamDrawViewSet("learning_exam_draws"),
         ExamQuestionViewSet("learning_exam_questions"),
         ExamOverrideViewSet("learning_exam_overrides"),
-        AttemptViewSet("learning_attempts"),
-        CourseCompletionViewSet("learning_completions"),
         *question_viewsets(),
     )
 
 
 @hooks.register("register_admin_viewset")
 def register_learning_viewsets():
-    return LearningViewSetGroup()
+    return [LearningViewSetGroup(), AttemptViewSet("learning_attempts"),
+            CourseCompletionViewSet("learning_completions")]

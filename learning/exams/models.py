@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Grading(models.TextChoices):
@@ -20,7 +21,7 @@ class Grading(models.TextChoices):
 class ReviewMode(models.TextChoices):
     AFTER_SUBMIT = "after_submit", _("After submitting")
     AFTER_CLOSE = "after_close", _("After the exam closes")
-    NEVER = "never", _("Never")
+    NEVER = "never", pgettext_lazy("review of answers", "Never")
 
 
 class Exam(models.Model):

@@ -237,6 +237,9 @@ def _build_world(patcher, tmp):
     from tests.learning.knowledge.matrix import knowledge_scorm_world
 
     knowledge_scorm = knowledge_scorm_world(users=users, patcher=patcher, tmp=tmp)
+    from tests.learning.exams.matrix import exams_world
+
+    exams = exams_world(users=users)
 
     ids = {
         # content
@@ -264,6 +267,7 @@ def _build_world(patcher, tmp):
         "notification": notification.pk,
         **in_review,
         **knowledge_scorm,
+        **exams,
         # page paths
         "public_article_url": public_article.url, "verified_article_url": verified_article.url,
         "area_url": area.url, "document_url": document.url, "gated_image": gated_image,
