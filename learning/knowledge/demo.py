@@ -13,6 +13,7 @@ from cms.pages.models import HomePage, Product
 from engage.core.demo import demo_seeder
 from learning.knowledge.models import KnowledgeEntryPage, KnowledgeIndexPage, KnowledgeKind, KnowledgeQuestion
 from learning.knowledge.services import question_answer, question_ask
+from members.accounts.models import User
 
 ENTRIES = {
     "糖稳宁": [
@@ -25,7 +26,7 @@ ENTRIES = {
          "<p>先认可医生的关注，再介绍说明书中的发生率和卫生宣教要点；出现症状时按说明书处理。</p>"),
         ("indication", KnowledgeKind.INDICATION, "糖稳宁的适应症", "以说明书为准：2型糖尿病成人患者的血糖控制等。",
          "<p>仅按国家药品监督管理局批准的说明书介绍适应症；超说明书问题转交医学部回答。</p>"),
-        ("compliance", KnowledgeKind.COMPLIANCE, "可以给医生发送未经审批的资料吗？",
+        ("rule", KnowledgeKind.COMPLIANCE, "可以给医生发送未经审批的资料吗？",
          "不可以：只分享经审批、在有效期内的资料。",
          "<p>代表只能使用经医学和合规审核、带有审批编号且未过期的资料。医生索取超说明书信息时，通过“问医学部”转交。</p>"),
     ],
@@ -34,7 +35,7 @@ ENTRIES = {
          "<p>从ACEI转换时需间隔36小时；起始剂量与滴定按说明书执行。</p>"),
         ("objection", KnowledgeKind.OBJECTION, "医生说价格太贵", "从心力衰竭住院风险降低和医保报销情况谈起。",
          "<p>以循证数据说明临床获益，介绍当地医保政策，不作价格承诺，不提供任何不当利益。</p>"),
-        ("compliance", KnowledgeKind.COMPLIANCE, "学术会议可以安排医生家属参加吗？",
+        ("rule", KnowledgeKind.COMPLIANCE, "学术会议可以安排医生家属参加吗？",
          "不可以：会议仅邀请符合条件的医疗卫生专业人士。",
          "<p>不得承担家属的任何费用；会议须有学术内容并留存证据。</p>"),
     ],
@@ -83,8 +84,6 @@ def seed_knowledge_base() -> dict[str, int]:
 
 def _demo_question() -> int:
     """Two questions of the first demo rep: one waiting for medical, one answered (the rep's inbox has it)."""
-    from members.accounts.models import User
-
     rep = User.objects.filter(username="demo-rep-01").first()
     medical = User.objects.filter(username="demo-reviewer").first()
     if rep is None or KnowledgeQuestion.objects.filter(asker=rep).exists():
