@@ -123,6 +123,10 @@ EXEMPT: dict[str, str] = {
     "cms.ReadingRecord.referrer": "another doctor's reading credited to the person's share link: the reader's "
                                   "record, not the sharer's",
     "cms.ContentApproval.reviewer": "append-only approval evidence of a reviewer (staff)",
+    "learning.Certificate.revoked_by": "the compliance officer who revoked a certificate (evidence)",
+    "learning.Assignment.created_by": "staff author of a learning assignment",
+    "learning.Assignment.people": "reps named as an assignment's audience (staff planning); the person's own "
+                                  "rounds are exported (learning_assignments)",
     "reminders.Programme.staff": "staff members of a patient programme",
     "reminders.PatientConsent.recorded_by": "who recorded a patient's consent: evidence of the patient's consent",
     "reminders.MedicationPlan.created_by": "who entered a patient's medication plan (the patient's record)",
