@@ -409,6 +409,27 @@ TABLE = [
     admin("GET", "/admin/learning/question-files/", A, N, N, A),
     admin("GET", "/admin/learning/question-files/template.xlsx", A, N, N, A),
     admin("GET", "/admin/learning/question-files/export.xlsx", A, N, N, A),
+    # learning: assignments, curricula, certificates (the holder, their manager, VIEW_LEARNING_REPORTS staff and
+    # REVOKE_CERTIFICATES), the public verification page, the dashboard (managers and VIEW_LEARNING_REPORTS);
+    # assigning needs MANAGE_ASSIGNMENTS (the minimal body then fails validation), revoking needs a reason
+    signed_in("GET", "/learning/assignments/", 200),
+    row("GET", "/learning/curricula/{curriculum}/", LOGIN, 404, 404, 200, 200, 404, 200, 200),
+    row("GET", "/learning/reps/{rep_user}/", LOGIN, 404, 404, 200, 200, 404, 200, 200),
+    signed_in("GET", "/learning/certificates/", 200),
+    row("GET", "/learning/certificates/{certificate}/", LOGIN, 404, 404, 200, 200, 404, 200, 200),
+    row("GET", "/learning/certificates/{certificate}/certificate.pdf", LOGIN, 404, 404, 200, 200, 404, 200, 200),
+    row("GET", "/learning/certificates/{certificate}/qr.svg", LOGIN, 404, 404, 200, 200, 404, 200, 200),
+    everyone("GET", "/learning/verify/{certificate_code}/", 200),
+    row("GET", "/learning/dashboard/", LOGIN, 403, 403, 403, 200, 403, 200, 200),
+    row("GET", "/learning/dashboard/export.xlsx", LOGIN, 403, 403, 403, 200, 403, 200, 200),
+    api_signed_in("GET", "/api/v1/learning/me/assignments", 200),
+    row("POST", "/api/v1/learning/assignments", 401, 403, 403, 403, 400, 403, 403, 400,
+        body={"audience": "all_reps", "due_rule": "after_assignment", "due_days": 7}),
+    row("POST", "/api/v1/learning/certificates/{certificate}/revoke", 401, 403, 403, 403, 403, 403, 400, 400,
+        body={"reason": ""}),
+    # a share link: for content the person may read (reps do not read verified-only content); reps only for
+    # products they are qualified for
+    row("POST", "/api/v1/content/{verified_article}/share", 401, 403, 200, 403, 200, 200, 200, 200, body={}),
 ]
 
 # Surfaces deliberately left out of the table, each with why: a ("METHOD", "/api/v1/… OpenAPI path") or a URL name

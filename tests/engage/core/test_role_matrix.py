@@ -240,6 +240,9 @@ def _build_world(patcher, tmp):
     from tests.learning.exams.matrix import exams_world
 
     exams = exams_world(users=users)
+    from tests.learning.assignments.matrix import quals_world
+
+    quals = quals_world(users=users)
 
     ids = {
         # content
@@ -268,6 +271,7 @@ def _build_world(patcher, tmp):
         **in_review,
         **knowledge_scorm,
         **exams,
+        **quals,
         # page paths
         "public_article_url": public_article.url, "verified_article_url": verified_article.url,
         "area_url": area.url, "document_url": document.url, "gated_image": gated_image,
