@@ -6,10 +6,11 @@ from collections import Counter
 
 from django.db import transaction
 
+from cms.pages.models import HomePage, Product
 from engage.core.demo import demo_seeder
 from learning.courses.models import CompletionRule, CourseIndexPage, CoursePage, LessonPage
 from learning.exams.models import Exam, ExamDraw
-from learning.questions.models import Question, QuestionCategory, QuestionKind, QuestionVersion
+from learning.questions.models import CompetencyKind, Question, QuestionCategory, QuestionKind, QuestionVersion
 
 COMPLIANCE_RULES = [
     ("向医生提供现金或购物卡", False), ("在学术会议上按标准提供工作餐", True),
@@ -25,7 +26,7 @@ LESSONS = {
     "product": [("产品概述", "<p>{product}（{generic}）的作用机制、适应症与用法用量。</p>"),
                 ("临床证据", "<p>关键临床研究的设计、终点与结果解读。</p>"),
                 ("安全性与不良反应", "<p>常见不良反应、禁忌与药物相互作用，以及不良事件的上报流程。</p>")],
-    "compliance": [("合规基础", "<p>《医药代表备案管理办法（试行）》与反商业贿赂的基本要求。</p>"),
+    "rules": [("合规基础", "<p>《医药代表备案管理办法（试行）》与反商业贿赂的基本要求。</p>"),
                    ("学术会议合规", "<p>会议的学术性、签到与证据留存、餐饮与礼品的标准。</p>")],
 }
 
@@ -73,12 +74,13 @@ def _product_bank(product) -> tuple[QuestionCategory, int]:
 
 
 def _compliance_bank() -> tuple[QuestionCategory, int]:
-    root, made = QuestionCategory.objects.get_or_create(parent=None, name="合规", defaults={"kind": "compliance"})
+    root, made = QuestionCategory.objects.get_or_create(parent=None, name="合规",
+                                                        defaults={"kind": CompetencyKind.COMPLIANCE})
     if not made:
         return root, 0
     created = 0
     for t, topic in enumerate(TOPICS):
-        sub = QuestionCategory.objects.create(parent=root, name=topic, kind="compliance")
+        sub = QuestionCategory.objects.create(parent=root, name=topic, kind=CompetencyKind.COMPLIANCE)
         for i in range(20):
             rule, allowed = COMPLIANCE_RULES[(t * 20 + i) % len(COMPLIANCE_RULES)]
             n = t * 20 + i + 1
@@ -128,8 +130,6 @@ def _course(index, *, slug, title, summary, product=None, exam=None, lessons=(),
 @demo_seeder(order=110)
 def seed_learning() -> Counter:
     """The course index, the question bank, the exams and the three demo courses."""
-    from cms.pages.models import HomePage, Product
-
     created = Counter()
     home = HomePage.objects.first()
     if home is None:
@@ -162,6 +162,6 @@ def seed_learning() -> Counter:
                                    attempts_allowed=3, delay_minutes=60, review_mode="after_submit")
         ExamDraw.objects.create(exam=exam, category=compliance, count=30, include_subcategories=True)
         created["exams"] += 1
-    created["courses"] += _course(index, slug="compliance", title="医药代表合规培训", exam=exam, minutes=60,
-                                  summary="反商业贿赂、学术会议合规与医药代表备案。", lessons=LESSONS["compliance"])
+    created["courses"] += _course(index, slug="rep-rules", title="医药代表合规培训", exam=exam, minutes=60,
+                                  summary="反商业贿赂、学术会议合规与医药代表备案。", lessons=LESSONS["rules"])
     return created

@@ -16,6 +16,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 
 from cms.pages.models import ReviewedPageMixin
+from engage.core.errors import DomainError
 from learning.blocks import LessonBodyBlock
 
 
@@ -188,7 +189,6 @@ class LessonPage(ReviewedWhenAboutProductMixin, Page):
         if refusal is not None:
             return refusal.response(request, course=course)
         if course is not None and can_take_course(request.user, course):
-            from engage.core.errors import DomainError
             from learning.courses.services import lesson_open  # page-as-view: services import pages
 
             try:

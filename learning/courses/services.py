@@ -19,6 +19,7 @@ from learning.courses.models import (
     LessonProgress,
 )
 from learning.courses.selectors import can_take_course, course_lessons, missing_prerequisites
+from members.points.services import points_award
 
 MAX_HEARTBEAT_SECONDS = 120  # one heartbeat counts at most this much visible time (a phone left open counts nothing)
 COURSE_POINTS_RULE = "course_complete"
@@ -113,8 +114,6 @@ def course_check_completion(*, user, course: CoursePage, attempt=None) -> Course
               after={"course": course.pk, "attempt": getattr(passing, "pk", None),
                      "score_percent": str(completion.score_percent) if passing else None})
     if course.audience == CourseAudience.DOCTORS and not can(user, Capability.TAKE_COURSES):
-        from members.points.services import points_award
-
         points_award(member=user, rule=course.points_rule, rule_code=None if course.points_rule_id
                      else COURSE_POINTS_RULE, source=completion, source_label=course.title)
     _certificate_on_completion(user=user, course=course)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from engage.core.errors import NotFound, PermissionDenied
 from engage.core.roles import Capability, can
-from learning.exams.models import Attempt, AttemptQuestion, AttemptStatus, Exam, Grading, ReviewMode
+from learning.exams.models import Attempt, AttemptQuestion, AttemptStatus, Exam, ExamOverride, Grading, ReviewMode
 from learning.questions.models import QuestionKind
 
 
@@ -123,8 +123,6 @@ class ExamStanding:
 
 def exam_standing(*, user, exam: Exam, now: datetime.datetime | None = None) -> ExamStanding:
     """What the exam's start page shows one learner."""
-    from learning.exams.models import ExamOverride
-
     now = now or timezone.now()
     attempts = list(Attempt.objects.filter(user=user, exam=exam).order_by("number"))
     override = ExamOverride.objects.filter(exam=exam, user=user).first()

@@ -21,7 +21,7 @@ from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.roles import Capability, can
 from learning.exams.models import Attempt, AttemptQuestion, AttemptStatus, Exam, ExamOverride
 from learning.exams.selectors import access_exam
-from learning.questions.models import Question, QuestionKind, QuestionVersion
+from learning.questions.models import Question, QuestionCategory, QuestionKind, QuestionVersion
 from learning.questions.selectors import category_descendants
 from learning.questions.services import grade_answer
 
@@ -51,8 +51,6 @@ def draw_questions(*, exam: Exam, user, rng: random.Random) -> list[tuple[int, i
         return chosen
     tree: dict[int, list[int]] = {}
     if any(draw.include_subcategories for draw in draws):
-        from learning.questions.models import QuestionCategory
-
         for pk, parent_id in QuestionCategory.objects.values_list("id", "parent_id"):
             tree.setdefault(parent_id, []).append(pk)
     pools = []

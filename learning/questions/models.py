@@ -37,8 +37,9 @@ class QuestionCategory(models.Model):
         verbose_name_plural = _("question categories")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "name"], name="questioncategory_unique_name",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(fields=["parent", "name"], name="questioncategory_unique_name"),
+            models.UniqueConstraint(fields=["name"], condition=models.Q(parent__isnull=True),
+                                    name="questioncategory_unique_root_name"),
         ]
 
     def __str__(self):

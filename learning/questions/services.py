@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from engage.audit.services import audit_log
 from engage.core.errors import DomainError, PermissionDenied
 from engage.core.roles import Capability, can
+from learning.questions.importers import parse_question_workbook
 from learning.questions.models import Difficulty, Question, QuestionCategory, QuestionKind, QuestionVersion
 
 MAX_OPTIONS = 8
@@ -160,8 +161,6 @@ def grade_answer(*, kind: str, options: list[dict], accepted_answers: list[str],
 def questions_import(*, actor, data: bytes, filename: str = "") -> list[Question]:
     """Imports every question of the workbook, or none: any problem raises `import_invalid` with the list of
     (line, column, reason) in `errors`."""
-    from learning.questions.importers import parse_question_workbook
-
     _require_manager(actor)
     parsed, errors = parse_question_workbook(data)
     if errors:
