@@ -23,6 +23,7 @@ from pathlib import Path
 from tests.benchmarks import (
     bench_checkin,
     bench_content,
+    bench_exams,
     bench_http,
     bench_messaging,
     bench_points,
@@ -44,6 +45,7 @@ BENCHMARKS: list[Callable[[Context], list[Row]]] = [
     bench_registrations.registrations,
     bench_reminders.reminders,
     bench_messaging.messaging,
+    bench_exams.exams,
 ]
 
 
