@@ -15,7 +15,7 @@ def knowledge_scorm_world(*, users, patcher, tmp) -> dict:
     from tests.learning.exam_builders import make_course
     from tests.learning.knowledge.builders import knowledge_index, make_entry
 
-    storages["private"]  # noqa: B018 - load the handler's cache, then point the private storage at tmp
+    storages["private"]  # load the handler's cache, then point the private storage at tmp
     patcher.setitem(storages._storages, "private", PrivateFileSystemStorage(location=tmp / "private-scorm"))
     index = knowledge_index()
     entry = make_entry()

@@ -9,7 +9,7 @@ from learning.knowledge.services import question_ask
 from tests.factories import user_with_role
 from tests.race import race, raise_first
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_a_question_form_submitted_at_once_asks_once():

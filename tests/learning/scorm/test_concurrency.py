@@ -8,7 +8,7 @@ from learning.scorm.services import launch_token, scorm_commit
 from tests.factories import user_with_role
 from tests.race import race, raise_first
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_one_commit_sent_at_once_by_many_is_applied_once(scorm_lesson):
