@@ -9,11 +9,18 @@ from tests.learning.quals import certify, make_course, make_rep
 pytestmark = pytest.mark.e2e
 
 
-def test_rep_opens_the_certificate_and_its_qr_verifies_valid(live_asgi_server, browser_page):
-    page = browser_page
+@pytest.fixture
+def issued(live_asgi_server):
+    """Issued before the browser starts (its notification is pushed outside Playwright's event loop)."""
     rep = make_rep(display_name="陈晓明")
     course = make_course(lessons=0)
     [certificate] = certify(rep, course)
+    return rep, course, certificate
+
+
+def test_rep_opens_the_certificate_and_its_qr_verifies_valid(live_asgi_server, issued, browser_page):
+    page = browser_page
+    rep, course, certificate = issued
     sign_in(page, live_asgi_server, rep)
 
     page.goto(live_asgi_server + "/learning/certificates/")
@@ -21,7 +28,7 @@ def test_rep_opens_the_certificate_and_its_qr_verifies_valid(live_asgi_server, b
     page.wait_for_selector("[data-testid=certificate-page][data-status=valid]")
     qr = page.locator("[data-testid=certificate-qr]")
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
-    pdf = page.request.get(page.locator("[data-testid=certificate-pdf]").get_attribute("href"))
+    pdf = page.request.get(live_asgi_server + page.locator("[data-testid=certificate-pdf]").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.screenshot(path=str(ARTIFACTS / "learning-certificate.png"))
 
