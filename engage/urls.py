@@ -26,6 +26,7 @@ urlpatterns = [
     path("content/", include("cms.urls")),
     path("events/", include("events.urls")),
     path("live/", include("events.live.urls")),
+    path("learning/", include("learning.urls")),
     path("webhooks/", include("engage.messaging.urls")),
     path("inbox/", include("engage.inbox.urls")),
 ]

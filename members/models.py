@@ -16,6 +16,7 @@ from members.segments.models import (
     SegmentChange,
     Support,
 )
+from members.teams.models import Team, TeamMembership
 from members.wechat.models import KeywordReply, MenuButton, WeChatFollower
 
 __all__ = [
@@ -23,6 +24,6 @@ __all__ = [
     "EngageUserManager", "EngagementEvent", "EngagementKind", "Hospital", "HospitalImport", "KeywordReply", "KolTier",
     "MenuButton",
     "PointsAccount", "PointsRule", "PointsSettings", "PointsTransaction", "PolicyVersion", "Potential", "Redemption",
-    "Reward", "SegmentChange", "SegmentationConfig", "Support", "Territory", "TherapyArea", "User",
-    "VerificationDecision", "WeChatFollower",
+    "Reward", "SegmentChange", "SegmentationConfig", "Support", "Team", "TeamMembership", "Territory", "TherapyArea",
+    "User", "VerificationDecision", "WeChatFollower",
 ]

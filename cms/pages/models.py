@@ -53,7 +53,7 @@ class HomePage(Page):
 
     max_count = 1
     template = "cms/pages/home_page.html"
-    subpage_types = ["cms.TherapyAreaPage", "events.EventIndexPage"]
+    subpage_types = ["cms.TherapyAreaPage", "events.EventIndexPage", "learning.KnowledgeIndexPage"]
 
     class Meta:
         verbose_name = _("home page")

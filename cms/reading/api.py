@@ -63,6 +63,20 @@ def reading_beacon(request, page_id: int, payload: BeaconIn):
             "completed_now": result.completed_now, "points": result.points}
 
 
+class ShareOut(Schema):
+    url: str
+    code: str
+
+
+@content_router.post("/{int:page_id}/share", response=ShareOut, summary="My share link for a content page")
+def content_share(request, page_id: int):
+    """The signed-in person's share link (their attribution code on the page's URL). 403 `not_allowed` for content
+    they may not read, 403 `rep_not_qualified` (with `course_url`) for a rep not qualified for its products, 404
+    `unknown_page`."""
+    page, share = services_reading.content_share_code(user=request.user, page_id=page_id)
+    return {"url": request.build_absolute_uri(f"{page.url}?ref={share.code}"), "code": share.code}
+
+
 @me_router.get("", response=list[ReadingOut], summary="My reading history")
 def my_reading(request):
     return [

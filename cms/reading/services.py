@@ -18,6 +18,7 @@ from cms.pages.models import ContentPage
 from cms.pages.selectors import can_read_content, content_gate
 from cms.reading.models import Favourite, ReadingRecord, ShareCode
 from engage.core.errors import NotFound, PermissionDenied
+from engage.core.qualification import qualification_require
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
 from members.points.selectors import is_points_member
@@ -173,3 +174,16 @@ def share_code_for(*, user) -> ShareCode:
             if existing:
                 return existing
     raise IntegrityError("could not allocate a share code")
+
+
+def content_share_code(*, user, page_id: int) -> tuple[ContentPage, ShareCode]:
+    """The code that attributes reads of `page` forwarded by `user`: only for content they may read (403
+    `not_allowed`) and, for a rep, only about products they are qualified to promote (403 `rep_not_qualified`,
+    checked on every share so a lapsed certificate counts at once). 404 `unknown_page`."""
+    page = ContentPage.objects.live().filter(pk=page_id).first()
+    if page is None:
+        raise NotFound("unknown_page", _("This content does not exist."))
+    if not user.is_authenticated or not can_read_content(user, page):
+        raise PermissionDenied("not_allowed", _("You may not read this content."))
+    qualification_require(user=user, product_ids=page.products.values_list("pk", flat=True))
+    return page, share_code_for(user=user)

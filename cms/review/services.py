@@ -131,7 +131,8 @@ def _approve(*, task_state: TaskState, reviewer, password: str, comment: str,
     if task.meaning == ApprovalMeaning.COMPLIANCE:
         if not ContentApproval.objects.filter(revision=revision, meaning=ApprovalMeaning.MEDICAL).exists():
             raise DomainError("medical_approval_missing", _("Medical review must approve this version first."))
-        if isinstance(page, ContentPage):  # meeting approvals do not expire: the meeting itself ends
+        # Meeting approvals do not expire (the meeting itself ends); content and pages that say so (courses) do.
+        if isinstance(page, ContentPage) or getattr(page, "approval_expires", False):
             if expires_on is not None and expires_on <= timezone.localdate():
                 raise DomainError("expiry_in_past", _("The expiry date must be in the future."))
             end_of_day = datetime.time(23, 59, tzinfo=timezone.get_current_timezone())
@@ -159,6 +160,10 @@ def content_apply_approval(*, page: ReviewedPageMixin, revision: Revision) -> No
     if isinstance(page, ContentPage):
         ContentPage.objects.filter(pk=page.pk).update(approval_code=approval.approval_code,
                                                       expires_at=approval.expires_at)
+        page.approval_code, page.expires_at = approval.approval_code, approval.expires_at
+    elif getattr(page, "approval_expires", False):  # e.g. learning's product courses
+        type(page).objects.filter(pk=page.pk).update(approval_code=approval.approval_code,
+                                                     expires_at=approval.expires_at)
         page.approval_code, page.expires_at = approval.approval_code, approval.expires_at
     else:
         type(page).objects.filter(pk=page.pk).update(approval_code=approval.approval_code)

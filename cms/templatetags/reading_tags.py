@@ -7,7 +7,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from cms.reading import selectors as selectors_reading
-from cms.reading.services import completion_rule, share_code_for
+from cms.reading.services import completion_rule, content_share_code, share_code_for
+from engage.core.errors import DomainError
+from engage.core.qualification import unqualified_products
+from engage.core.roles import Capability, can
 
 register = template.Library()
 
@@ -19,16 +22,23 @@ def reading_bar(context, page):
     if user is None or not user.is_authenticated:
         return {"show": False}
     record = getattr(request, "reading_record", None)
-    share_url = ""
+    share_url, not_qualified = "", []
     if record is not None:
         code = share_code_for(user=user).code
         share_url = request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
+    elif can(user, Capability.COVER_TERRITORY):  # reps forward content to their doctors
+        try:
+            code = content_share_code(user=user, page_id=page.pk)[1].code
+            share_url = request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
+        except DomainError as error:
+            if error.code == "rep_not_qualified":
+                not_qualified = unqualified_products(user=user, product_ids=page.products.values_list("pk", flat=True))
     points = 0
     if record is not None and record.completed_at:
         points = selectors_reading.read_points_earned(doctor=user, page_id=page.pk)
     return {
         "show": True, "page": page, "record": record, "points": points, "rule": completion_rule(page),
-        "share_url": share_url,
+        "share_url": share_url, "not_qualified": not_qualified,
         "is_favourite": selectors_reading.is_favourite(user=user, page=page),
         "beacon_url": f"/api/v1/content/{page.pk}/reading",
         "beacon_every": int(getattr(settings, "READING_BEACON_SECONDS", 15)),
@@ -46,6 +56,9 @@ def share_link(context, page) -> str:
         return ""
     if user is None or not user.is_authenticated:
         return page.url
+    products = getattr(page, "products", None)
+    if products is not None and unqualified_products(user=user, product_ids=products.values_list("pk", flat=True)):
+        return page.url  # a rep not qualified for the page's products forwards it unattributed (rep_not_qualified)
     return f"{page.url}?{urlencode({'ref': share_code_for(user=user).code})}"
 
 

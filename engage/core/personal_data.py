@@ -128,11 +128,17 @@ EXEMPT: dict[str, str] = {
     "cms.ReadingRecord.referrer": "another doctor's reading credited to the person's share link: the reader's "
                                   "record, not the sharer's",
     "cms.ContentApproval.reviewer": "append-only approval evidence of a reviewer (staff)",
+    "learning.Certificate.revoked_by": "the compliance officer who revoked a certificate (evidence)",
+    "learning.Assignment.created_by": "staff author of a learning assignment",
+    "learning.Assignment.people": "reps named as an assignment's audience (staff planning); the person's own "
+                                  "rounds are exported (learning_assignments)",
     "reminders.Programme.staff": "staff members of a patient programme",
     "reminders.PatientConsent.recorded_by": "who recorded a patient's consent: evidence of the patient's consent",
     "reminders.MedicationPlan.created_by": "who entered a patient's medication plan (the patient's record)",
     "reminders.FollowUpPlan.created_by": "who set up a patient's follow-up check (the patient's record)",
     "reminders.PharmacovigilanceCase.reviewed_by": "pharmacovigilance reviewer (staff); retained by law",
+    "learning.QuestionVersion.created_by": "staff author of a question-bank version",
+    "learning.ExamOverride.granted_by": "the staff member who granted an exam override (audited)",
     # Wagtail authoring and administration: only staff accounts edit content.
     "wagtailcore.Page": "page owner/lock of staff authors",
     "wagtailcore.Revision": "content revision authors (staff); part of the approval evidence",

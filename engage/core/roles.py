@@ -19,12 +19,14 @@ class Role(StrEnum):
     MEDICAL_REVIEWER = "medical_reviewer"
     COMPLIANCE = "compliance"
     ADMIN = "admin"
+    SALES_MANAGER = "sales_manager"  # leads a team of reps: sees their learning, not other teams'
 
 
 STAFF_ROLES = frozenset({Role.MARKETING, Role.MEDICAL_REVIEWER, Role.COMPLIANCE, Role.ADMIN})
 ROLE_LABELS = {
     Role.DOCTOR: _("Doctor"), Role.REP: _("Sales rep"), Role.MARKETING: _("Marketing"),
     Role.MEDICAL_REVIEWER: _("Medical reviewer"), Role.COMPLIANCE: _("Compliance"), Role.ADMIN: _("Administrator"),
+    Role.SALES_MANAGER: _("Sales manager"),
 }
 
 
@@ -81,6 +83,22 @@ class Capability(StrEnum):
     MANAGE_PROGRAMMES = "manage_programmes"
     REVIEW_ADVERSE_EVENTS = "review_adverse_events"  # the pharmacovigilance queue
     MANAGE_PV_TERMS = "manage_pv_terms"  # the adverse-event terms that open pharmacovigilance cases
+    # rep learning: assignments, certificates, qualification, dashboards
+    VIEW_TEAM_LEARNING = "view_team_learning"  # managers: their own team's progress, scores and certificates
+    VIEW_LEARNING_REPORTS = "view_learning_reports"  # training staff: every rep's progress and the dashboards
+    MANAGE_ASSIGNMENTS = "manage_assignments"  # curricula, assignments, product qualification requirements
+    REVOKE_CERTIFICATES = "revoke_certificates"
+    MANAGE_TEAMS = "manage_teams"
+    # knowledge base and SCORM lessons (learning/knowledge, learning/scorm)
+    READ_KNOWLEDGE_BASE = "read_knowledge_base"  # the reps' product knowledge base (staff read it too)
+    ASK_MEDICAL = "ask_medical"  # a rep sends medical a question from any page
+    ANSWER_MEDICAL_QUESTIONS = "answer_medical_questions"  # medical answers reps' questions in the admin
+    MANAGE_SCORM_PACKAGES = "manage_scorm_packages"  # upload SCORM 1.2 packages as lessons
+    # courses, question bank, exams (learning/courses, learning/questions, learning/exams)
+    TAKE_COURSES = "take_courses"  # reps: take rep courses and their exams (never paid in points)
+    TAKE_DOCTOR_COURSES = "take_doctor_courses"  # doctors: take courses for doctors, which may pay points
+    MANAGE_LEARNING = "manage_learning"  # courses' exams, the question bank and its Excel import/export
+    GRANT_EXAM_OVERRIDES = "grant_exam_overrides"  # extra time or attempts for one learner (audited)
 
 
 _STAFF = STAFF_ROLES
@@ -132,6 +150,19 @@ CAPABILITY_ROLES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_PROGRAMMES: frozenset({Role.MARKETING, Role.ADMIN}),
     Capability.REVIEW_ADVERSE_EVENTS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
     Capability.MANAGE_PV_TERMS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.VIEW_TEAM_LEARNING: frozenset({Role.SALES_MANAGER}),
+    Capability.VIEW_LEARNING_REPORTS: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_ASSIGNMENTS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.REVOKE_CERTIFICATES: frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    Capability.MANAGE_TEAMS: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.READ_KNOWLEDGE_BASE: frozenset({Role.REP}) | _STAFF,
+    Capability.ASK_MEDICAL: frozenset({Role.REP}),
+    Capability.ANSWER_MEDICAL_QUESTIONS: frozenset({Role.MEDICAL_REVIEWER, Role.ADMIN}),
+    Capability.MANAGE_SCORM_PACKAGES: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.TAKE_COURSES: frozenset({Role.REP}),
+    Capability.TAKE_DOCTOR_COURSES: frozenset({Role.DOCTOR}),
+    Capability.MANAGE_LEARNING: frozenset({Role.MARKETING, Role.ADMIN}),
+    Capability.GRANT_EXAM_OVERRIDES: frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
 }
 
 # Separation of duties: whoever holds one of these roles never gets the capability, whatever else they hold.

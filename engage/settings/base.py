@@ -237,6 +237,21 @@ CELERY_BEAT_SCHEDULE["reminders-tick"] = {  # dose events: materialise, send due
 CELERY_BEAT_SCHEDULE["events-registration-reminders"] = {  # meeting reminders, day and hour before; every 5 min
     "task": "events.registrations.tasks.registration_reminders_task", "schedule": 300.0, "options": {"expires": 290},
 }
+CELERY_BEAT_SCHEDULE["learning-assignments-sync"] = {  # rounds for reps who joined, due reminders; hourly at :15
+    "task": "learning.assignments.tasks.assignments_sync_task", "schedule": crontab(minute=15),
+}
+CELERY_BEAT_SCHEDULE["learning-certificate-renewals"] = {  # 30-day renewal reminders, recertification; 07:00
+    "task": "learning.certificates.tasks.certificate_renewals_task", "schedule": crontab(hour=7, minute=0),
+}
+CELERY_BEAT_SCHEDULE["learning-competency-snapshots"] = {  # the capability profile's daily history; 03:10
+    "task": "learning.competencies.tasks.competency_snapshots_task", "schedule": crontab(hour=3, minute=10),
+}
+CELERY_BEAT_SCHEDULE["learning-exams-overdue"] = {  # submit exam attempts past deadline + grace; every minute
+    "task": "learning.exams.tasks.attempts_submit_overdue_task", "schedule": 60.0, "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["learning-courses-expiry"] = {  # unpublish product courses whose approval expired; 00:40
+    "task": "learning.courses.tasks.courses_expiry_task", "schedule": crontab(hour=0, minute=40),
+}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

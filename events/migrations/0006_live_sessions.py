@@ -16,7 +16,7 @@ def live_points_rule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0005_up_rep_invitations'),
+        ('events', '0005_rep_invitations'),
         ('members', '0007_append_only'),
         ('reminders', '0005_live_doctor_pv_cases'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cms.pages.demo import demo_review_and_publish
-from cms.pages.models import Audience, HomePage
+from cms.pages.models import Audience, HomePage, Product
 from engage.core.demo import demo_seeder
 from events.checkin.models import CheckIn, Scan
 from events.pages.models import EventIndexPage, EventPage, EventType, Speaker
@@ -227,6 +227,9 @@ def _seed_today(index: EventIndexPage, speakers: list[Speaker]) -> tuple[int, in
     starts, ends = _today_times(timezone.now())
     page = _build(TODAY, speakers, starts=starts, slug=slug)
     page.ends_at = ends
+    # About the first product, which learning's demo makes require a curriculum: demo rep 02, not qualified,
+    # sees why their invitation for it is refused.
+    page.products = list(Product.objects.order_by("pk")[:1])
     page.registration_closes_at = ends
     publish_demo_event(page, parent=index)
     marketing = _demo_user("demo-marketing")

@@ -102,6 +102,9 @@ class EventPage(ReviewedPageMixin, Page):
         verbose_name=_("therapy area"),
     )
     description = RichTextField(_("description"), blank=True, features=["bold", "italic", "ol", "ul", "link"])
+    products = ParentalManyToManyField(
+        "cms.Product", blank=True, related_name="events", verbose_name=_("products"),
+        help_text=_("Products the meeting is about: reps invite to it only once qualified for each of them."))
     agenda = StreamField(AgendaBlock(), verbose_name=_("agenda"), blank=True)
     speakers = ParentalManyToManyField(Speaker, blank=True, related_name="events", verbose_name=_("speakers"))
 
@@ -152,7 +155,8 @@ class EventPage(ReviewedPageMixin, Page):
     content_panels = [
         *Page.content_panels,
         MultiFieldPanel([FieldRowPanel([FieldPanel("event_type"), FieldPanel("therapy_area")]),
-                         FieldPanel("topic"), FieldPanel("description")], heading=_("Meeting")),
+                         FieldPanel("topic"), FieldPanel("description"),
+                         FieldPanel("products", widget=forms.CheckboxSelectMultiple)], heading=_("Meeting")),
         FieldPanel("agenda"),
         AcademicSharePanel(heading=_("Academic share of the agenda")),
         FieldPanel("speakers", widget=forms.CheckboxSelectMultiple),

@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 
 from cms.pages.models import AUDIENCE_LEVEL, Audience, audiences_for
 from engage.core.errors import NotFound, PermissionDenied
+from engage.core.qualification import unqualified_products
 from engage.core.roles import Capability, can, is_staff_member
 from engage.core.sections import PageSection
 from events.pages.models import EventPage, EventSettings, EventType
 from events.registrations.models import Quota
-from events.registrations.selectors import can_work_on_site, registration_box_context
+from events.registrations.selectors import can_work_on_site, event_product_ids, registration_box_context
 from members.accounts.selectors import AccessLevel, access_level_of
 from members.hospitals.models import TherapyArea
 from members.profiles.models import DoctorProfile
@@ -277,6 +278,8 @@ def event_page_context(*, user, event: EventPage, preview: bool = False) -> dict
         "speakers": list(event.speakers.all()) if full else [],
         # Reviewers read the academic share in the preview; doctors never see it.
         "academic_share": event_academic_share(event=event) if (preview or staff) else None,
+        # A rep sees the meeting's products they may not promote yet (product qualification).
+        "not_qualified": unqualified_products(user=user, product_ids=event_product_ids(event)) if event.pk else [],
     }
 
 

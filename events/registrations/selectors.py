@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from cms.pages.models import AUDIENCE_LEVEL, ContentPage
 from engage.core.errors import NotFound, PermissionDenied
+from engage.core.qualification import Missing, unqualified_products
 from engage.core.roles import Capability, can, is_staff_member
 from engage.core.sections import RepAction
 from events.pages.models import EventPage
@@ -138,6 +139,18 @@ def access_quota_by_invite(*, code: str, event: EventPage | None = None) -> Quot
     if quota is None:
         raise NotFound("invalid_invite", _("This invitation link is not valid."))
     return quota
+
+
+def event_product_ids(event) -> list[int]:
+    return list(EventPage.products.through.objects.filter(eventpage_id=event.pk).values_list("product_id", flat=True))
+
+
+def rep_not_qualified_for(*, rep, event) -> list[Missing]:
+    """The products of `event` that `rep` may not promote yet (product qualification, engage.core.qualification):
+    they may not invite doctors to it while this is not empty. Read fresh: a lapsed certificate counts at once."""
+    if rep is None:
+        return []
+    return unqualified_products(user=rep, product_ids=event_product_ids(event))
 
 
 def quotas_of_rep(*, rep) -> QuerySet[Quota]:

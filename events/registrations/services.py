@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.jobs import enqueue_on_commit
+from engage.core.qualification import not_qualified_error
 from engage.core.roles import Capability, can, is_staff_member
 from events.pages.models import EventPage
 from events.registrations.models import FrequencyRule, Quota, Registration, RepInvitation
@@ -26,6 +27,7 @@ from events.registrations.selectors import (
     cancellation_open,
     event_eligibility,
     registration_window,
+    rep_not_qualified_for,
 )
 from events.registrations.tickets import invite_code_new, ticket_issue, ticket_revoke
 from members.accounts.models import User
@@ -345,6 +347,19 @@ def _resolve_quota(*, event: EventPage, doctor, invite: str | None) -> Quota:
     return quota
 
 
+def _require_qualified_inviter(*, invited_by, event: EventPage, by_doctor: bool) -> None:
+    """A rep invites only to meetings about products they are qualified for (a current certificate); the
+    checker ignores staff. 403 `rep_not_qualified`, with the course that qualifies."""
+    missing = rep_not_qualified_for(rep=invited_by, event=event)
+    if not missing:
+        return
+    error = not_qualified_error(missing)
+    if by_doctor:  # the doctor followed the rep's link: tell them the link cannot be used, not what to study
+        error.message = _("This invitation cannot be used: the rep who sent it may not invite to this meeting. "
+                          "You can still register on the meeting page.")
+    raise error
+
+
 @transaction.atomic
 def registration_create(*, event: EventPage, doctor, actor=None, invite: str | None = None) -> Registration:
     """Registers `doctor` for `event`: by themselves (actor None or the doctor), through a rep's or region's
@@ -381,6 +396,7 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
         source, invited_by = Registration.Source.REP, quota.rep
     else:
         source, invited_by = Registration.Source.SELF, None
+    _require_qualified_inviter(invited_by=invited_by, event=event, by_doctor=invited_by is not actor)
 
 
     # Before the quota lock, to keep the locked stretch short; rolled back with everything else on a refusal.

@@ -156,6 +156,9 @@ def invitation(request, code: str):
     event = quota.event
     if not event.live:
         raise Http404
+    if registrations_selectors.rep_not_qualified_for(rep=quota.rep, event=event):
+        # The rep may not invite to this meeting (product qualification): the link opens nothing.
+        return render(request, "events/registrations/invitation_refused.html", {"event": event}, status=403)
     box = registrations_selectors.registration_box_context(user=request.user, event=event)
     return render(request, "events/registrations/invitation.html",
                   {"quota": quota, "event": event, "box": box, "invite": quota.invite_code})
@@ -171,6 +174,10 @@ def invitation_qr(request, code: str):
         raise Http404 from None
     if not registrations_selectors.can_see_invitation(request.user, quota):
         raise Http404
+    missing = registrations_selectors.rep_not_qualified_for(rep=quota.rep, event=quota.event)
+    if missing:
+        return render(request, "events/registrations/not_qualified.html",
+                      {"not_qualified": missing, "event": quota.event}, status=403)
     return _qr(request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code])), "svg")
 
 
@@ -184,7 +191,9 @@ def rep_quotas(request):
     except DomainError:
         raise DjangoPermissionDenied from None
     for quota in quotas:
-        quota.invite_url = request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code]))
+        quota.not_qualified = registrations_selectors.rep_not_qualified_for(rep=request.user, event=quota.event)
+        quota.invite_url = "" if quota.not_qualified else request.build_absolute_uri(
+            reverse("events:invitation", args=[quota.invite_code]))
     return render(request, "events/registrations/rep_quotas.html", {"quotas": quotas})
 
 

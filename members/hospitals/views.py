@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from engage.core.qualification import qualification_gaps
 from engage.core.sections import rep_actions
 from members.hospitals import selectors
 from members.hospitals.models import Department
@@ -55,4 +56,5 @@ def rep_doctors(request):
         "has_territory": selectors.rep_territory_hospitals(request.user).exists(),
         "doctor_actions": [a for a in actions if a.per_doctor],
         "page_actions": [a for a in actions if not a.per_doctor],
+        "not_qualified": qualification_gaps(user=request.user),  # products the rep may not promote yet
     })

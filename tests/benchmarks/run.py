@@ -23,6 +23,7 @@ from pathlib import Path
 from tests.benchmarks import (
     bench_checkin,
     bench_content,
+    bench_exams,
     bench_http,
     bench_live,
     bench_messaging,
@@ -46,6 +47,7 @@ BENCHMARKS: list[Callable[[Context], list[Row]]] = [
     bench_reminders.reminders,
     bench_messaging.messaging,
     bench_live.live,
+    bench_exams.exams,
 ]
 
 

@@ -21,8 +21,18 @@ def checkin_baseline(request, secret: str):
     return JsonResponse({"updated": updated}, status=201 if updated else 404)
 
 
+@csrf_exempt
+def exam_baseline(request, exam_id: int, category_id: int):
+    """The floor for an exam request: one plain single-row INSERT (a draw row of an inactive exam), no auth."""
+    from learning.exams.models import ExamDraw
+
+    draw = ExamDraw.objects.create(exam_id=exam_id, category_id=category_id, count=1)
+    return JsonResponse({"id": draw.pk}, status=201)
+
+
 urlpatterns = [
     path("__bench__/baseline", baseline),
     path("__bench__/checkin-baseline/<str:secret>", checkin_baseline),
+    path("__bench__/exam-baseline/<int:exam_id>/<int:category_id>", exam_baseline),
     path("", include("engage.urls")),
 ]

@@ -244,6 +244,15 @@ def _build_world(patcher, tmp):
     message = OutboundMessage.objects.create(channel=OutboundMessage.Channel.SMS, template_key="dose_reminder",
                                              idempotency_key="matrix-1", status=OutboundMessage.Status.FAILED)
     notification = Notification.objects.create(user=doctor, kind="test", title="通知", url="/", key="matrix-1")
+    from tests.learning.knowledge.matrix import knowledge_scorm_world
+
+    knowledge_scorm = knowledge_scorm_world(users=users, patcher=patcher, tmp=tmp)
+    from tests.learning.exams.matrix import exams_world
+
+    exams = exams_world(users=users)
+    from tests.learning.assignments.matrix import quals_world
+
+    quals = quals_world(users=users)
 
     ids = {
         # content
@@ -271,6 +280,9 @@ def _build_world(patcher, tmp):
         "audit_entry": AuditEntry.objects.order_by("pk").first().pk, "message": message.pk,
         "notification": notification.pk,
         **in_review,
+        **knowledge_scorm,
+        **exams,
+        **quals,
         # page paths
         "public_article_url": public_article.url, "verified_article_url": verified_article.url,
         "area_url": area.url, "document_url": document.url, "gated_image": gated_image,

@@ -19,5 +19,5 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0010_wx_wechat_menu_keywords")]
+    dependencies = [("members", "0010_wechat_menu_keywords")]
     operations = [migrations.RunPython(seed, unseed)]

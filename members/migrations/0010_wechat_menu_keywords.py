@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0009_wx_wechat_followers'),
+        ('members', '0009_wechat_followers'),
         migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
     ]
 

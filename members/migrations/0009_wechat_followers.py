@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0008_ua_points_labels'),
+        ('members', '0008_points_labels'),
     ]
 
     operations = [

@@ -1,0 +1,30 @@
+"""Writes of the capability profile: the daily snapshot of each rep's scores (its history over time)."""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from learning.competencies.models import CompetencySnapshot
+from learning.competencies.selectors import capability_profile
+from learning.exams.models import AttemptStatus
+
+
+@transaction.atomic
+def competency_snapshot_take(*, user, on: date | None = None) -> int:
+    """Stores today's scores of `user` (one row per competency and day; a second run the same day updates)."""
+    on = on or timezone.localdate()
+    count = 0
+    for score in capability_profile(user=user):
+        CompetencySnapshot.objects.update_or_create(
+            user=user, kind=score.kind, product_id=score.product_id, taken_on=on,
+            defaults={"percent": score.percent, "answered": score.answered})
+        count += 1
+    return count
+
+
+def competency_snapshots_take(*, on: date | None = None) -> int:
+    """Beat, daily: a snapshot for everyone with an exam submitted since their last snapshot."""
+    users = get_user_model().objects.filter(exam_attempts__status=AttemptStatus.SUBMITTED).distinct()
+    return sum(competency_snapshot_take(user=user, on=on) for user in users)

@@ -1,0 +1,11 @@
+"""Celery tasks of courses: thin and idempotent; each calls a service."""
+
+from celery import shared_task
+
+from learning.courses.services import courses_withdraw_expired
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def courses_expiry_task() -> dict:
+    """Daily: unpublishes product courses whose approval expired; safe to rerun."""
+    return {"withdrawn": courses_withdraw_expired()}
