@@ -31,10 +31,11 @@ run: install messages
 	@echo "Engage on http://127.0.0.1:8000  (Ctrl-C stops the web server, the Celery worker and beat)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f engage/Procfile -d . start
 
+# Browser tests: Debian's chromium, and fonts-noto-cjk so screenshots and PDFs viewed there show Chinese.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-cjk >/dev/null 2>&1; } || { \
+		echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 test: install-dev messages chromium
 	$(VENV)/bin/ruff check .
