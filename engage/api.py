@@ -46,6 +46,8 @@ ERROR_DESCRIPTIONS = {
 def _error_statuses(method: str, path: str, operation: dict) -> list[int]:
     """The errors any operation of this shape can answer (engage/api.py's handlers, the access_* selectors)."""
     statuses = [401, 403] if operation.get("security") else []
+    # an operation's own further answers, declared with openapi_extra={"x-errors": [...]} (WeChat off: 404)
+    statuses += operation.pop("x-errors", [])
     writes = method in ("post", "put", "patch", "delete")
     if "{" in path:
         statuses.append(404)
@@ -55,7 +57,7 @@ def _error_statuses(method: str, path: str, operation: dict) -> list[int]:
         statuses.append(422)
     if "requestBody" in operation:
         statuses.append(400)
-    return statuses
+    return sorted(set(statuses))
 
 
 class SelfHostedSwagger(Swagger):

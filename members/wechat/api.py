@@ -35,6 +35,7 @@ def _our_hosts(request) -> set[str]:
     return hosts
 
 
-@router.get("/js-config", response=JsConfigOut, summary="JS-SDK configuration for a page")
+@router.get("/js-config", response=JsConfigOut, summary="JS-SDK configuration for a page",
+            openapi_extra={"x-errors": [400, 404]})  # 400 invalid_url, 404 wechat_not_configured
 def js_config(request, query: Query[JsConfigQuery]):
     return selectors.js_config(url=query.url, allowed_hosts=_our_hosts(request))

@@ -22,8 +22,10 @@ from tests.factories import UserFactory
 class TestPageTree(WagtailPageTestCase):
     def test_content_lives_under_therapy_areas_under_home(self):
         from events.pages.models import EventIndexPage
+        from learning.knowledge.models import KnowledgeIndexPage
 
-        self.assertAllowedSubpageTypes(HomePage, {TherapyAreaPage, EventIndexPage})  # meetings: tests/events
+        # meetings: tests/events; the reps' knowledge base: tests/learning/knowledge
+        self.assertAllowedSubpageTypes(HomePage, {TherapyAreaPage, EventIndexPage, KnowledgeIndexPage})
         self.assertAllowedSubpageTypes(TherapyAreaPage, {ArticlePage, LiteraturePage, VideoPage})
         self.assertAllowedSubpageTypes(ArticlePage, set())
         self.assertCanCreateAt(TherapyAreaPage, ArticlePage)

@@ -242,6 +242,7 @@ TABLE = [
     admin("GET", "/admin/doctor-360/{doctor}/", A, N, A, A),
     # members: hospitals (view: marketing, compliance, admin; edit: marketing, admin), proposals, imports
     admin("GET", "/admin/hospitals/", A, N, A, A),
+    admin("GET", "/admin/hospitals/results/", A, N, A, A),
     admin("GET", "/admin/hospitals/new/", A, N, N, A),
     admin("GET", "/admin/hospitals/edit/{hospital}/", A, N, N, A),
     admin("GET", "/admin/hospitals/delete/{hospital}/", N, N, N, A),  # DELETE_HOSPITALS: admin
@@ -269,13 +270,16 @@ TABLE = [
     # the admin's audited adjustment changes a balance)
     admin("GET", "/admin/transfers_of_value/", N, N, A, A),
     admin("GET", "/admin/transfers_of_value/inspect/{redemption}/", N, N, A, A),
+    admin("GET", "/admin/transfers_of_value/results/", N, N, A, A),
     admin("GET", "/admin/transfers_of_value/edit/{redemption}/", N, N, N, N),
     admin("GET", "/admin/points_accounts/", N, N, A, A),
     admin("GET", "/admin/points_accounts/results/", N, N, A, A),
+    admin("GET", "/admin/points_accounts/inspect/{account}/", N, N, A, A),
     admin("GET", "/admin/points_accounts/edit/{account}/", N, N, N, N),
     admin("GET", "/admin/points_accounts/adjust/{account}/", N, N, N, A),
     admin("GET", "/admin/points_ledger/", N, N, A, A),
     admin("GET", "/admin/points_ledger/results/", N, N, A, A),
+    admin("GET", "/admin/points_ledger/inspect/{transaction}/", N, N, A, A),
     admin("GET", "/admin/points_ledger/edit/{transaction}/", N, N, N, N),
     admin("GET", "/admin/points_ledger/delete/{transaction}/", N, N, N, N),
     # MANAGE_POINTS_RULES: marketing, admin; compliance reads the rules (group permission view_pointsrule)
@@ -347,11 +351,13 @@ TABLE = [
     # compliance, admin)
     admin("GET", "/admin/audit/", N, N, A, A),
     admin("GET", "/admin/audit/inspect/{audit_entry}/", N, N, A, A),
+    admin("GET", "/admin/audit/results/", N, N, A, A),
     admin("GET", "/admin/audit/new/", N, N, N, N),  # append-only: nobody writes, edits or deletes an entry
     admin("GET", "/admin/audit/edit/{audit_entry}/", N, N, N, N),
     admin("GET", "/admin/audit/delete/{audit_entry}/", N, N, N, N),
     admin("GET", "/admin/outbox/", A, N, A, A),
     admin("GET", "/admin/outbox/inspect/{message}/", A, N, A, A),
+    admin("GET", "/admin/outbox/results/", A, N, A, A),
     admin("GET", "/admin/outbox/delete/{message}/", N, N, N, N),
     # resending shows the message's text: for staff who may read the outbox (RESEND_MESSAGES = VIEW_OUTBOX)
     admin("GET", "/admin/outbox/resend/{message}/", A, N, A, A),
@@ -361,6 +367,8 @@ TABLE = [
     admin("GET", "/admin/wechat_menu/", A, N, N, A),
     admin("GET", "/admin/wechat_keywords/", A, N, N, A),
     admin("GET", "/admin/inbox/", A, N, A, A),
+    admin("GET", "/admin/inbox/results/", A, N, A, A),
+    admin("GET", "/admin/inbox/inspect/{inbound}/", A, N, A, A),
     # people: Wagtail's user management (the custom members.User) is the admins'
     admin("GET", "/admin/users/", N, N, N, A),
     admin("GET", "/admin/users/edit/{doctor}/", N, N, N, A),
@@ -461,6 +469,13 @@ TABLE = [
     admin("GET", "/admin/learning_exam_overrides/", A, N, A, A),
     admin("GET", "/admin/learning_exam_overrides/new/", A, N, A, A),
     admin("GET", "/admin/learning_exam_overrides/edit/{exam_override}/", A, N, A, A),
+    # attempts and completions: read-only (MANAGE_LEARNING: marketing, admin)
+    admin("GET", "/admin/learning_attempts/", A, N, N, A),
+    admin("GET", "/admin/learning_attempts/results/", A, N, N, A),
+    admin("GET", "/admin/learning_attempts/inspect/{attempt}/", A, N, N, A),
+    admin("GET", "/admin/learning_completions/", A, N, N, A),
+    admin("GET", "/admin/learning_completions/results/", A, N, N, A),
+    admin("GET", "/admin/learning_completions/inspect/{course_completion}/", A, N, N, A),
     admin("GET", "/admin/learning_categories/", A, N, N, A),
     admin("GET", "/admin/learning_questions/", A, N, N, A),
     admin("GET", "/admin/learning_questions/new/", A, N, N, A),

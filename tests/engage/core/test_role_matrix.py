@@ -80,7 +80,7 @@ def _build_world(patcher, tmp):
     from engage.audit.models import AuditEntry
     from engage.core.storage import PrivateFileSystemStorage
     from engage.inbox.models import Notification
-    from engage.messaging.models import OutboundMessage
+    from engage.messaging.models import InboundMessage, OutboundMessage
     from engage.reminders import selectors as reminder_selectors
     from engage.reminders import services as reminder_services
     from engage.reminders.models import (
@@ -244,6 +244,9 @@ def _build_world(patcher, tmp):
     message = OutboundMessage.objects.create(channel=OutboundMessage.Channel.SMS, template_key="dose_reminder",
                                              idempotency_key="matrix-1", status=OutboundMessage.Status.FAILED)
     notification = Notification.objects.create(user=doctor, kind="test", title="通知", url="/", key="matrix-1")
+    inbound = InboundMessage.objects.create(channel=InboundMessage.Channel.SMS, provider_id="matrix-1",
+                                            sender_hash="0" * 64, sender_masked="+86137****0001",
+                                            kind=InboundMessage.Kind.TEXT, text="1", received_at=timezone.now())
     from tests.learning.knowledge.matrix import knowledge_scorm_world
 
     knowledge_scorm = knowledge_scorm_world(users=users, patcher=patcher, tmp=tmp)
@@ -278,7 +281,7 @@ def _build_world(patcher, tmp):
         "enrol_token": programme.enrolment_token,
         # platform
         "audit_entry": AuditEntry.objects.order_by("pk").first().pk, "message": message.pk,
-        "notification": notification.pk,
+        "notification": notification.pk, "inbound": inbound.pk,
         **in_review,
         **knowledge_scorm,
         **exams,

@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo data already present: {line(run.found)}.")
         else:
             self.stdout.write(f"Demo data already present, nothing created: {line(run.found)}.")
-        for note in run.notes:
+        for note in sorted(run.notes, key=lambda note: note.startswith("Demo log-ins:")):  # the log-ins last
             self.stdout.write(note)
 
 
