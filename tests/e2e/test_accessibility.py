@@ -63,17 +63,15 @@ def _doctor_world():
     return doctor, pages
 
 
-def test_every_doctor_page_passes_axe_and_keeps_its_padding(live_asgi_server, browser_page):
-    page = browser_page
-    doctor, pages = _doctor_world()
-    sign_in(page, live_asgi_server, doctor)
-    out = ARTIFACTS / "a11y"
+def _check_pages(page, server, pages, out) -> list[str]:
+    """Each page at each width: axe's serious/critical violations, text flush against the edge (at 360 px), and a
+    screenshot kept in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     problems = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
         for path in pages:
-            response = page.goto(live_asgi_server + path)
+            response = page.goto(server + path)
             assert response.status < 400, (path, response.status)
             name = path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-") or "home"
             page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
@@ -85,4 +83,54 @@ def test_every_doctor_page_passes_axe_and_keeps_its_padding(live_asgi_server, br
             if width == 360:
                 for flush in page.evaluate(EDGE_CHECK):
                     problems.append(f"{width}px {path}: text flush against the edge {flush}")
+    return problems
+
+
+def test_every_doctor_page_passes_axe_and_keeps_its_padding(live_asgi_server, browser_page):
+    page = browser_page
+    doctor, pages = _doctor_world()
+    sign_in(page, live_asgi_server, doctor)
+    problems = _check_pages(page, live_asgi_server, pages, ARTIFACTS / "a11y")
+    assert not problems, "\n".join(problems)
+
+
+def _rep_world():
+    """A rep with a territory doctor, a meeting quota, a course with a lesson and an exam, and the knowledge base's
+    ask page: the pages a rep works from on the phone."""
+    from learning.courses.models import LessonPage
+    from members.hospitals.models import Territory
+    from members.profiles.models import DoctorProfile
+    from tests.events.factories import make_doctor, make_quota, make_rep
+    from tests.learning.exam_builders import make_bank, make_course, make_exam
+
+    rep = make_rep()
+    doctor = make_doctor(city="上海市")
+    territory = Territory.objects.create(code="a11y", name="上海")
+    territory.reps.add(rep)
+    territory.hospitals.add(DoctorProfile.objects.get(user=doctor).hospital)
+    make_quota(make_event(title="糖尿病城市会", capacity=20), seats=2, rep=rep)
+    bank = make_bank(per_difficulty=1)
+    course = make_course(exam=make_exam(draws=[(bank.root, None, 2)]), lessons=1)
+    lesson = LessonPage.objects.child_of(course).get()
+    pages = ["/members/rep/doctors/", "/events/rep/quotas/", "/events/rep/share/", "/events/rep/invited/",
+             f"/events/rep/doctors/{doctor.pk}/invite/", course.url, lesson.url, "/learning/knowledge/ask/",
+             "/learning/knowledge/questions/"]
+    return rep, pages
+
+
+def test_every_rep_page_passes_axe_and_keeps_its_padding(live_asgi_server, browser_page):
+    page = browser_page
+    rep, pages = _rep_world()
+    sign_in(page, live_asgi_server, rep)
+    problems = _check_pages(page, live_asgi_server, pages, ARTIFACTS / "a11y-rep")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_live_room_passes_axe_and_keeps_its_padding(live_asgi_server, browser_page):
+    from tests.events.live.core_helpers import make_live_session, registered_doctor
+
+    session = make_live_session(state="live", plain_url="/static/live/demo/index.m3u8")
+    doctor = registered_doctor(session)
+    sign_in(browser_page, live_asgi_server, doctor)
+    problems = _check_pages(browser_page, live_asgi_server, [f"/live/{session.pk}/"], ARTIFACTS / "a11y-live")
     assert not problems, "\n".join(problems)
