@@ -53,7 +53,8 @@ class HomePage(Page):
 
     max_count = 1
     template = "cms/pages/home_page.html"
-    subpage_types = ["cms.TherapyAreaPage", "events.EventIndexPage", "learning.KnowledgeIndexPage"]
+    subpage_types = ["cms.TherapyAreaPage", "events.EventIndexPage", "learning.CourseIndexPage",
+                     "learning.KnowledgeIndexPage"]
 
     class Meta:
         verbose_name = _("home page")

@@ -22,10 +22,12 @@ from tests.factories import UserFactory
 class TestPageTree(WagtailPageTestCase):
     def test_content_lives_under_therapy_areas_under_home(self):
         from events.pages.models import EventIndexPage
+        from learning.courses.models import CourseIndexPage
         from learning.knowledge.models import KnowledgeIndexPage
 
-        # meetings: tests/events; the reps' knowledge base: tests/learning/knowledge
-        self.assertAllowedSubpageTypes(HomePage, {TherapyAreaPage, EventIndexPage, KnowledgeIndexPage})
+        # meetings: tests/events; courses and the reps' knowledge base: tests/learning
+        self.assertAllowedSubpageTypes(HomePage, {TherapyAreaPage, EventIndexPage, CourseIndexPage,
+                                                  KnowledgeIndexPage})
         self.assertAllowedSubpageTypes(TherapyAreaPage, {ArticlePage, LiteraturePage, VideoPage})
         self.assertAllowedSubpageTypes(ArticlePage, set())
         self.assertCanCreateAt(TherapyAreaPage, ArticlePage)
