@@ -56,7 +56,7 @@ class ReviewedWhenAboutProductMixin(ReviewedPageMixin):
     """Reviewed like content when the course is about a product; internal training publishes as usual."""
 
     def _course(self):
-        raise NotImplementedError
+        raise NotImplementedError("CoursePage and LessonPage say which course decides whether they are reviewed")
 
     @property
     def needs_review(self) -> bool:

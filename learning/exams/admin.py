@@ -83,11 +83,11 @@ class _OverrideSave(ServiceSaveMixin):
 
 
 class ExamOverrideCreateView(_OverrideSave, CreateView):
-    pass
+    """Grants an override through exam_override_grant (audited), never a bare model save."""
 
 
 class ExamOverrideEditView(_OverrideSave, EditView):
-    pass
+    """Changes an override through exam_override_grant (audited), never a bare model save."""
 
 
 class ExamOverrideViewSet(ModelViewSet):
