@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.forms import modelform_factory
 from django.utils.text import capfirst
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import BooleanColumn
 from wagtail.admin.views.generic import IndexView, InspectView
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
@@ -113,6 +114,15 @@ class ReadOnlyModelViewSet(ModelViewSet):
 
 class _FormRejected(Exception):
     """A service refused the form's data; its message is on the form."""
+
+
+class ServiceArgumentsForm(WagtailAdminModelForm):
+    """The form of a create/edit view whose fields are a service's arguments (with ServiceSaveMixin): the service
+    validates them and writes. The model's own checks (blank, unique, constraints) are not run on the unsaved
+    instance: the service's checks, with its messages in the user's language, are the ones that count."""
+
+    def _post_clean(self):
+        pass
 
 
 class ServiceSaveMixin:

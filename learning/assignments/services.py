@@ -43,11 +43,10 @@ def _require(actor) -> None:
         raise PermissionDenied("forbidden", _("You may not manage learning assignments."))
 
 
-@transaction.atomic
-def curriculum_create(*, actor, title: str, courses: list[CoursePage], validity_months: int = 12,
-                      description: str = "") -> Curriculum:
-    """An ordered set of distinct courses. 400 `invalid_curriculum` for no title, no or repeated courses."""
-    _require(actor)
+def _clean_curriculum(*, title: str, courses: list[CoursePage], validity_months: int,
+                      curriculum_id: int | None = None) -> tuple[str, list[int]]:
+    """The stripped title and the course ids; DomainError for no title, no or repeated courses, a validity out of
+    range or a title another curriculum has."""
     title = (title or "").strip()
     ids = [course.pk for course in courses]
     if not title or len(title) > 200:
@@ -58,20 +57,59 @@ def curriculum_create(*, actor, title: str, courses: list[CoursePage], validity_
     if not 1 <= int(validity_months) <= MAX_RECURRENCE_MONTHS:
         raise DomainError("invalid_curriculum", _("A certificate is valid for 1 to %(n)d months.")
                           % {"n": MAX_RECURRENCE_MONTHS})
-    if Curriculum.objects.filter(title=title).exists():
+    if Curriculum.objects.filter(title=title).exclude(pk=curriculum_id).exists():
         raise DomainError("curriculum_exists", _("A curriculum with this title exists already."), status=409)
-    curriculum = Curriculum.objects.create(title=title, description=description, validity_months=validity_months)
+    return title, ids
+
+
+def _courses_set(curriculum: Curriculum, courses: list[CoursePage]) -> None:
+    CurriculumCourse.objects.filter(curriculum=curriculum).delete()
     CurriculumCourse.objects.bulk_create([CurriculumCourse(curriculum=curriculum, course=course, position=i)
                                           for i, course in enumerate(courses)])
+
+
+@transaction.atomic
+def curriculum_create(*, actor, title: str, courses: list[CoursePage], validity_months: int = 12,
+                      description: str = "") -> Curriculum:
+    """An ordered set of distinct courses. 400 `invalid_curriculum` for no title, no or repeated courses."""
+    _require(actor)
+    title, ids = _clean_curriculum(title=title, courses=courses, validity_months=validity_months)
+    curriculum = Curriculum.objects.create(title=title, description=description, validity_months=validity_months)
+    _courses_set(curriculum, courses)
     audit_log(actor=actor, action="learning.curriculum.created", obj=curriculum, after={"courses": ids})
     return curriculum
 
 
 @transaction.atomic
-def product_requirement_set(*, actor, product, curriculum: Curriculum | None) -> ProductRequirement | None:
-    """Makes `product` require `curriculum` (None: no longer requires anything). Takes effect at once."""
+def curriculum_update(*, actor, curriculum: Curriculum, title: str, courses: list[CoursePage],
+                      validity_months: int, description: str = "") -> Curriculum:
+    """Changes the title, description, validity and the ordered courses. Certificates already issued keep their
+    expiry; new ones use the new validity. Same errors as curriculum_create; nothing is stored then."""
     _require(actor)
-    before = ProductRequirement.objects.filter(product=product).values_list("curriculum_id", flat=True).first()
+    curriculum = Curriculum.objects.select_for_update().get(pk=curriculum.pk)
+    title, ids = _clean_curriculum(title=title, courses=courses, validity_months=validity_months,
+                                   curriculum_id=curriculum.pk)
+    before = {"title": curriculum.title, "validity_months": curriculum.validity_months,
+              "courses": list(curriculum.items.values_list("course_id", flat=True))}
+    curriculum.title, curriculum.description, curriculum.validity_months = title, description, validity_months
+    curriculum.save(update_fields=["title", "description", "validity_months"])
+    _courses_set(curriculum, courses)
+    audit_log(actor=actor, action="learning.curriculum.updated", obj=curriculum, before=before,
+              after={"title": title, "validity_months": validity_months, "courses": ids})
+    return curriculum
+
+
+@transaction.atomic
+def product_requirement_set(*, actor, product, curriculum: Curriculum | None,
+                            must_be_new: bool = False) -> ProductRequirement | None:
+    """Makes `product` require `curriculum` (None: no longer requires anything). Takes effect at once.
+    `must_be_new`: 409 `requirement_exists` when the product requires a curriculum already (adding, not changing)."""
+    _require(actor)
+    before = (ProductRequirement.objects.select_for_update().filter(product=product)
+              .values_list("curriculum_id", flat=True).first())
+    if must_be_new and before is not None:
+        raise DomainError("requirement_exists", _("This product already requires a curriculum: change that one."),
+                          status=409)
     if curriculum is None:
         ProductRequirement.objects.filter(product=product).delete()
         requirement = None

@@ -3,7 +3,7 @@ and the product-qualification checker registered with engage.core.qualification.
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from engage.core.errors import NotFound
 from engage.core.qualification import Missing
 from engage.core.roles import Capability, can
 from learning.assignments.models import ProductRequirement
-from learning.certificates.models import Certificate
+from learning.certificates.models import Certificate, CertificateStatus
 from members.teams.selectors import can_view_rep_learning
 
 
@@ -47,6 +47,40 @@ def access_certificate(*, user, certificate_id: int) -> Certificate:
                                    or can(user, Capability.REVOKE_CERTIFICATES)):
         raise NotFound("certificate_not_found", _("No such certificate."))
     return certificate
+
+
+def can_view_all_certificates(user) -> bool:
+    """Training and compliance staff: the certificates list of every rep in the admin."""
+    return can(user, Capability.VIEW_LEARNING_REPORTS)
+
+
+def can_revoke_certificates(user) -> bool:
+    """Compliance: revoking a certificate (certificate_revoke checks the same capability)."""
+    return can(user, Capability.REVOKE_CERTIFICATES)
+
+
+def can_revoke_certificate(user, certificate: Certificate) -> bool:
+    """Whether `user` is offered revocation of `certificate`: it is not revoked yet and they may revoke."""
+    return certificate.revoked_at is None and can_revoke_certificates(user)
+
+
+def certificates_in_status(qs: QuerySet, status: str, now: datetime | None = None) -> QuerySet:
+    """`qs` narrowed to valid, expired or revoked certificates (anything else: unchanged)."""
+    now = now or timezone.now()
+    if status == CertificateStatus.REVOKED:
+        return qs.filter(revoked_at__isnull=False)
+    if status == CertificateStatus.VALID:
+        return _current(qs, now)
+    if status == CertificateStatus.EXPIRED:
+        return qs.filter(revoked_at__isnull=True, expires_at__lte=now)
+    return qs
+
+
+def certificates_for_product(qs: QuerySet, product) -> QuerySet:
+    """`qs` narrowed to certificates about `product`: its courses, and the curricula a product requires or that
+    hold one of its courses."""
+    return qs.filter(Q(course__product=product) | Q(curriculum__required_for__product=product)
+                     | Q(curriculum__items__course__product=product)).distinct()
 
 
 def certificate_by_code(*, code: str) -> Certificate:

@@ -1,12 +1,12 @@
 """Wagtail admin for exams: exams with their fixed questions and random draws, per-learner overrides (granted
-through the service: audited), attempts and course completions to read. One menu group with the question bank."""
+through the service: audited), attempts and course completions to read. Shown in learning's menu group with the
+question bank (learning/wagtail_hooks.py)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.views.generic import CreateView, EditView
-from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
@@ -121,20 +121,17 @@ class CourseCompletionViewSet(ReadOnlyModelViewSet):
     add_to_admin_menu = False
 
 
-class LearningViewSetGroup(ViewSetGroup):
-    menu_label = gettext_lazy("Exams and question bank")
-    menu_icon = "form"
-    menu_order = 330
-    items = (
+def exam_viewsets() -> list:
+    """The exams and question bank screens of learning's menu group (learning/wagtail_hooks.py)."""
+    return [
         ExamViewSet("learning_exams"),
         ExamDrawViewSet("learning_exam_draws"),
         ExamQuestionViewSet("learning_exam_questions"),
         ExamOverrideViewSet("learning_exam_overrides"),
         *question_viewsets(),
-    )
+    ]
 
 
 @hooks.register("register_admin_viewset")
 def register_learning_viewsets():
-    return [LearningViewSetGroup(), AttemptViewSet("learning_attempts"),
-            CourseCompletionViewSet("learning_completions")]
+    return [AttemptViewSet("learning_attempts"), CourseCompletionViewSet("learning_completions")]
