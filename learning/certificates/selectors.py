@@ -77,9 +77,10 @@ def certificates_in_status(qs: QuerySet, status: str, now: datetime | None = Non
 
 
 def certificates_for_product(qs: QuerySet, product) -> QuerySet:
-    """`qs` narrowed to certificates about `product`: its courses, and the curricula a product requires or that
-    hold one of its courses."""
+    """`qs` narrowed to certificates about `product`: of its courses, of the curriculum it requires and of that
+    curriculum's courses, and of curricula holding one of its courses."""
     return qs.filter(Q(course__product=product) | Q(curriculum__required_for__product=product)
+                     | Q(course__curriculum_items__curriculum__required_for__product=product)
                      | Q(curriculum__items__course__product=product)).distinct()
 
 
