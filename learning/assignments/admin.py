@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, DeleteView, EditView, IndexView
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -197,8 +197,10 @@ class AssignmentInspectView(LocalInspectView):
 
     template_name = "learning/assignments/admin/assignment.html"
 
+    labels = {"due_rule": DUE_RULE_LABEL, "created_by": pgettext_lazy("learning admin", "Assigned by")}
+
     def get_field_label(self, field_name, field):
-        return DUE_RULE_LABEL if field_name == "due_rule" else super().get_field_label(field_name, field)
+        return self.labels.get(field_name) or super().get_field_label(field_name, field)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -228,7 +230,7 @@ class AssignmentViewSet(ModelViewSet):
     inspect_view_class = AssignmentInspectView
     inspect_view_enabled = True
     inspect_view_fields = ["course", "curriculum", "audience", "team", "territory", "product_line", "due_rule",
-                           "due_on", "due_days", "recurrence_months", "active", "created_by", "created_at"]
+                           "due_on", "due_days", "recurrence_months", "created_by", "created_at"]
     copy_view_enabled = False
 
     def get_form_class(self, for_update=False):

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import FormView
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
@@ -63,6 +63,11 @@ class CertificateInspectView(LocalInspectView):
     """The certificate, its status and public verification link, and the revoke button for those who may."""
 
     template_name = "learning/certificates/admin/certificate.html"
+
+    def get_field_label(self, field_name, field):
+        if field_name == "revoked_by":
+            return pgettext_lazy("learning admin", "Revoked by")
+        return super().get_field_label(field_name, field)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -501,6 +501,31 @@ TABLE = [
         body={"audience": "all_reps", "due_rule": "after_assignment", "due_days": 7}),
     row("POST", "/api/v1/learning/certificates/{certificate}/revoke", 401, 403, 403, 403, 403, 403, 400, 400,
         body={"reason": ""}),
+    # learning admin: sales teams (MANAGE_TEAMS), curricula, assignments and product qualification
+    # (MANAGE_ASSIGNMENTS), certificates (VIEW_LEARNING_REPORTS reads, REVOKE_CERTIFICATES revokes; an empty reason
+    # answers the form again with its error)
+    admin("GET", "/admin/sales_teams/", A, N, N, A),
+    admin("GET", "/admin/sales_teams/results/", A, N, N, A),
+    admin("GET", "/admin/sales_teams/new/", A, N, N, A),
+    admin("GET", "/admin/sales_teams/edit/{team}/", A, N, N, A),
+    admin("GET", "/admin/learning_curricula/", A, N, N, A),
+    admin("GET", "/admin/learning_curricula/results/", A, N, N, A),
+    admin("GET", "/admin/learning_curricula/new/", A, N, N, A),
+    admin("GET", "/admin/learning_curricula/edit/{curriculum}/", A, N, N, A),
+    admin("GET", "/admin/learning_assignments/", A, N, N, A),
+    admin("GET", "/admin/learning_assignments/results/", A, N, N, A),
+    admin("GET", "/admin/learning_assignments/new/", A, N, N, A),
+    admin("GET", "/admin/learning_assignments/inspect/{assignment}/", A, N, N, A),
+    admin("GET", "/admin/learning_product_requirements/", A, N, N, A),
+    admin("GET", "/admin/learning_product_requirements/results/", A, N, N, A),
+    admin("GET", "/admin/learning_product_requirements/new/", A, N, N, A),
+    admin("GET", "/admin/learning_product_requirements/edit/{product_requirement}/", A, N, N, A),
+    admin("GET", "/admin/learning_product_requirements/delete/{product_requirement}/", A, N, N, A),
+    admin("GET", "/admin/learning_certificates/", A, N, A, A),
+    admin("GET", "/admin/learning_certificates/results/", A, N, A, A),
+    admin("GET", "/admin/learning_certificates/inspect/{certificate}/", A, N, A, A),
+    admin("GET", "/admin/learning_certificates/revoke/{certificate}/", N, N, A, A),
+    admin("POST", "/admin/learning_certificates/revoke/{certificate}/", N, N, A, A, body={"reason": ""}),
     # a share link: for content the person may read (reps do not read verified-only content); reps only for
     # products they are qualified for
     row("POST", "/api/v1/content/{verified_article}/share", 401, 403, 200, 403, 200, 200, 200, 200, body={}),

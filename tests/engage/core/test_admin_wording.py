@@ -111,12 +111,16 @@ def _objects():
     from wagtail.models import Page
 
     from engage.audit.models import AuditEntry
+    from learning.assignments.models import Assignment
+    from learning.certificates.models import Certificate
     from members.profiles.models import DoctorProfile
 
     return {
         "home": Page.objects.filter(depth=2).first().pk,
         "doctor": DoctorProfile.objects.filter(status="verified").order_by("pk").first().user_id,
         "audit": AuditEntry.objects.filter(action="event.checkin").first() or AuditEntry.objects.first(),
+        "assignment": Assignment.objects.order_by("pk").values_list("pk", flat=True).first(),
+        "certificate": Certificate.objects.order_by("pk").values_list("pk", flat=True).first(),
     }
 
 
@@ -125,12 +129,18 @@ WAGTAIL_SCREENS = ["/admin/", "/admin/pages/", "/admin/pages/{home}/", "/admin/s
 OUR_SCREENS = ["/admin/audit/", "/admin/audit/inspect/{audit}/", "/admin/outbox/", "/admin/doctor-360/",
                "/admin/doctor-360/{doctor}/", "/admin/verification/", "/admin/hospital_imports/",
                "/admin/hospitals/", "/admin/segmentation/", "/admin/points_ledger/", "/admin/points_rules/",
-               "/admin/transfers_of_value/", "/admin/events/registrations/", "/admin/events/checkin/"]
+               "/admin/transfers_of_value/", "/admin/events/registrations/", "/admin/events/checkin/",
+               "/admin/sales_teams/", "/admin/sales_teams/new/", "/admin/learning_curricula/",
+               "/admin/learning_curricula/new/", "/admin/learning_assignments/", "/admin/learning_assignments/new/",
+               "/admin/learning_assignments/inspect/{assignment}/", "/admin/learning_product_requirements/",
+               "/admin/learning_certificates/", "/admin/learning_certificates/inspect/{certificate}/",
+               "/admin/learning_certificates/revoke/{certificate}/"]
 
 
 def _get(client, url: str) -> str:
     objects = _objects()
-    url = url.format(home=objects["home"], doctor=objects["doctor"], audit=getattr(objects["audit"], "pk", 0))
+    url = url.format(home=objects["home"], doctor=objects["doctor"], audit=getattr(objects["audit"], "pk", 0),
+                     assignment=objects["assignment"], certificate=objects["certificate"])
     response = client.get(url, follow=True)
     assert response.status_code == 200, url
     return response.content.decode()
