@@ -139,13 +139,15 @@ class AssignmentForm(ServiceArgumentsForm):
     """What is assigned (a course or a curriculum), to whom, by when and how often: assignment_create's arguments,
     validated by it."""
 
-    course = forms.ModelChoiceField(label=_label(Assignment, "course"), required=False, queryset=CoursePage.objects.none())
+    course = forms.ModelChoiceField(label=_label(Assignment, "course"), required=False,
+                                    queryset=CoursePage.objects.none())
     curriculum = forms.ModelChoiceField(label=_label(Assignment, "curriculum"), required=False,
                                         queryset=Curriculum.objects.order_by("title"),
                                         help_text=gettext_lazy("Choose a course or a curriculum, not both."))
     audience = forms.ChoiceField(label=_label(Assignment, "audience"), choices=AssignmentAudience.choices,
                                  widget=forms.RadioSelect)
-    team = forms.ModelChoiceField(label=_label(Assignment, "team"), required=False, queryset=Team.objects.order_by("name"))
+    team = forms.ModelChoiceField(label=_label(Assignment, "team"), required=False,
+                                  queryset=Team.objects.order_by("name"))
     territory = forms.ModelChoiceField(label=_label(Assignment, "territory"), required=False,
                                        queryset=Territory.objects.order_by("name"))
     product_line = forms.ModelChoiceField(label=_label(Assignment, "product_line"), required=False,
@@ -243,7 +245,8 @@ class AssignmentViewSet(ModelViewSet):
 class ProductRequirementForm(ServiceArgumentsForm):
     """The product and the curriculum it requires: product_requirement_set's arguments, validated by it."""
 
-    product = forms.ModelChoiceField(label=_label(ProductRequirement, "product"), queryset=Product.objects.order_by("name"))
+    product = forms.ModelChoiceField(label=_label(ProductRequirement, "product"),
+                                     queryset=Product.objects.order_by("name"))
     curriculum = forms.ModelChoiceField(label=_label(ProductRequirement, "curriculum"),
                                         queryset=Curriculum.objects.order_by("title"))
 

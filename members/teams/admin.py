@@ -17,6 +17,7 @@ from members.hospitals.models import TherapyArea
 from members.teams import services
 from members.teams.models import Team
 
+
 def _label(name: str):
     return capfirst(Team._meta.get_field(name).verbose_name)
 

@@ -8,13 +8,28 @@ import pytest
 from django.utils import timezone
 
 from engage.audit.models import AuditEntry
-from engage.core.errors import DomainError
+from engage.core.errors import DomainError, PermissionDenied
 from engage.inbox.models import Notification
-from learning.assignments.models import Assignment, AssignmentAudience, DueRule, RepAssignment
-from learning.assignments.services import assignment_create, assignment_reminders_send, assignments_sync
+from learning.assignments.models import Assignment, AssignmentAudience, DueRule, ProductRequirement, RepAssignment
+from learning.assignments.services import (
+    assignment_create,
+    assignment_reminders_send,
+    assignments_sync,
+    curriculum_update,
+    product_requirement_set,
+)
 from members.hospitals.models import Territory, TherapyArea
+from members.teams.services import team_update
 from tests.factories import user_with_role
-from tests.learning.quals import certify, make_course, make_curriculum, make_manager, make_rep, make_team
+from tests.learning.quals import (
+    certify,
+    make_course,
+    make_curriculum,
+    make_manager,
+    make_product,
+    make_rep,
+    make_team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +182,50 @@ def test_a_missed_day_is_reported_overdue_and_completed_rounds_are_left_alone(st
     assert not Notification.objects.filter(user=done, kind="learning.assignment").exists()
     row = RepAssignment.objects.get(assignment=assignment, rep=rep)
     assert row.reminded_week_at is not None and row.reminded_due_at is not None
+
+
+# --- teams and curricula written by the admin screens ------------------------------------------------------------
+
+
+def test_team_update_and_curriculum_update_need_their_capabilities_and_change_nothing_otherwise(course):
+
+    rep = make_rep()
+    team = make_team(name="原名", reps=[rep])
+    curriculum = make_curriculum(courses=[course], title="原体系")
+    outsider = user_with_role("medical_reviewer")
+    with pytest.raises(PermissionDenied):
+        team_update(actor=outsider, team=team, name="新名", reps=[])
+    with pytest.raises(PermissionDenied):
+        curriculum_update(actor=outsider, curriculum=curriculum, title="新体系", courses=[course], validity_months=6)
+    team.refresh_from_db()
+    curriculum.refresh_from_db()
+    assert team.name == "原名" and team.memberships.get().rep == rep
+    assert (curriculum.title, curriculum.validity_months) == ("原体系", 12)
+
+
+def test_team_members_must_be_reps_and_a_refused_change_keeps_the_old_members():
+
+    rep, manager = make_rep(), make_manager()
+    team = make_team(reps=[rep])
+    staff = user_with_role("marketing")
+    with pytest.raises(DomainError) as refused:
+        team_update(actor=staff, team=team, name=team.name, manager=None, reps=[manager])
+    assert refused.value.code == "not_a_rep"
+    with pytest.raises(DomainError) as refused:
+        team_update(actor=staff, team=team, name=team.name, manager=rep, reps=[rep])
+    assert refused.value.code == "not_a_manager"
+    assert list(team.memberships.values_list("rep_id", flat=True)) == [rep.pk]
+
+
+def test_adding_a_requirement_for_a_product_that_has_one_is_refused(course):
+
+    product = make_product()
+    first, second = make_curriculum(courses=[course]), make_curriculum(courses=[course])
+    staff = user_with_role("marketing")
+    product_requirement_set(actor=staff, product=product, curriculum=first, must_be_new=True)
+    with pytest.raises(DomainError) as refused:
+        product_requirement_set(actor=staff, product=product, curriculum=second, must_be_new=True)
+    assert refused.value.code == "requirement_exists"
+    assert ProductRequirement.objects.get(product=product).curriculum == first
+    product_requirement_set(actor=staff, product=product, curriculum=second)  # changing is what edit does
+    assert ProductRequirement.objects.get(product=product).curriculum == second
