@@ -5,7 +5,7 @@ Official Account. The JS-SDK is our vendored copy (static/vendor/weixin-js-sdk):
 from django import template
 
 from members.wechat.middleware import in_wechat
-from members.wechat.selectors import wechat_enabled
+from members.wechat.selectors import subscribe_offer_url, wechat_enabled
 
 register = template.Library()
 
@@ -19,3 +19,10 @@ def wechat_share(context, title="", desc="", image="", link=""):
         image = request.build_absolute_uri(image)
     link = request.build_absolute_uri(link) if link else request.build_absolute_uri(request.path)
     return {"show": True, "title": title, "desc": (desc or "")[:120], "image": image, "link": link}
+
+
+@register.inclusion_tag("members/wechat/includes/subscribe_offer.html", takes_context=True)
+def wechat_subscribe_offer(context, scene=0):
+    """"Receive this notice in WeChat": a link to WeChat's one-time subscription page, shown only where
+    `subscribe_offer_url` gives one (inside WeChat, signed in, the feature configured)."""
+    return {"url": subscribe_offer_url(request=context.get("request"), scene=scene)}
