@@ -220,7 +220,7 @@ class FrequencyCapUse(models.Model):
 class WeChatSubscribeGrant(models.Model):
     """One one-time subscription authorisation (一次性订阅消息): the doctor allowed one message of `template_id`
     under `scene`. It is spent by exactly one message (`message`, set when the message is queued); WeChat does not
-    add up repeated authorisations of one scene, so there is at most one unspent grant per openid, template and scene."""
+    add up repeated authorisations of one scene: at most one unspent grant per openid, template and scene."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("user"))
@@ -231,7 +231,8 @@ class WeChatSubscribeGrant(models.Model):
     granted_at = models.DateTimeField(pgettext_lazy("wechat", "authorised"), auto_now_add=True)
     used_at = models.DateTimeField(pgettext_lazy("wechat", "used"), null=True, blank=True)
     message = models.OneToOneField(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="subscribe_grant", verbose_name=pgettext_lazy("frequency cap", "message"))
+                                   related_name="subscribe_grant",
+                                   verbose_name=pgettext_lazy("frequency cap", "message"))
 
     wagtail_reference_index_ignore = True
 

@@ -15,8 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from engage.messaging import conf
 from engage.messaging.inbound import classify_text
-from engage.messaging.models import InboundMessage, OutboundMessage
-from engage.messaging.models import WeChatSubscribeChoice
+from engage.messaging.models import InboundMessage, OutboundMessage, WeChatSubscribeChoice
 from engage.messaging.services import inbound_receive, message_status_report, subscribe_choices_record
 
 logger = logging.getLogger("engage.messaging")

@@ -178,7 +178,7 @@ class OutboxWeChatSender:
 
     def send_once(self, openid: str, template_key: str, params: dict, *, template_id: str, scene: int,
                   language: str = "zh-hans") -> SendResult:
-        title, data = get_template(template_key).render_wechat_once(params, language)
+        title, _data = get_template(template_key).render_wechat_once(params, language)
         logger.info("WeChat one-time message to %s: %s %s", openid, template_key, title)
         return SendResult(provider_message_id="")
 

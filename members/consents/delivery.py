@@ -6,19 +6,20 @@ portal's inbox, and over WeChat or SMS only with the doctor's consent to that ch
 
 `doctor_notify` stores the inbox notification once per `key` and, after commit, queues `notification_deliver`
 (members.consents.tasks): for meeting confirmations and reminders, verification results and rewards a one-time
-subscription message when the doctor authorised one (ENGAGE_WECHAT_ONCE_TEMPLATE_ID; the authorisation is their
-consent to that one message); else a WeChat template message when the user consented to `marketing_wechat` and has a WeChat
-openid (allauth's weixin social account), with an SMS fallback if they also consented to `marketing_sms`; else SMS
-with `marketing_sms` consent and a mobile number; else nothing. Once per notification and channel (idempotency key).
+subscription message when the doctor authorised one (ENGAGE_WECHAT_ONCE_TEMPLATE_ID; the authorisation is
+their consent to that one message); else a WeChat template message when the user consented to `marketing_wechat`
+and has a WeChat openid (allauth's weixin social account), with an SMS fallback if they also consented to
+`marketing_sms`; else SMS with `marketing_sms` consent and a mobile number; else nothing. Once per notification
+(idempotency key).
 """
 
 from django.conf import settings
 from django.db import transaction
 
+from engage.core.errors import DomainError
 from engage.core.jobs import enqueue_on_commit
 from engage.inbox.models import Notification
 from engage.inbox.services import notification_send
-from engage.core.errors import DomainError
 from engage.messaging import conf
 from engage.messaging.models import OutboundMessage
 from engage.messaging.selectors import subscribe_grant_openid

@@ -71,7 +71,7 @@ def _notify(doctor, key: str, kind: str = "events.registration"):
 
 
 def test_the_ticket_page_offers_wechat_notices_only_inside_wechat(doctor_in_wechat, settings):
-    doctor, client, fake = doctor_in_wechat
+    doctor, client, _fake = doctor_in_wechat
     event, page = _registered_ticket_page(client, doctor)
     link = _offer_link(page)
     assert link.startswith("/members/wechat/subscribe/?") and parse_qs(urlparse(link).query)["scene"] == [str(event.pk)]
@@ -120,7 +120,7 @@ def test_authorising_sends_the_next_notice_as_one_time_message_once(doctor_in_we
 
 
 def test_a_forged_replayed_or_cancelled_answer_records_nothing(doctor_in_wechat):
-    doctor, client, fake = doctor_in_wechat
+    _doctor, client, fake = doctor_in_wechat
     forged = client.get("/members/wechat/subscribe/done/", {
         "openid": "oDOC1", "template_id": ONCE_TEMPLATE, "action": "confirm", "scene": "1", "reserved": "abc"})
     assert forged.status_code == 400
@@ -141,7 +141,7 @@ def test_a_forged_replayed_or_cancelled_answer_records_nothing(doctor_in_wechat)
 
 
 def test_authorising_one_scene_twice_is_one_grant(doctor_in_wechat):
-    doctor, client, fake = doctor_in_wechat
+    _doctor, client, fake = doctor_in_wechat
     _authorise(client, fake, "/members/wechat/subscribe/?scene=3")
     _authorise(client, fake, "/members/wechat/subscribe/?scene=3")
     assert WeChatSubscribeGrant.objects.count() == 1  # WeChat does not add them up either
