@@ -99,9 +99,15 @@ def subscribe_offer_url(*, request, scene: int) -> str:
     from django.urls import reverse
     from django.utils.http import urlencode
 
-    from members.wechat.middleware import in_wechat
-
-    if request is None or not request.user.is_authenticated or not in_wechat(request) or not once_template_id():
+    if not wechat_jssdk_available(request) or not request.user.is_authenticated or not once_template_id():
         return ""
     scene = int(scene) % (SUBSCRIBE_SCENE_MAX + 1)
     return f"{reverse('wechat_subscribe')}?{urlencode({'scene': scene, 'next': request.get_full_path()})}"
+
+
+def wechat_jssdk_available(request) -> bool:
+    """Whether the page answering `request` can use WeChat's JS-SDK: opened inside WeChat (a MicroMessenger user
+    agent) with an Official Account configured."""
+    from members.wechat.middleware import in_wechat
+
+    return request is not None and wechat_enabled() and in_wechat(request)
