@@ -29,4 +29,6 @@ urlpatterns = [
     path("wechat/authorize/", views_wechat.authorize, name="wechat_authorize"),
     path("wechat/bind/", views_wechat.bind, name="wechat_bind"),
     path("wechat/unbind/", views_wechat.unbind, name="wechat_unbind"),
+    path("wechat/subscribe/", views_wechat.subscribe, name="wechat_subscribe"),
+    path("wechat/subscribe/done/", views_wechat.subscribe_done, name="wechat_subscribe_done"),
 ]

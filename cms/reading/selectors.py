@@ -10,7 +10,7 @@ from cms.pages.models import (
     ContentPage,
 )
 from cms.pages.selectors import content_visible_to
-from cms.reading.models import Favourite, ReadingRecord
+from cms.reading.models import Favourite, ReadingRecord, ShareCode
 from engage.core.errors import PermissionDenied
 from engage.core.roles import Capability, can
 from engage.core.sections import PageSection
@@ -98,3 +98,15 @@ def read_points_earned(*, doctor, page_id: int) -> int:
     row = PointsTransaction.objects.filter(idempotency_key=f"read:{doctor.pk}:{page_id}",
                                            account__user=doctor).values_list("amount", flat=True).first()
     return int(row or 0)
+
+
+def share_code_owner(*, code: str, reader):
+    """The person whose share code `code` is, to credit for what `reader` does through their link; None for an
+    empty or unknown code and for the reader's own code (nobody refers themselves)."""
+    code = (code or "").strip()[:16]
+    if not code:
+        return None
+    share = ShareCode.objects.select_related("user").filter(code=code).first()
+    if share is None or share.user_id == getattr(reader, "pk", None):
+        return None
+    return share.user

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from cms.pages.models import ContentPage
 from cms.pages.selectors import can_read_content, content_gate
 from cms.reading.models import Favourite, ReadingRecord, ShareCode
+from cms.reading.selectors import share_code_owner
 from engage.core.errors import NotFound, PermissionDenied
 from engage.core.qualification import qualification_require
 from members.engagement.models import EngagementKind
@@ -58,13 +59,7 @@ def may_keep_reading_records(user) -> bool:
 
 
 def _referrer_for(code: str, reader) -> object | None:
-    code = (code or "").strip()[:16]
-    if not code:
-        return None
-    share = ShareCode.objects.select_related("user").filter(code=code).first()
-    if share is None or share.user_id == reader.pk:
-        return None
-    return share.user
+    return share_code_owner(code=code, reader=reader)
 
 
 def reading_open(*, doctor, page: ContentPage, ref: str = "") -> ReadingRecord | None:

@@ -134,6 +134,9 @@ _ACTION_LABELS: dict = {
     "members.wechat_unbind": pgettext_lazy("audit action", "WeChat unbound"),
     "members.wechat_menu_publish": pgettext_lazy("audit action", "WeChat menu published"),
     "messaging.frequency_cap_set": pgettext_lazy("audit action", "Message frequency cap set"),
+    "messaging.wechat_subscribe_choice": pgettext_lazy("audit action",
+                                                       "WeChat subscription notice accepted or rejected"),
+    "messaging.wechat_subscribe_grant": pgettext_lazy("audit action", "WeChat one-time notice authorised"),
     "scorm.completed": pgettext_lazy("audit action", "SCORM lesson completed"),
     "scorm.package_upload": pgettext_lazy("audit action", "SCORM package uploaded"),
 }

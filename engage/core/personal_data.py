@@ -118,6 +118,8 @@ EXEMPT: dict[str, str] = {
     "events.Registration.invited_by": "the rep or staff member who invited; exported with the doctor's "
                                       "registration",
     "events.Registration.decided_by": "the staff member who approved or rejected the registration",
+    "events.Registration.referrer": "another doctor's registration credited to the person's shared link: the "
+                                    "registrant's row, not the sharer's",
     "events.CheckIn.annulled_by": "the staff member who annulled a check-in (evidence)",
     "events.Quota.rep": "meeting seats allocated to a rep (staff planning)",
     "events.Survey.created_by": "staff author of a survey",

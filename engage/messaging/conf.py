@@ -17,7 +17,9 @@ DEFAULTS = {
     "ENGAGE_MESSAGING_RATE_LIMITS": {"sms": (10.0, 20), "wechat": (50.0, 100)},
     "ENGAGE_WEBHOOK_MAX_BYTES": 64 * 1024,
     "ENGAGE_WEBHOOK_MAX_SKEW_SECONDS": 300,  # a WeChat callback's timestamp is this close to now; nonces kept as long
-    "ENGAGE_WECHAT_REQUIRE_SAFE_MODE": False,  # production: only encrypted (safe mode) WeChat callbacks are accepted
+    "ENGAGE_WECHAT_REQUIRE_SAFE_MODE": False,
+    # The one-time subscription message template (一次性订阅消息, from the Official Account console); "" turns them off
+    "ENGAGE_WECHAT_ONCE_TEMPLATE_ID": "",  # production: only encrypted (safe mode) WeChat callbacks are accepted
 }
 
 

@@ -37,6 +37,7 @@ class OutboundMessage(models.Model):
         SMS = "sms", _("SMS")
         WECHAT_TEMPLATE = "wechat_template", _("WeChat template message")
         WECHAT_SUBSCRIBE = "wechat_subscribe", _("WeChat subscription notice")
+        WECHAT_ONCE = "wechat_once", _("WeChat one-time subscription message")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -214,3 +215,73 @@ class FrequencyCapUse(models.Model):
 
     def __str__(self):
         return f"{self.day} #{self.day_slot} / {self.week} #{self.week_slot}"
+
+
+class WeChatSubscribeGrant(models.Model):
+    """One one-time subscription authorisation (一次性订阅消息): the doctor allowed one message of `template_id`
+    under `scene`. It is spent by exactly one message (`message`, set when the message is queued); WeChat does not
+    add up repeated authorisations of one scene: at most one unspent grant per openid, template and scene."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("user"))
+    openid = models.CharField(_("openid"), max_length=64)
+    template_id = models.CharField(_("WeChat template id"), max_length=64)
+    scene = models.PositiveSmallIntegerField(pgettext_lazy("wechat", "scene"),
+                                             validators=[MinValueValidator(0), MaxValueValidator(10000)])
+    granted_at = models.DateTimeField(pgettext_lazy("wechat", "authorised"), auto_now_add=True)
+    used_at = models.DateTimeField(pgettext_lazy("wechat", "used"), null=True, blank=True)
+    message = models.OneToOneField(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="subscribe_grant",
+                                   verbose_name=pgettext_lazy("frequency cap", "message"))
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("WeChat one-time subscription")
+        verbose_name_plural = _("WeChat one-time subscriptions")
+        constraints = [
+            models.UniqueConstraint(fields=["openid", "template_id", "scene"], condition=models.Q(used_at__isnull=True),
+                                    name="subscribe_grant_one_unused_per_scene"),
+            models.CheckConstraint(condition=models.Q(scene__lte=10000), name="subscribe_grant_scene_0_10000"),
+        ]
+        indexes = [models.Index(fields=["user", "template_id", "used_at"], name="subscribe_grant_user_idx")]
+
+    def __str__(self):
+        return f"{self.template_id} #{self.scene}"
+
+
+class WeChatSubscribeChoice(models.Model):
+    """A doctor's answer about one subscription-notice template (订阅通知), as the Official Account's pop-up and
+    settings events report it: one row per event and template (the history); the latest row per openid and template
+    is the standing choice."""
+
+    class Status(models.TextChoices):
+        ACCEPT = "accept", pgettext_lazy("wechat subscription", "Accepted")
+        REJECT = "reject", pgettext_lazy("wechat subscription", "Rejected")
+
+    class Source(models.TextChoices):
+        POPUP = "popup", _("Subscription pop-up")
+        CHANGE = "change", _("Subscription settings")
+
+    openid = models.CharField(_("openid"), max_length=64, db_index=True)
+    template_id = models.CharField(_("WeChat template id"), max_length=64)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    popup_scene = models.CharField(pgettext_lazy("wechat", "scene"), max_length=16, blank=True)
+    occurred_at = models.DateTimeField(pgettext_lazy("wechat", "changed"))  # WeChat's CreateTime
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("WeChat subscription choice")
+        verbose_name_plural = _("WeChat subscription choices")
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            # WeChat retries an event it got no answer to: the same event is one row
+            models.UniqueConstraint(fields=["openid", "template_id", "source", "occurred_at"],
+                                    name="subscribe_choice_once_per_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.template_id}: {self.get_status_display()}"

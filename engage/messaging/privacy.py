@@ -4,7 +4,7 @@ without the number or OpenID, and messages still queued are not sent."""
 from django.utils import timezone
 
 from engage.core.personal_data import Closing, ClosingAccount, iso, personal_data
-from engage.messaging.models import FrequencyCapUse, OutboundMessage
+from engage.messaging.models import FrequencyCapUse, OutboundMessage, WeChatSubscribeGrant
 
 ACCOUNT_CLOSED = "account_closed"
 
@@ -35,3 +35,12 @@ def frequency_export(user) -> list[dict]:
     """Which informational/promotional messages counted against the person's frequency cap."""
     return [{"message": use.message_id, "day": use.day.isoformat(), "week": use.week.isoformat()}
             for use in FrequencyCapUse.objects.filter(user=user).order_by("day", "id")]
+
+
+@personal_data(section="wechat_one_time_notices", model="messaging.WeChatSubscribeGrant", user_fields=("user",),
+               order=73, closing=Closing.DELETE)
+def subscribe_grants_export(user) -> list[dict]:
+    """The one-time WeChat notices the person authorised, and when each was used."""
+    return [{"template_id": grant.template_id, "scene": grant.scene, "authorised_at": iso(grant.granted_at),
+             "used_at": iso(grant.used_at)}
+            for grant in WeChatSubscribeGrant.objects.filter(user=user).order_by("granted_at", "id")]

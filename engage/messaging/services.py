@@ -4,7 +4,7 @@ Interface for other apps:
 
     from engage.messaging.services import message_enqueue
     message = message_enqueue(
-        channel="sms" | "wechat_template" | "wechat_subscribe",
+        channel="sms" | "wechat_template" | "wechat_subscribe" | "wechat_once",
         to="+8613800138000" (E.164, SMS) or "<openid>" (WeChat),
         template_key="dose_reminder", params={...}, language="zh-hans" | "en",
         user=None, idempotency_key="dose:123",       # same key -> same message, sent once
@@ -43,7 +43,15 @@ from engage.core.roles import Capability, can
 from engage.messaging import conf, ratelimit
 from engage.messaging.backends import SendError, sms_backend
 from engage.messaging.inbound import Inbound, handlers
-from engage.messaging.models import FrequencyCap, FrequencyCapUse, InboundMessage, OutboundMessage, mask_recipient
+from engage.messaging.models import (
+    FrequencyCap,
+    FrequencyCapUse,
+    InboundMessage,
+    OutboundMessage,
+    WeChatSubscribeChoice,
+    WeChatSubscribeGrant,
+    mask_recipient,
+)
 from engage.messaging.outcomes import outcome_changed, outcomes_gathered, register_outcome_handler  # noqa: F401  (re-exported)
 from engage.messaging.templates import SECRET_MASK, get_template
 from engage.messaging.wechat import wechat_sender
@@ -157,8 +165,12 @@ def message_enqueue(
     resend_of: OutboundMessage | None = None,
     category: str = OutboundMessage.Category.TRANSACTIONAL,
     when_capped: str = OutboundMessage.WhenCapped.HOLD,
+    once_template_id: str = "",
 ) -> OutboundMessage:
     """Records the message in the outbox and schedules its delivery after commit.
+
+    `wechat_once` (a one-time subscription message to `to`, an openid) spends one unspent authorisation of
+    `once_template_id` in the same transaction; without one it raises `no_subscribe_grant` and writes nothing.
 
     The same idempotency key returns the existing message and schedules nothing: a message is sent once.
     `category` informational or promotional (with a `user`) counts against the doctor's frequency cap across
@@ -174,10 +186,25 @@ def message_enqueue(
     try:
         with transaction.atomic():
             message.save(force_insert=True)
+            if channel == Channel.WECHAT_ONCE:
+                _subscribe_grant_spend(message, once_template_id)
     except IntegrityError:
         return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
     _dispatch(message.pk)
     return message
+
+
+def _subscribe_grant_spend(message: OutboundMessage, template_id: str) -> None:
+    """Inside the message's insert: spends the oldest unspent one-time authorisation of its openid for
+    `template_id` (locked, so two messages never spend one grant); none left raises `no_subscribe_grant` and the
+    message is not written."""
+    grant = (WeChatSubscribeGrant.objects.select_for_update(skip_locked=True)
+             .filter(openid=message.recipient, template_id=template_id, used_at__isnull=True)
+             .order_by("granted_at", "pk").first())
+    if grant is None:
+        raise DomainError("no_subscribe_grant", _("The doctor has not authorised a WeChat notice of this kind."))
+    grant.used_at, grant.message = timezone.now(), message
+    grant.save(update_fields=["used_at", "message"])
 
 
 def messages_enqueue_many(specs: list[MessageSpec], *, dispatch: bool = True) -> dict[str, int]:
@@ -246,6 +273,12 @@ def _call_provider(message: OutboundMessage):
             idempotency_key=message.idempotency_key, callback_query=f"m={message.pk}",
         )
     sender = wechat_sender()
+    if message.channel == Channel.WECHAT_ONCE:
+        grant = WeChatSubscribeGrant.objects.filter(message_id=message.pk).first()
+        if grant is None:  # the doctor's account was closed meanwhile
+            raise SendError("no_subscribe_grant", "The one-time authorisation is gone.", unreachable=True)
+        return sender.send_once(message.recipient, message.template_key, message.send_params(),
+                                template_id=grant.template_id, scene=grant.scene, language=message.language)
     send = sender.send_template if message.channel == Channel.WECHAT_TEMPLATE else sender.send_subscribe
     return send(message.recipient, message.template_key, message.send_params(), idempotency_key=message.idempotency_key)
 
@@ -458,7 +491,8 @@ def message_status_report(
 ) -> OutboundMessage | None:
     """Applies a provider's delivery report as a one-way state machine. Unknown messages return None; duplicates
     and late reports (a `sent` after `delivered`) change nothing."""
-    channels = [Channel.SMS] if channel == Channel.SMS else [Channel.WECHAT_TEMPLATE, Channel.WECHAT_SUBSCRIBE]
+    channels = [Channel.SMS] if channel == Channel.SMS else [Channel.WECHAT_TEMPLATE, Channel.WECHAT_SUBSCRIBE,
+                                                              Channel.WECHAT_ONCE]
     query = OutboundMessage.objects.filter(channel__in=channels)
     if message_id is not None:
         query = query.filter(pk=message_id)
@@ -572,3 +606,66 @@ def inbound_receive(
             row.reply = reply[:1600]
             row.save(update_fields=["reply"])
     return row, True
+
+
+SUBSCRIBE_SCENE_MAX = 10000
+
+
+def subscribe_grant_record(*, user, openid: str, template_id: str, scene, action: str) -> WeChatSubscribeGrant | None:
+    """What WeChat's one-time subscription page reported back: `confirm` records one authorisation of `template_id`
+    under `scene` for `user` (a second confirm of the same unspent scene is the same grant: WeChat does not add them
+    up); `cancel` records nothing. Audited either way. Bad values raise `invalid_subscribe` and write nothing."""
+    openid, template_id = (openid or "").strip(), (template_id or "").strip()
+    try:
+        scene = int(scene)
+    except (TypeError, ValueError):
+        scene = -1
+    if action not in ("confirm", "cancel") or not openid or len(openid) > 64 or not template_id \
+            or len(template_id) > 64 or not 0 <= scene <= SUBSCRIBE_SCENE_MAX:
+        raise DomainError("invalid_subscribe", _("WeChat did not confirm the subscription. Try again."))
+    with transaction.atomic():
+        grant = None
+        if action == "confirm":
+            grant = WeChatSubscribeGrant.objects.filter(openid=openid, template_id=template_id, scene=scene,
+                                                        used_at__isnull=True).first()
+            if grant is None:
+                try:
+                    with transaction.atomic():
+                        grant = WeChatSubscribeGrant.objects.create(user=user, openid=openid, template_id=template_id,
+                                                                    scene=scene)
+                except IntegrityError:  # the same authorisation recorded by a parallel request
+                    grant = WeChatSubscribeGrant.objects.get(openid=openid, template_id=template_id, scene=scene,
+                                                             used_at__isnull=True)
+        audit_log(actor=user, action="messaging.wechat_subscribe_grant", obj=grant or user,
+                  after={"template_id": template_id, "scene": scene, "action": action})
+    return grant
+
+
+def subscribe_choices_record(*, openid: str, source: str, occurred_at: datetime,
+                             items: list[dict]) -> list[WeChatSubscribeChoice]:
+    """The subscription-notice pop-up or settings events of one callback: per item (`template_id`, `status`
+    accept/reject, `popup_scene`) one history row; a repeated event (WeChat retries) adds nothing. Returns the rows
+    written. The latest row per openid and template is the standing choice (`subscribe_choice`)."""
+    rows = [
+        WeChatSubscribeChoice(openid=openid[:64], template_id=item["template_id"][:64], status=item["status"],
+                              source=source, popup_scene=str(item.get("popup_scene") or "")[:16],
+                              occurred_at=occurred_at)
+        for item in items
+        if item.get("template_id") and item.get("status") in WeChatSubscribeChoice.Status.values
+    ]
+    if not openid or not rows:
+        return []
+    written = []
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                continue
+            written.append(row)
+        if written:
+            audit_log(actor=None, action="messaging.wechat_subscribe_choice", object_type="wechat.subscribe",
+                      object_id=mask_recipient(openid),
+                      after={"source": source, "choices": {row.template_id: row.status for row in written}})
+    return written

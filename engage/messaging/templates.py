@@ -21,6 +21,10 @@ class MessageTemplate:
     wechat_fields: dict[str, str] = field(default_factory=dict)
     wechat_subscribe_template_id: str = ""  # a subscription notice (订阅通知) template, if the key has one
     wechat_url: str = ""  # the page the message opens, with {param} placeholders
+    # A one-time subscription message (一次性订阅消息): its title (WeChat shows 15 characters) and its text (200),
+    # with {param} placeholders; without them the first WeChat field and the SMS text are used.
+    wechat_once_title: str = ""
+    wechat_once_content: str = ""
     # Parameters nobody may read (one-time codes, sign-in links): kept encrypted until the provider took the
     # message, then erased; stored, shown and logged as SECRET_MASK.
     secret_params: tuple[str, ...] = ()
@@ -41,6 +45,20 @@ class MessageTemplate:
             return self.wechat_url.format(**params) if self.wechat_url else ""
         except (KeyError, IndexError) as exc:
             raise DomainError("template_params_missing", f"Template {self.key} needs parameter {exc}.") from exc
+
+    def render_wechat_once(self, params: dict, language: str = "zh-hans") -> tuple[str, dict[str, dict[str, str]]]:
+        """The title (at most 15 characters) and `data` ({"content": {"value": ...}}, at most 200) of a one-time
+        subscription message."""
+        try:
+            title = self.wechat_once_title.format(**params) if self.wechat_once_title else ""
+            content = self.wechat_once_content.format(**params) if self.wechat_once_content else ""
+        except (KeyError, IndexError) as exc:
+            raise DomainError("template_params_missing", f"Template {self.key} needs parameter {exc}.") from exc
+        if not title:
+            fields = list(self.render_wechat(params).values())
+            title = fields[0]["value"] if fields else ""
+        content = content or self.render_sms(params, language)
+        return title[:15], {"content": {"value": content[:200]}}
 
     def render_sms(self, params: dict, language: str) -> str:
         text = self.sms.get(language) or self.sms["zh-hans"]

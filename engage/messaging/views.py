@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from engage.messaging import conf
 from engage.messaging.inbound import classify_text
-from engage.messaging.models import InboundMessage, OutboundMessage
-from engage.messaging.services import inbound_receive, message_status_report
+from engage.messaging.models import InboundMessage, OutboundMessage, WeChatSubscribeChoice
+from engage.messaging.services import inbound_receive, message_status_report, subscribe_choices_record
 
 logger = logging.getLogger("engage.messaging")
 
@@ -201,6 +201,52 @@ def _wechat_inbound(message) -> str:
     return row.reply
 
 
+# The subscription-notice events (订阅通知) wechatpy 1.8 does not parse: the event, its list element, our source.
+SUBSCRIBE_EVENTS = {
+    "subscribe_msg_popup_event": ("SubscribeMsgPopupEvent", WeChatSubscribeChoice.Source.POPUP),
+    "subscribe_msg_change_event": ("SubscribeMsgChangeEvent", WeChatSubscribeChoice.Source.CHANGE),
+    "subscribe_msg_sent_event": ("SubscribeMsgSentEvent", None),
+}
+SUBSCRIBE_EVENT_MAX_ITEMS = 50
+
+
+def _subscribe_event(body: bytes | str) -> dict | None:
+    """The subscription-notice event in a callback body: {"event", "openid", "created", "items": [{TemplateId, …}]},
+    None for any other message. Raises ValueError when it is one of them but malformed."""
+    from defusedxml import ElementTree
+
+    root = ElementTree.fromstring(body.encode() if isinstance(body, str) else body)
+    event = (root.findtext("Event") or "").strip().lower()
+    if (root.findtext("MsgType") or "").strip().lower() != "event" or event not in SUBSCRIBE_EVENTS:
+        return None
+    openid = (root.findtext("FromUserName") or "").strip()
+    created = int((root.findtext("CreateTime") or "").strip())
+    container = root.find(SUBSCRIBE_EVENTS[event][0])
+    items = [{child.tag: (child.text or "").strip() for child in element}
+             for element in (container.findall("List") if container is not None else [])]
+    if not openid or len(openid) > 64 or not items or len(items) > SUBSCRIBE_EVENT_MAX_ITEMS \
+            or not all(item.get("TemplateId") for item in items):
+        raise ValueError("incomplete subscription event")
+    return {"event": event, "openid": openid, "created": created, "items": items}
+
+
+def _subscribe_event_apply(event: dict) -> None:
+    source = SUBSCRIBE_EVENTS[event["event"]][1]
+    if source is None:  # the delivery report of a subscription notice
+        for item in event["items"]:
+            ok = item.get("ErrorCode", "") == "0" or item.get("ErrorStatus", "").lower() == "success"
+            if item.get("MsgID"):
+                message_status_report(
+                    channel=OutboundMessage.Channel.WECHAT_SUBSCRIBE, provider_message_id=item["MsgID"][:100],
+                    status=OutboundMessage.Status.DELIVERED if ok else OutboundMessage.Status.UNDELIVERED,
+                    error_code="" if ok else (item.get("ErrorCode") or "failed")[:50])
+        return
+    at = min(timezone.now(), datetime.fromtimestamp(event["created"], tz=UTC))
+    subscribe_choices_record(openid=event["openid"], source=source, occurred_at=at, items=[
+        {"template_id": item["TemplateId"], "status": item.get("SubscribeStatusString", "").lower(),
+         "popup_scene": item.get("PopupScene", "")} for item in event["items"]])
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def wechat_callback(request):
@@ -244,14 +290,18 @@ def _wechat_handle(request):
             if not msg_signature:
                 return HttpResponseForbidden("bad signature")
             body = _crypto().decrypt_message(body, msg_signature, timestamp, nonce)
-        message = parse_message(body)
-        if message is None or not getattr(message, "source", None):
+        subscribe_event = _subscribe_event(body)
+        message = parse_message(body) if subscribe_event is None else None
+        if subscribe_event is None and (message is None or not getattr(message, "source", None)):
             raise ValueError("no message")
     except InvalidSignatureException:
         return HttpResponseForbidden("bad signature")
     except Exception:  # malformed XML, a missing field, a damaged cipher text
         logger.info("malformed WeChat callback", exc_info=True)
         return HttpResponseBadRequest("malformed")
+    if subscribe_event is not None:
+        _subscribe_event_apply(subscribe_event)
+        return HttpResponse("success", content_type="text/plain")
     reply = _wechat_inbound(message)
     if not reply:
         return HttpResponse("success", content_type="text/plain")

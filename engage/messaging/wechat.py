@@ -147,6 +147,22 @@ class WeChatSender:
         return SendResult(provider_message_id=str(result.get("msgid", "")))
 
 
+    def send_once(self, openid: str, template_key: str, params: dict, *, template_id: str, scene: int,
+                  language: str = "zh-hans") -> SendResult:
+        """A one-time subscription message (`message/template/subscribe`, wechatpy's send_subscribe_template) under
+        the `template_id` and `scene` the person authorised."""
+        template = get_template(template_key)
+        title, data = template.render_wechat_once(params, language)
+        url = template.render_wechat_url(params) or None
+        try:
+            result = self.client.message.send_subscribe_template(openid, template_id, scene, title, data, url=url)
+        except WeChatClientException as exc:
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise network_error(exc) from exc
+        return SendResult(provider_message_id=str((result or {}).get("msgid", "")))
+
+
 class OutboxWeChatSender:
     """Development without WECHAT_APP_ID: the message stays in the outbox and is logged."""
 
@@ -159,6 +175,12 @@ class OutboxWeChatSender:
         return SendResult(provider_message_id="")
 
     send_subscribe = send_template
+
+    def send_once(self, openid: str, template_key: str, params: dict, *, template_id: str, scene: int,
+                  language: str = "zh-hans") -> SendResult:
+        title, _data = get_template(template_key).render_wechat_once(params, language)
+        logger.info("WeChat one-time message to %s: %s %s", openid, template_key, title)
+        return SendResult(provider_message_id="")
 
 
 _local = threading.local()

@@ -375,6 +375,8 @@ WECHAT_TOKEN = env("WECHAT_TOKEN", "")
 WECHAT_ENCODING_AES_KEY = env("WECHAT_ENCODING_AES_KEY", "")
 # WeChat's API base (https://api.weixin.qq.com/cgi-bin/ when empty); the browser tests point it at the fake WeChat.
 ENGAGE_WECHAT_API_BASE_URL = env("ENGAGE_WECHAT_API_BASE_URL", "")
+# The one-time subscription message template (一次性订阅消息) from the Official Account console; empty: not offered.
+ENGAGE_WECHAT_ONCE_TEMPLATE_ID = env("ENGAGE_WECHAT_ONCE_TEMPLATE_ID", "")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", "")

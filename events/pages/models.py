@@ -245,8 +245,10 @@ class EventPage(ReviewedPageMixin, Page):
         return self.quotas.aggregate(total=Sum("taken"))["total"] or 0
 
     def get_context(self, request, *args, **kwargs):
+        from cms.reading.services import forwarded_ref  # page-as-view: services import pages
         from events.pages.selectors import event_page_context  # page-as-view: selectors import pages
 
+        forwarded_ref(request, self)  # a shared link's ?ref= is remembered for the registration that may follow
         context = super().get_context(request, *args, **kwargs)
         context.update(event_page_context(user=request.user, event=self,
                                           preview=getattr(request, "is_preview", False)))

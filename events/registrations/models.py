@@ -80,6 +80,9 @@ class Registration(models.Model):
     source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.SELF)
     invited_by = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("invited by"))
+    # Whose shared link (?ref=<share code>) the doctor came through, as forwarded reads are credited.
+    referrer = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("shared by"))
     frequency_warning = models.CharField(_("frequency warning"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("registered"), auto_now_add=True, db_index=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)

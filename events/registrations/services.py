@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from cms.reading.selectors import share_code_owner
 from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.jobs import enqueue_on_commit
@@ -361,9 +362,12 @@ def _require_qualified_inviter(*, invited_by, event: EventPage, by_doctor: bool)
 
 
 @transaction.atomic
-def registration_create(*, event: EventPage, doctor, actor=None, invite: str | None = None) -> Registration:
+def registration_create(*, event: EventPage, doctor, actor=None, invite: str | None = None,
+                        ref: str = "") -> Registration:
     """Registers `doctor` for `event`: by themselves (actor None or the doctor), through a rep's or region's
     invitation code (`invite`), or invited by staff (`actor` a staff member, confirmed without approval).
+    `ref`: the share code of the link the doctor came through; its owner is recorded as the referrer (an unknown
+    code or the doctor's own is ignored).
 
     Checks, in this order: the meeting is live (404 `event_not_found`), the registration window (400
     `registration_closed`), the audience rules (403 `not_eligible`), an active registration (409
@@ -419,6 +423,7 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
         registration = Registration.objects.create(
             event=event, doctor=doctor, quota=quota, holds_seat=status in HOLDING, status=status,
             source=source, invited_by=invited_by, frequency_warning=frequency.warning,
+            referrer=share_code_owner(code=ref, reader=doctor) if ref and not by_staff else None,
             decided_by=actor if by_staff and status == Status.CONFIRMED else None,
             decided_at=now if by_staff and status == Status.CONFIRMED else None,
         )
@@ -428,7 +433,7 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
     if status == Status.CONFIRMED:
         ticket_issue(registration=registration, new=True)
     audit_log(actor=actor, action="events.registration.created", obj=registration,
-              after={"status": status, "quota": quota.pk, "source": source,
+              after={"status": status, "quota": quota.pk, "source": source, "referrer": registration.referrer_id,
                      "frequency_warning": frequency.warning or None})
     _notify(registration, status)
     return registration

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cms.reading.services import share_code_for
+from cms.reading.services import forwarded_ref, share_code_for
 from engage.core.errors import DomainError, NotFound
 from events.pages import selectors as pages_selectors
 from events.pages.models import EventPage
@@ -48,7 +48,8 @@ def register(request, event_id: int):
         raise Http404 from None
     invite = (request.POST.get("invite") or "").strip()[:MAX_INVITE + 1] or None
     try:
-        registration = registration_create(event=event, doctor=request.user, invite=invite)
+        registration = registration_create(event=event, doctor=request.user, invite=invite,
+                                           ref=forwarded_ref(request, event))
     except DomainError as error:
         messages.error(request, str(error.message))
         return redirect(_back(request, event))

@@ -5,19 +5,24 @@ portal's inbox, and over WeChat or SMS only with the doctor's consent to that ch
     doctor_notify(user=doctor, kind="events.registration", title=..., body=..., url=..., key="registration:7:confirmed")
 
 `doctor_notify` stores the inbox notification once per `key` and, after commit, queues `notification_deliver`
-(members.consents.tasks): a WeChat template message when the user consented to `marketing_wechat` and has a WeChat
-openid (allauth's weixin social account), with an SMS fallback if they also consented to `marketing_sms`; else SMS
-with `marketing_sms` consent and a mobile number; else nothing. Once per notification and channel (idempotency key).
+(members.consents.tasks): for meeting confirmations and reminders, verification results and rewards a one-time
+subscription message when the doctor authorised one (ENGAGE_WECHAT_ONCE_TEMPLATE_ID; the authorisation is
+their consent to that one message); else a WeChat template message when the user consented to `marketing_wechat`
+and has a WeChat openid (allauth's weixin social account), with an SMS fallback if they also consented to
+`marketing_sms`; else SMS with `marketing_sms` consent and a mobile number; else nothing. Once per notification
+(idempotency key).
 """
 
 from django.conf import settings
 from django.db import transaction
 
+from engage.core.errors import DomainError
 from engage.core.jobs import enqueue_on_commit
 from engage.inbox.models import Notification
 from engage.inbox.services import notification_send
 from engage.messaging import conf
 from engage.messaging.models import OutboundMessage
+from engage.messaging.selectors import subscribe_grant_openid
 from engage.messaging.services import message_enqueue
 from engage.messaging.templates import MessageTemplate, register
 from members.consents.models import ConsentKind
@@ -30,6 +35,8 @@ NOTIFICATION_TEMPLATE = register(MessageTemplate(
     wechat_template_id=getattr(settings, "ENGAGE_WECHAT_NOTIFICATION_TEMPLATE_ID", ""),
     wechat_fields={"thing1": "{short_title}", "thing2": "{short_body}"},
     wechat_url="{link}",
+    wechat_once_title="{short_title}",
+    wechat_once_content="{once_body}",
 ))
 
 
@@ -56,15 +63,30 @@ def notification_deliver(*, notification) -> OutboundMessage | None:
     """Queues the notification over WeChat or SMS as the user consented; returns the message or None (no consent
     or no address). Repeated calls return the same message."""
     user = notification.user
+    keys = [f"notification:{notification.pk}:{channel}" for channel in ("wechat_once", "wechat", "sms")]
+    if existing := OutboundMessage.objects.filter(idempotency_key__in=keys).order_by("pk").first():
+        return existing
     wechat_ok = consent_active(user, ConsentKind.MARKETING_WECHAT)
     sms_ok = consent_active(user, ConsentKind.MARKETING_SMS) and bool(getattr(user, "mobile", None))
     base = conf.get("ENGAGE_PUBLIC_URL").rstrip("/")
     link = f"{base}{notification.url}" if notification.url.startswith("/") else notification.url
     params = {"title": notification.title, "body": notification.body, "link": link,
-              "short_title": notification.title[:20], "short_body": (notification.body or notification.title)[:20]}
+              "short_title": notification.title[:20], "short_body": (notification.body or notification.title)[:20],
+              "once_body": (notification.body or notification.title)[:200]}
     common = {"template_key": "notification", "params": params, "user": user,
               "language": getattr(user, "language", "zh-hans") or "zh-hans", "purpose": "notification",
               "category": _category(notification.kind)}
+    once_template = conf.get("ENGAGE_WECHAT_ONCE_TEMPLATE_ID")
+    once_openid = subscribe_grant_openid(user=user, template_id=once_template) \
+        if notification.kind in TRANSACTIONAL_KINDS else ""
+    if once_openid:
+        try:
+            return message_enqueue(channel=OutboundMessage.Channel.WECHAT_ONCE, to=once_openid,
+                                   idempotency_key=keys[0], once_template_id=once_template,
+                                   fallback_sms_to=user.mobile if sms_ok else None, **common)
+        except DomainError as exc:
+            if exc.code != "no_subscribe_grant":  # spent meanwhile by another notice: on to the other channels
+                raise
     openid = _openid(user) if wechat_ok else ""
     if openid:
         return message_enqueue(channel=OutboundMessage.Channel.WECHAT_TEMPLATE, to=openid,

@@ -1,6 +1,7 @@
 """A doctor's relation to the Official Account beyond the log-in link (allauth's SocialAccount holds that): whether
 the openid follows the account, as the subscribe/unsubscribe callbacks report it."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -43,6 +44,10 @@ class KeywordReply(models.Model):
         return self.keyword
 
 
+# WeChat's name limits for the custom menu (bytes of UTF-8: 4 Chinese characters at the top, 8 below, as WeChat counts).
+MENU_TOP_NAME_BYTES, MENU_SUB_NAME_BYTES = 16, 60
+
+
 class MenuButton(models.Model):
     """One button of the Official Account's menu: up to 3 at the top, up to 5 under each; a button opens a portal
     page (or path), sends a keyword (answered by the keyword replies), or holds sub-buttons."""
@@ -73,3 +78,16 @@ class MenuButton(models.Model):
 
     def __str__(self):
         return f"{self.parent.name} › {self.name}" if self.parent_id else self.name
+
+    def name_problem(self, *, top: bool) -> str:
+        """What is wrong with the name under WeChat's limits for a top-level (`top`) or sub-menu button, or ""."""
+        limit = MENU_TOP_NAME_BYTES if top else MENU_SUB_NAME_BYTES
+        if self.name.strip() and len(self.name.encode()) <= limit:
+            return ""
+        return _("“%(name)s”: a name of 1 to %(limit)s bytes (%(chars)s Chinese characters).") % {
+            "name": self.name, "limit": limit, "chars": limit // 4 if top else 8}
+
+    def clean(self):
+        """The admin form refuses a name WeChat would refuse, before the menu is published."""
+        if problem := self.name_problem(top=self.parent_id is None):
+            raise ValidationError({"name": problem})

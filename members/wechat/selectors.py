@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from engage.core.errors import DomainError
+from engage.messaging import conf
 from engage.messaging.wechat import jsapi_signature, jsapi_ticket
 from members.wechat.models import WeChatFollower
 
@@ -82,3 +83,31 @@ def js_config(*, url: str, allowed_hosts: set[str]) -> JsConfig:
     timestamp = int(time.time())
     return JsConfig(appId=settings.WECHAT_APP_ID, timestamp=timestamp, nonceStr=nonce,
                     signature=jsapi_signature(ticket=jsapi_ticket(), noncestr=nonce, timestamp=timestamp, url=page))
+
+
+SUBSCRIBE_SCENE_MAX = 10000  # WeChat's one-time subscription scenes are 0..10000
+
+
+def once_template_id() -> str:
+    """The one-time subscription message template (一次性订阅消息) of the Official Account, or "" (off)."""
+    return conf.get("ENGAGE_WECHAT_ONCE_TEMPLATE_ID") if wechat_enabled() else ""
+
+
+def subscribe_offer_url(*, request, scene: int) -> str:
+    """The link that asks the signed-in doctor to receive one notice in WeChat (`scene` names which, e.g. one
+    meeting's), back to the current page afterwards; "" outside WeChat, signed out, or with the feature off."""
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    if not wechat_jssdk_available(request) or not request.user.is_authenticated or not once_template_id():
+        return ""
+    scene = int(scene) % (SUBSCRIBE_SCENE_MAX + 1)
+    return f"{reverse('wechat_subscribe')}?{urlencode({'scene': scene, 'next': request.get_full_path()})}"
+
+
+def wechat_jssdk_available(request) -> bool:
+    """Whether the page answering `request` can use WeChat's JS-SDK: opened inside WeChat (a MicroMessenger user
+    agent) with an Official Account configured."""
+    from members.wechat.middleware import in_wechat
+
+    return request is not None and wechat_enabled() and in_wechat(request)

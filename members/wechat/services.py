@@ -176,17 +176,13 @@ def on_wechat_inbound(inbound) -> str | None:
     return None
 
 
-# WeChat's limits for the custom menu (bytes of UTF-8: 4 Chinese characters at the top, 8 below, as WeChat counts).
+# WeChat's limits for the custom menu (names: MenuButton.name_problem).
 MENU_TOP_MAX, MENU_SUB_MAX = 3, 5
-MENU_TOP_NAME_BYTES, MENU_SUB_NAME_BYTES, MENU_URL_BYTES, MENU_KEY_BYTES = 16, 60, 1024, 128
+MENU_URL_BYTES, MENU_KEY_BYTES = 1024, 128
 
 
 def _button_data(button: MenuButton, *, top: bool) -> tuple[dict, list[str]]:
-    problems = []
-    limit = MENU_TOP_NAME_BYTES if top else MENU_SUB_NAME_BYTES
-    if not button.name.strip() or len(button.name.encode()) > limit:
-        problems.append(_("“%(name)s”: a name of 1 to %(limit)s bytes (%(chars)s Chinese characters).") % {
-            "name": button.name, "limit": limit, "chars": limit // 4 if top else 8})
+    problems = [problem] if (problem := button.name_problem(top=top)) else []
     data = {"name": button.name.strip()}
     if button.kind == MenuButton.Kind.PARENT:
         if not top:

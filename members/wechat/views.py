@@ -2,6 +2,8 @@
 oauth2_callback from here), the authorisation start a page links to, the mobile-number binding that follows a first
 authorisation, and unbinding from the account page."""
 
+import secrets
+
 from allauth.account.utils import perform_login
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
@@ -13,13 +15,15 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from engage.core.clients import client_ip
 from engage.core.errors import DomainError
+from engage.messaging.services import subscribe_grant_record
+from engage.messaging.wechat import wechat_client
 from members.wechat.forms import BindMobileForm
 from members.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OfficialAccountOAuth2Adapter
-from members.wechat.selectors import wechat_enabled
+from members.wechat.selectors import SUBSCRIBE_SCENE_MAX, once_template_id, wechat_enabled
 from members.wechat.services import wechat_bind_code_send, wechat_bind_complete, wechat_unbind
 
 
@@ -123,3 +127,57 @@ def unbind(request):
     else:
         messages.success(request, _("WeChat is no longer bound to your account."))
     return redirect("member_home")
+
+
+SUBSCRIBE_KEY = "wechat_subscribe_pending"  # session: reserved token -> the scene asked for and where to go back
+SUBSCRIBE_PENDING_MAX = 5
+
+
+@login_required
+@require_GET
+def subscribe(request):
+    """Sends the doctor to WeChat's one-time subscription page (一次性订阅消息) for the notice `?scene=`; WeChat comes
+    back to `subscribe_done` with the answer. `reserved` is a random token kept in this session (WeChat's CSRF
+    guard for this page: letters and digits, at most 128)."""
+    template_id = once_template_id()
+    if not template_id:
+        return HttpResponseBadRequest(_("WeChat notices are not configured."))
+    try:
+        scene = int(request.GET.get("scene", ""))
+    except ValueError:
+        scene = -1
+    if not 0 <= scene <= SUBSCRIBE_SCENE_MAX:
+        return HttpResponseBadRequest(_("Unknown WeChat notice."))
+    reserved = secrets.token_hex(16)
+    pending = dict(request.session.get(SUBSCRIBE_KEY) or {})
+    pending[reserved] = {"scene": scene, "next": _safe_next(request, reverse("member_home"))}
+    request.session[SUBSCRIBE_KEY] = dict(list(pending.items())[-SUBSCRIBE_PENDING_MAX:])
+    redirect_url = request.build_absolute_uri(reverse("wechat_subscribe_done"))
+    return HttpResponseRedirect(wechat_client().message.get_subscribe_authorize_url(
+        scene, template_id, redirect_url, reserved=reserved))
+
+
+@login_required
+@require_GET
+def subscribe_done(request):
+    """WeChat's answer (openid, template_id, action confirm/cancel, scene, reserved): recorded as one authorisation
+    when it matches the request this session made; a forged, replayed or mismatched answer is a 400, nothing
+    written."""
+    pending = dict(request.session.get(SUBSCRIBE_KEY) or {})
+    asked = pending.pop((request.GET.get("reserved") or "")[:128], None)
+    if asked is None or request.GET.get("template_id") != once_template_id() \
+            or request.GET.get("scene") != str(asked["scene"]):
+        return HttpResponseBadRequest(_("This WeChat answer does not match a request of yours. Try again."))
+    request.session[SUBSCRIBE_KEY] = pending
+    try:
+        grant = subscribe_grant_record(user=request.user, openid=request.GET.get("openid", ""),
+                                       template_id=request.GET.get("template_id", ""), scene=asked["scene"],
+                                       action=request.GET.get("action", ""))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        if grant is not None:
+            messages.success(request, _("You will get this notice in WeChat."))
+        else:
+            messages.info(request, _("No WeChat notice: we will tell you by SMS or in your inbox."))
+    return HttpResponseRedirect(asked["next"])

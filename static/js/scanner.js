@@ -93,6 +93,12 @@
     });
   }
 
+  // WeChat's own scanner (wx.scanQRCode, wechat_share.js) hands its result over like the camera's.
+  wedge.addEventListener("wechat-scan", function (event) {
+    event.preventDefault();
+    checkIn(secretFrom(String(event.detail || "")), "camera");
+  });
+
   // Keyboard wedge: the scanner types the code and presses Enter.
   wedgeForm.addEventListener("submit", function (event) {
     event.preventDefault();

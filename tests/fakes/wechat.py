@@ -1,7 +1,10 @@
 """A fake of WeChat's Official Account API under /cgi-bin/: token and stable_token (the current token to everyone,
 a new one only with force_refresh), ticket/getticket (the JS-SDK ticket), menu/create, menu/get and
 get_current_selfmenu_info (the live menu), message/template/subscribe (one-time subscription),
-message/template/send (de-duplicating on (touser, client_msg_id) as WeChat does), message/subscribe/bizsend; and
+message/template/send (de-duplicating on (touser, client_msg_id) as WeChat does), message/subscribe/bizsend; the
+one-time subscription page (`fake.subscribe_confirm(url)`: the person's answer on mp.weixin.qq.com/mp/subscribemsg)
+and message/template/subscribe, which spends one authorisation of (touser, template_id, scene) and answers 43101
+without one, as WeChat does; and
 the web authorisation (网页授权) allauth's weixin provider uses under /sns/: oauth2/access_token (a code from
 `fake.oauth_code(openid)`) and userinfo.
 
@@ -30,6 +33,39 @@ class FakeWeChat(FakeServer):
         self.stable_token_calls = 0
         self.tickets_issued = 0
         self.menu: dict | None = None  # the live menu, as menu/create left it
+        self.subscribe_grants: dict[tuple, int] = {}  # (openid, template_id, scene) -> authorisations not spent
+
+    def subscribe_confirm(self, url: str, openid: str, *, action: str = "confirm") -> str:
+        """The person's answer on WeChat's one-time subscription page at `url` (what get_subscribe_authorize_url
+        built): where WeChat sends the browser back (redirect_url with openid, template_id, action, scene,
+        reserved). A confirm lets one message through; confirming one scene again does not add up."""
+        from urllib.parse import parse_qs, urlencode, urlparse
+
+        parsed = urlparse(url)
+        assert f"{parsed.scheme}://{parsed.netloc}{parsed.path}" == "https://mp.weixin.qq.com/mp/subscribemsg", url
+        assert parsed.fragment == "wechat_redirect", url
+        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+        assert query["action"] == "get_confirm" and query["appid"] == self.appid, query
+        assert 0 <= int(query["scene"]) <= 10000 and len(query.get("reserved", "")) <= 128, query
+        if action == "confirm":
+            with self._lock:
+                self.subscribe_grants[(openid, query["template_id"], int(query["scene"]))] = 1
+        back = urlencode({"openid": openid, "template_id": query["template_id"], "action": action,
+                          "scene": query["scene"], "reserved": query.get("reserved", "")})
+        return f"{query['redirect_url']}?{back}"
+
+    def _subscribe_send(self, data: dict):
+        """message/template/subscribe: title ≤ 15 characters, content ≤ 200, scene 0-10000, one authorisation."""
+        content = ((data.get("data") or {}).get("content") or {}).get("value", "")
+        scene = data.get("scene")
+        if not isinstance(scene, int) or not 0 <= scene <= 10000 or not data.get("title") \
+                or len(data["title"]) > 15 or not content or len(content) > 200:
+            return {"errcode": 47003, "errmsg": "argument invalid!"}
+        key = (data.get("touser"), data.get("template_id"), scene)
+        if not self.subscribe_grants.get(key):
+            return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
+        self.subscribe_grants[key] -= 1
+        return None
 
     def oauth_code(self, openid: str, *, scope: str = "snsapi_userinfo", unionid: str = "", nickname: str = "",
                    snapshot: bool = False) -> str:
@@ -157,6 +193,8 @@ class FakeWeChat(FakeServer):
         if isinstance(reply, tuple):
             return 200, {"errcode": reply[1], "errmsg": f"fake error {reply[1]}"}
         with self._lock:
+            if recorded.path.endswith("/message/template/subscribe") and (refused := self._subscribe_send(data)):
+                return 200, refused
             key = (data.get("touser"), data.get("client_msg_id"))
             if data.get("client_msg_id") and key in self._by_client_msg_id:
                 return 200, {"errcode": 0, "errmsg": "ok", "msgid": self._by_client_msg_id[key]}

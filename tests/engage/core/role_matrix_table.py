@@ -143,6 +143,9 @@ TABLE = [
     everyone("GET", "/members/wechat/authorize/", 400),
     everyone("GET", "/members/wechat/bind/", REDIRECT),
     signed_in("POST", "/members/wechat/unbind/", REDIRECT),
+    # One-time subscription messages (WeChat unconfigured here: off); an answer no request of the session made: 400.
+    signed_in("GET", "/members/wechat/subscribe/", 400),
+    signed_in("GET", "/members/wechat/subscribe/done/", 400),
     everyone("GET", "/accounts/weixin/login/", 404),
     everyone("GET", "/accounts/weixin/login/callback/", 404),
     everyone("GET", "/api/v1/wechat/js-config", 422),  # guests too; without ?url= the query is incomplete
