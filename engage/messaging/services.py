@@ -33,7 +33,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -316,6 +316,36 @@ def _settle(message: OutboundMessage, outcome, claim_token: str) -> None:
             OutboundMessage.objects.filter(pk=message.pk, provider_message_id="").update(provider_message_id=pid)
 
 
+def _settle_many(pending: list[tuple], claim_token: str) -> None:
+    """`_settle` for a group: the accepted ones move to `sent` in one UPDATE, the others one by one."""
+    accepted = [(m, o) for m, o in pending if not isinstance(o, SendError | DomainError)]
+    if len(accepted) < 2:
+        for message, outcome in pending:
+            _settle(message, outcome, claim_token)
+        return
+    for message, outcome in pending:
+        if isinstance(outcome, SendError | DomainError):
+            _settle(message, outcome, claim_token)
+    now = timezone.now()
+    ids = {m.pk: (o.provider_message_id or "")[:100] for m, o in accepted}
+    provider_id = Case(*[When(pk=pk, then=Value(pid)) for pk, pid in ids.items()], default=Value(""),
+                       output_field=CharField())
+    allowed_from = [s for s, rank in RANK.items() if rank < RANK[Status.SENT] and s not in FINAL]
+    moved = OutboundMessage.objects.filter(pk__in=list(ids), status__in=allowed_from).update(
+        status=Status.SENT, provider_message_id=provider_id, error_code="", error_message="", claim_token="",
+        secret_params="", sent_at=now, updated_at=now)
+    if moved == len(ids):
+        moved_ids = set(ids)
+    else:  # a status report overtook some: they keep their status, and get the provider id if they lack it
+        moved_ids = set(OutboundMessage.objects.filter(pk__in=list(ids), status=Status.SENT, updated_at=now,
+                                                       sent_at=now).values_list("pk", flat=True))
+        for pk, pid in ids.items():
+            if pk not in moved_ids and pid:
+                OutboundMessage.objects.filter(pk=pk, provider_message_id="").update(provider_message_id=pid)
+    for pk in moved_ids:
+        outcome_changed(pk, Status.SENT)
+
+
 CAPPED = {OutboundMessage.Category.INFORMATIONAL, OutboundMessage.Category.PROMOTIONAL}
 CAP_LOCK_NAMESPACE = 0x46524551  # pg_advisory_xact_lock(namespace, user id): one doctor's cap at a time
 HELD = "held_frequency_cap"
@@ -516,8 +546,7 @@ def messages_deliver_now(*, message_ids: list[int]) -> int:
                     group.append(message)
                 alone = not pending and wait <= 0 and not any(_may_be_capped(m) for m in group)
                 with nullcontext() if alone else transaction.atomic():  # alone: one UPDATE, its own transaction
-                    for message, outcome in pending:
-                        _settle(message, outcome, token)
+                    _settle_many(pending, token)
                     pending = []
                     startable = []
                     for message in group:
@@ -538,8 +567,7 @@ def messages_deliver_now(*, message_ids: list[int]) -> int:
         finally:
             if pending:
                 with _unflushed_commit():
-                    for message, outcome in pending:
-                        _settle(message, outcome, token)
+                    _settle_many(pending, token)
     return calls
 
 
