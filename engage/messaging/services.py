@@ -26,12 +26,14 @@ import logging
 import os
 import random
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -184,7 +186,10 @@ def message_enqueue(
     ))
     message.user, message.fallback_of, message.resend_of = user, fallback_of, resend_of
     try:
-        with transaction.atomic():
+        if connection.in_atomic_block:  # a savepoint keeps the caller's transaction usable after a duplicate key
+            with transaction.atomic():
+                message.save(force_insert=True)
+        else:  # one INSERT, its own transaction
             message.save(force_insert=True)
             if channel == Channel.WECHAT_ONCE:
                 _subscribe_grant_spend(message, once_template_id)
@@ -344,6 +349,36 @@ def _settle(message: OutboundMessage, outcome, claim_token: str) -> None:
             OutboundMessage.objects.filter(pk=message.pk, provider_message_id="").update(provider_message_id=pid)
 
 
+def _settle_many(pending: list[tuple], claim_token: str) -> None:
+    """`_settle` for a group: the accepted ones move to `sent` in one UPDATE, the others one by one."""
+    accepted = [(m, o) for m, o in pending if not isinstance(o, SendError | DomainError)]
+    if len(accepted) < 2:
+        for message, outcome in pending:
+            _settle(message, outcome, claim_token)
+        return
+    for message, outcome in pending:
+        if isinstance(outcome, SendError | DomainError):
+            _settle(message, outcome, claim_token)
+    now = timezone.now()
+    ids = {m.pk: (o.provider_message_id or "")[:100] for m, o in accepted}
+    provider_id = Case(*[When(pk=pk, then=Value(pid)) for pk, pid in ids.items()], default=Value(""),
+                       output_field=CharField())
+    allowed_from = [s for s, rank in RANK.items() if rank < RANK[Status.SENT] and s not in FINAL]
+    moved = OutboundMessage.objects.filter(pk__in=list(ids), status__in=allowed_from).update(
+        status=Status.SENT, provider_message_id=provider_id, error_code="", error_message="", claim_token="",
+        secret_params="", sent_at=now, updated_at=now)
+    if moved == len(ids):
+        moved_ids = set(ids)
+    else:  # a status report overtook some: they keep their status, and get the provider id if they lack it
+        moved_ids = set(OutboundMessage.objects.filter(pk__in=list(ids), status=Status.SENT, updated_at=now,
+                                                       sent_at=now).values_list("pk", flat=True))
+        for pk, pid in ids.items():
+            if pk not in moved_ids and pid:
+                OutboundMessage.objects.filter(pk=pk, provider_message_id="").update(provider_message_id=pid)
+    for pk in moved_ids:
+        outcome_changed(pk, Status.SENT)
+
+
 CAPPED = {OutboundMessage.Category.INFORMATIONAL, OutboundMessage.Category.PROMOTIONAL}
 CAP_LOCK_NAMESPACE = 0x46524551  # pg_advisory_xact_lock(namespace, user id): one doctor's cap at a time
 HELD = "held_frequency_cap"
@@ -364,7 +399,7 @@ def _cap_take(message: OutboundMessage) -> datetime | None:
     """Inside the sender's transaction: takes the next day and week slot of the message's doctor for a capped
     message (once; a retry keeps its slot). Returns None when the message may go, else when the next slot opens.
     Concurrent senders for one doctor wait on an advisory lock; the unique slots back the cap regardless."""
-    if message.category not in CAPPED or not message.user_id:
+    if not _may_be_capped(message):
         return None
     if FrequencyCapUse.objects.filter(message_id=message.pk).exists() or (
             message.fallback_of_id and FrequencyCapUse.objects.filter(message_id=message.fallback_of_id).exists()):
@@ -389,6 +424,10 @@ def _cap_take(message: OutboundMessage) -> datetime | None:
     except IntegrityError:  # another sender took that slot (only without the advisory lock): try again later
         return now + timedelta(minutes=1)
     return None
+
+
+def _may_be_capped(message: OutboundMessage) -> bool:
+    return message.category in CAPPED and bool(message.user_id)
 
 
 def _capped(message: OutboundMessage, token: str, held_until: datetime) -> None:
@@ -420,62 +459,148 @@ def frequency_cap_set(*, actor, per_day: int, per_week: int) -> FrequencyCap:
     return cap
 
 
-def messages_deliver_now(*, message_ids: list[int]) -> int:
-    """Claims the queued, due messages among `message_ids` in one UPDATE and hands each to its provider at most
-    once; messages already claimed, not yet due or finished are left alone. Returns how many provider calls were
-    made. Called by the `messages_deliver` / `message_deliver` tasks, any number of times per message.
+@contextmanager
+def _unflushed_commit():
+    """A transaction whose commit does not wait for the disk (PostgreSQL `synchronous_commit = off`; visibility and
+    atomicity are unchanged). Only for the claim and for outcomes: the WAL is written in order, so the synchronous
+    commit of any later start mark flushes them first, and a database crash that loses an outcome leaves its row
+    `sending` with the start mark, which the sweeper turns into `unknown` (never resent). Inside a caller's
+    transaction it is a plain savepoint."""
+    relaxed = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if relaxed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
-    Exactly once, per message: `provider_call_started_at` is committed before its provider call, and the call's
-    outcome is committed in the same transaction as the next message's start mark (one commit per message). A
-    process that dies in between leaves claimed rows without a start mark (the sweeper requeues them) or one row
-    whose call started (the sweeper marks it `unknown`, never resends it). When the provider's rate limit is
-    exhausted the rest of the batch is given back and retried shortly. Outcome handlers hear about the whole batch
-    at its end."""
-    now = timezone.now()
+
+def _claim(message_ids: list[int], token: str, now: datetime) -> list[OutboundMessage]:
+    """Marks the queued, due messages among `message_ids` `sending` under `token` and returns them, in one unflushed
+    commit. A copy of the task claiming at once waits for the row locks, then finds the rows taken."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+    fields = {"status": Status.SENDING, "claim_token": token, "claimed_at": now, "provider_call_started_at": None,
+              "updated_at": now}
+    ids = [int(pk) for pk in message_ids]
+    if not ids:
+        return []
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # One round trip: UPDATE … RETURNING, its own transaction, committed without waiting for the disk.
+        sql = (
+            'UPDATE "messaging_outboundmessage" SET "status" = %s, "claim_token" = %s, "claimed_at" = %s, '
+            '"provider_call_started_at" = NULL, "updated_at" = %s '
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed "
+            'WHERE "messaging_outboundmessage"."id" = ANY(%s) AND "messaging_outboundmessage"."status" = %s '
+            'AND ("messaging_outboundmessage"."next_attempt_at" IS NULL '
+            'OR "messaging_outboundmessage"."next_attempt_at" <= %s) RETURNING "messaging_outboundmessage".*'
+        )
+        params = [Status.SENDING, token, now, now, ids, Status.QUEUED, now + timedelta(seconds=1)]
+        return sorted(OutboundMessage.objects.raw(sql, params), key=lambda m: m.pk)
+    with _unflushed_commit():
+        messages = list(OutboundMessage.objects.select_for_update().filter(due, pk__in=ids, status=Status.QUEUED)
+                        .order_by("pk"))
+        OutboundMessage.objects.filter(pk__in=[m.pk for m in messages]).update(**fields)
+    for message in messages:
+        for name, value in fields.items():
+            setattr(message, name, value)
+    return messages
+
+
+def _mark_started(messages: list[OutboundMessage], token: str) -> list[OutboundMessage]:
+    """Writes the start mark of `messages` in one UPDATE (inside the caller's transaction); returns those still
+    claimed by `token` (the sweeper may have requeued one meanwhile: someone else sends it)."""
+    if not messages:
+        return []
+    mark = timezone.now()
+    claimed = OutboundMessage.objects.filter(pk__in=[m.pk for m in messages], status=Status.SENDING,
+                                             claim_token=token)
+    count = claimed.update(provider_call_started_at=mark, attempts=F("attempts") + 1, updated_at=mark)
+    if count != len(messages):
+        still = set(claimed.filter(provider_call_started_at=mark).values_list("pk", flat=True))
+        messages = [m for m in messages if m.pk in still]
+    for message in messages:
+        message.attempts += 1
+        message.provider_call_started_at = mark
+    return messages
+
+
+_senders: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, size, pool): threads do not survive a fork
+
+
+def _sender_pool(size: int) -> ThreadPoolExecutor:
+    global _senders
+    if _senders is None or _senders[0] != os.getpid() or _senders[1] < size:
+        _senders = (os.getpid(), size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="engage-send"))
+    return _senders[2]
+
+
+def _provider_call_in_thread(message: OutboundMessage):
+    try:
+        return _provider_call(message)
+    finally:
+        connections.close_all()  # a provider that touched the database must not leave a connection per thread
+
+
+def _provider_calls(messages: list[OutboundMessage]) -> list:
+    """The outcomes of `messages`' provider calls, made at once (one thread each; the backends keep one HTTP
+    connection per thread) — one call is made in this thread."""
+    if len(messages) <= 1:
+        return [_provider_call(message) for message in messages]
+    return list(_sender_pool(len(messages)).map(_provider_call_in_thread, messages))
+
+
+def messages_deliver_now(*, message_ids: list[int]) -> int:
+    """Claims the queued, due messages among `message_ids` at once and hands each to its provider at most once;
+    messages already claimed, not yet due or finished are left alone. Returns how many provider calls were made.
+    Called by the `messages_deliver` / `message_deliver` tasks, any number of times per message.
+
+    Exactly once, per message: `provider_call_started_at` is committed (synchronously) before its provider call.
+    Up to ENGAGE_MESSAGING_SENDS_IN_FLIGHT messages are started in one commit and sent at once; their outcomes are
+    committed with the next group's start marks (the last group's on their own). A process that dies in between
+    leaves claimed rows without a start mark (the sweeper requeues them) or at most one group of rows whose calls
+    started (the sweeper marks them `unknown`, never resends them). When the provider's rate limit is exhausted
+    the rest of the batch is given back and retried shortly. Outcome handlers hear about the whole batch at its
+    end."""
     token = uuid.uuid4().hex
-    claimed = (
-        OutboundMessage.objects.filter(pk__in=list(message_ids), status=Status.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
-        .update(status=Status.SENDING, claim_token=token, claimed_at=now, provider_call_started_at=None,
-                updated_at=now)
-    )
-    if not claimed:
+    messages = _claim(message_ids, token, timezone.now())
+    if not messages:
         return 0
     _crash_point("after_claim")
-    messages = list(OutboundMessage.objects.filter(pk__in=list(message_ids), claim_token=token).order_by("pk"))
-    pending = None  # (message, outcome) of the last provider call, written with the next start mark
+    in_flight = max(1, int(conf.get("ENGAGE_MESSAGING_SENDS_IN_FLIGHT")))
+    pending: list[tuple] = []  # (message, outcome) of the last group, written with the next start marks
     calls = 0
+    rest = messages
     with outcomes_gathered():
         try:
-            for i, message in enumerate(messages):
-                wait = ratelimit.acquire(provider_key(message))
-                with transaction.atomic():
-                    if pending is not None:
-                        _settle(*pending, token)
-                        pending = None
-                    if wait > 0:  # the provider's bucket is empty: give the claims back and try again shortly
-                        delay = min(wait, 60.0) + random.random() * 0.5
-                        given_back = [m.pk for m in messages[i:] if _requeue(m.pk, token, delay, dispatch=False)]
-                        _dispatch_many(given_back, countdown=delay)
+            while rest:
+                group, wait = [], 0.0
+                for message in rest[:in_flight]:
+                    if (wait := ratelimit.acquire(provider_key(message))) > 0:
                         break
-                    if (held_until := _cap_take(message)) is not None:
-                        _capped(message, token, held_until)
-                        continue
-                    started = OutboundMessage.objects.filter(
-                        pk=message.pk, status=Status.SENDING, claim_token=token
-                    ).update(provider_call_started_at=timezone.now(), attempts=F("attempts") + 1,
-                             updated_at=timezone.now())
-                if not started:  # swept and requeued meanwhile: someone else sends it
-                    continue
-                # From here on the provider may have the message: the outcome is applied by the one-way state
-                # machine alone (the sweeper never requeues a row whose provider call started).
-                message.attempts += 1
-                calls += 1
-                pending = (message, _provider_call(message))
+                    group.append(message)
+                alone = not pending and wait <= 0 and not any(_may_be_capped(m) for m in group)
+                with nullcontext() if alone else transaction.atomic():  # alone: one UPDATE, its own transaction
+                    _settle_many(pending, token)
+                    pending = []
+                    startable = []
+                    for message in group:
+                        if (held_until := _cap_take(message)) is not None:
+                            _capped(message, token, held_until)
+                        else:
+                            startable.append(message)
+                    started = _mark_started(startable, token)
+                    if wait > 0:  # the provider's bucket is empty: give the other claims back, try again shortly
+                        delay = min(wait, 60.0) + random.random() * 0.5
+                        given_back = [m.pk for m in rest[len(group):] if _requeue(m.pk, token, delay, dispatch=False)]
+                        _dispatch_many(given_back, countdown=delay)
+                rest = rest[len(group):] if wait <= 0 else []
+                # From here on the provider may have these messages: their outcomes are applied by the one-way
+                # state machine alone (the sweeper never requeues a row whose provider call started).
+                calls += len(started)
+                pending = list(zip(started, _provider_calls(started), strict=True))
         finally:
-            if pending is not None:
-                with transaction.atomic():
-                    _settle(*pending, token)
+            if pending:
+                with _unflushed_commit():
+                    _settle_many(pending, token)
     return calls
 
 

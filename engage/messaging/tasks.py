@@ -7,7 +7,7 @@ from engage.messaging import services
 
 @shared_task(acks_late=True, ignore_result=True)
 def message_deliver(message_id: int) -> None:
-    services.message_deliver_now(message_id=message_id)
+    services.messages_deliver_now(message_ids=[message_id])
 
 
 @shared_task(ignore_result=True)

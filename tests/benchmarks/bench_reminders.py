@@ -6,10 +6,12 @@ the same number of outbox rows.
 
     .venv/bin/python -m tests.benchmarks --only reminders          # N=100,000, about 6 minutes on 2 cores
     BENCH_REMINDERS_N=2000 .venv/bin/python -m tests.benchmarks --only reminders   # a quick look
+    BENCH_REMINDERS_CONCURRENCY=1 …   # worker processes (prefork --concurrency, default 4): how it scales out
 
 The pipeline under test: the minute tick claims due doses 500 at a time (`FOR UPDATE SKIP LOCKED`) and fans them
 out as tasks of 100; each task writes its 100 reminders with one INSERT, links them with one UPDATE, then sends
-them from the same worker (one claim for the batch, one commit and one provider call per message).
+them from the same worker (one claim for the batch; groups of ENGAGE_MESSAGING_SENDS_IN_FLIGHT started in one
+commit and sent at once, one thread per call).
 
 Needs PostgreSQL and Redis. The database is the runner's DATABASE_URL when it is PostgreSQL, else a scratch database
 (created, migrated, dropped); Redis is REDIS_URL, else redis://127.0.0.1:6379/15, with a queue of its own so no
@@ -32,7 +34,7 @@ from tests.benchmarks.core import BASE_DIR, Context, Row
 DEFAULT_N = 100_000
 PLANS_PER_PATIENT = 10
 HANDOVER_TIMEOUT_S = 1200
-WORKER_CONCURRENCY = 4
+WORKER_CONCURRENCY = int(os.environ.get("BENCH_REMINDERS_CONCURRENCY", 4))
 BASELINE = "bulk INSERT of the same number of outbox rows (bulk_create, 1,000 per statement), same run"
 
 

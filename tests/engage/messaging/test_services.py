@@ -319,7 +319,8 @@ def test_enqueue_many_without_dispatch_leaves_delivery_to_the_caller(batch_tasks
 
 
 @pytest.mark.django_db
-def test_a_batch_settles_each_message_by_its_own_outcome(batch_tasks, fake_twilio):
+def test_a_batch_settles_each_message_by_its_own_outcome(batch_tasks, fake_twilio, settings):
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 1  # the fake answers its script in arrival order
     fake_twilio.script("ok", ("error", 400, 21610), ("error", 500, 20500), "ok")
     ids = list(messages_enqueue_many([spec(i) for i in range(4)], dispatch=False).values())
     assert messages_deliver_now(message_ids=ids) == 4
@@ -347,7 +348,8 @@ def test_an_empty_bucket_gives_the_rest_of_the_batch_back_in_one_delayed_task(ba
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_many_handler_hears_about_a_batch_once(batch_tasks, fake_twilio):
+def test_a_many_handler_hears_about_a_batch_once(batch_tasks, fake_twilio, settings):
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 1  # the fake answers its script in arrival order
     fake_twilio.script("ok", ("error", 400, 21211), "ok")
     heard, single = [], []
 
@@ -368,7 +370,8 @@ def test_a_many_handler_hears_about_a_batch_once(batch_tasks, fake_twilio):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(fake_twilio, test_database_url,
-                                                                        batch_tasks, deliver_outbox):
+                                                                        batch_tasks, deliver_outbox, settings):
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 1
     ids = sorted(messages_enqueue_many([spec(i) for i in range(3)], dispatch=False).values())
     assert run_worker(ids, test_database_url, crash_at="after_provider_call") == 17  # dies after the first call
     first, second, third = (OutboundMessage.objects.get(pk=pk) for pk in ids)
@@ -382,6 +385,41 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(fake_tw
     statuses = dict(OutboundMessage.objects.values_list("pk", "status"))
     assert [statuses[pk] for pk in ids] == ["unknown", "sent", "sent"]
     assert sorted(m["To"] for m in fake_twilio.sent) == ["+8613800138000", "+8613800138001", "+8613800138002"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_with_several_sends_in_flight_leaves_only_that_group_unknown(
+        fake_twilio, test_database_url, batch_tasks, deliver_outbox, settings):
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 2
+    ids = sorted(messages_enqueue_many([spec(i) for i in range(5)], dispatch=False).values())
+    assert run_worker(ids, test_database_url, crash_at="after_provider_call") == 17  # dies after one call returns
+    rows = [OutboundMessage.objects.get(pk=pk) for pk in ids]
+    assert [m.provider_call_started_at is not None for m in rows] == [True, True, False, False, False]
+    assert 1 <= len(fake_twilio.sent) <= 2  # the other call of the group may or may not have reached Twilio
+    assert messages_deliver_now(message_ids=ids) == 0  # a redelivered task while the claims stand: nothing
+    result = message_sweep(now=after_lease())
+    assert result["unknown"] == 2 and result["requeued"] == 3  # started: never resent; not started: requeued
+    deliver_outbox(include_later=True)
+    statuses = dict(OutboundMessage.objects.values_list("pk", "status"))
+    assert [statuses[pk] for pk in ids] == ["unknown", "unknown", "sent", "sent", "sent"]
+    recipients = [m["To"] for m in fake_twilio.sent]
+    assert len(recipients) == len(set(recipients))  # nobody got a message twice
+    assert set(recipients) >= {f"+86138001380{i:02d}" for i in range(2, 5)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_sends_in_flight_each_settle_once_and_leave_commits_synchronous(batch_tasks, fake_twilio, settings):
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 4
+    ids = sorted(messages_enqueue_many([spec(i) for i in range(10)], dispatch=False).values())
+    assert messages_deliver_now(message_ids=ids) == 10
+    assert messages_deliver_now(message_ids=ids) == 0
+    rows = list(OutboundMessage.objects.filter(pk__in=ids))
+    assert {m.status for m in rows} == {Status.SENT} and all(m.attempts == 1 for m in rows)
+    by_to = {m["To"]: m["Sid"] for m in fake_twilio.sent}
+    assert len(fake_twilio.sent) == 10 and {m.recipient: m.provider_message_id for m in rows} == by_to
+    with connection.cursor() as cursor:  # the relaxed commits of claims and outcomes stay inside their transaction
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
 
 
 @pytest.mark.django_db(transaction=True)
