@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 class CompetencySnapshot(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="competency_snapshots")
-    kind = models.CharField(_("competency"), max_length=12)  # learning.questions.models.CompetencyKind
+    kind = models.CharField(_("competency"), max_length=20)  # learning.questions.models.CompetencyKind
     product = models.ForeignKey("cms.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     taken_on = models.DateField(_("date"))
     percent = models.DecimalField(_("score (%)"), max_digits=5, decimal_places=2)

@@ -8,7 +8,7 @@ from learning.competencies.models import CompetencySnapshot
 from learning.competencies.selectors import capability_history, capability_profile
 from learning.competencies.services import competency_snapshots_take
 from learning.exams.services import attempt_start, attempt_submit
-from learning.questions.models import QuestionCategory
+from learning.questions.models import CompetencyKind, QuestionCategory
 from tests.learning.exam_builders import answer_all, make_bank, make_exam, right_answer, wrong_answer
 from tests.learning.quals import make_product, make_rep
 
@@ -32,7 +32,7 @@ def test_scores_per_competency_from_graded_answers():
     scores = {s.kind: s for s in capability_profile(user=rep)}
     assert scores["product"].percent == 100.0 and scores["product"].answered == 4
     assert "格华止" in scores["product"].label
-    assert scores["compliance"].answered == 4 and 0 < scores["compliance"].percent < 100
+    assert scores[CompetencyKind.COMPLIANCE].answered == 4 and 0 < scores[CompetencyKind.COMPLIANCE].percent < 100
     svg = radar_svg(list(scores.values()), title="能力<画像>")
     assert svg.startswith("<svg") and "能力&lt;画像&gt;" in svg and 'data-testid="radar-area"' in svg
 
