@@ -18,8 +18,14 @@ class CompetencySnapshot(models.Model):
         verbose_name = _("competency snapshot")
         verbose_name_plural = _("competency snapshots")
         ordering = ["taken_on"]
-        constraints = [models.UniqueConstraint(fields=["user", "kind", "product", "taken_on"],
-                                               name="competencysnapshot_one_per_day", nulls_distinct=False)]
+        # Two constraints rather than NULLS NOT DISTINCT, which SQLite (the embedded default) ignores: one row per
+        # rep, competency, product and day, and one per rep, competency and day where there is no product.
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "product", "taken_on"],
+                                    name="competencysnapshot_one_per_day"),
+            models.UniqueConstraint(fields=["user", "kind", "taken_on"], condition=models.Q(product__isnull=True),
+                                    name="competencysnapshot_one_per_day_no_product"),
+        ]
 
     def __str__(self):
         return f"{self.user_id} · {self.kind} · {self.taken_on}: {self.percent}"
