@@ -55,3 +55,53 @@ def test_daily_snapshots_once_per_day():
     assert CompetencySnapshot.objects.filter(user=rep).count() == 1
     [point] = capability_history(user=rep)
     assert point["percent"] == 100.0
+
+
+def test_one_snapshot_per_day_is_a_database_constraint_also_without_a_product():
+    from datetime import date
+
+    from django.db import IntegrityError, transaction
+
+    rep = make_rep()
+    CompetencySnapshot.objects.create(user=rep, kind=CompetencyKind.COMPLIANCE, taken_on=date(2026, 11, 2),
+                                      percent=50, answered=2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CompetencySnapshot.objects.create(user=rep, kind=CompetencyKind.COMPLIANCE, taken_on=date(2026, 11, 2),
+                                          percent=60, answered=3)
+    CompetencySnapshot.objects.create(user=rep, kind=CompetencyKind.COMPLIANCE, taken_on=date(2026, 11, 3),
+                                      percent=60, answered=3)  # the next day is a new row
+
+
+def test_reps_without_a_new_exam_get_no_new_snapshot():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    bank = make_bank(per_difficulty=1)
+    exam = make_exam(draws=[(bank.other, None, 3)])
+    rep = make_rep()
+    attempt = attempt_start(user=rep, exam_id=exam.pk)
+    answer_all(attempt, right=True)
+    attempt_submit(user=rep, attempt_id=attempt.pk)
+    today = timezone.localdate()
+    assert competency_snapshots_take(on=today) == 1
+    assert competency_snapshots_take(on=today + timedelta(days=1)) == 0  # nothing submitted since
+    assert list(CompetencySnapshot.objects.filter(user=rep).values_list("taken_on", flat=True)) == [today]
+
+
+def test_history_per_week_and_month_keeps_the_last_score_of_each_period():
+    from datetime import date, timedelta
+
+    rep = make_rep()
+    start = date(2026, 9, 28)  # a Monday
+    for offset in range(21):  # three weeks of daily snapshots, the score rising by one point a day
+        CompetencySnapshot.objects.create(user=rep, kind=CompetencyKind.COMPLIANCE,
+                                          taken_on=start + timedelta(days=offset), percent=50 + offset, answered=5)
+    daily = capability_history(user=rep)
+    assert len(daily) == 21
+    weekly = capability_history(user=rep, per="week")
+    assert [(p["date"], p["percent"]) for p in weekly] == [
+        (date(2026, 10, 4), 56.0), (date(2026, 10, 11), 63.0), (date(2026, 10, 18), 70.0)]
+    monthly = capability_history(user=rep, per="month")
+    assert [(p["date"], p["percent"]) for p in monthly] == [(date(2026, 9, 30), 52.0), (date(2026, 10, 18), 70.0)]
+    assert {p["label"] for p in monthly} == {str(CompetencyKind.COMPLIANCE.label)}
