@@ -43,13 +43,18 @@ def test_no_answers_no_scores_and_the_radar_still_draws():
     assert "<svg" in radar_svg([], title="空")
 
 
-def test_daily_snapshots_once_per_day():
+def _rep_with_a_passed_compliance_exam():
     bank = make_bank(per_difficulty=1)
     exam = make_exam(draws=[(bank.other, None, 3)])
     rep = make_rep()
     attempt = attempt_start(user=rep, exam_id=exam.pk)
     answer_all(attempt, right=True)
     attempt_submit(user=rep, attempt_id=attempt.pk)
+    return rep
+
+
+def test_daily_snapshots_once_per_day():
+    rep = _rep_with_a_passed_compliance_exam()
     assert competency_snapshots_take() == 1
     assert competency_snapshots_take() == 1
     assert CompetencySnapshot.objects.filter(user=rep).count() == 1
@@ -77,12 +82,7 @@ def test_reps_without_a_new_exam_get_no_new_snapshot():
 
     from django.utils import timezone
 
-    bank = make_bank(per_difficulty=1)
-    exam = make_exam(draws=[(bank.other, None, 3)])
-    rep = make_rep()
-    attempt = attempt_start(user=rep, exam_id=exam.pk)
-    answer_all(attempt, right=True)
-    attempt_submit(user=rep, attempt_id=attempt.pk)
+    rep = _rep_with_a_passed_compliance_exam()
     today = timezone.localdate()
     assert competency_snapshots_take(on=today) == 1
     assert competency_snapshots_take(on=today + timedelta(days=1)) == 0  # nothing submitted since
