@@ -32,6 +32,7 @@ def competency_snapshots_take(*, on: date | None = None) -> int:
     users = (get_user_model().objects.filter(exam_attempts__status=AttemptStatus.SUBMITTED)
              .annotate(last_exam=Max("exam_attempts__submitted_at"),
                        last_snapshot=Max("competency_snapshots__taken_on")))
+    # ">=": an exam on the day of the last snapshot may have come after it (a snapshot keeps only its date).
     changed = [user for user in users if user.last_snapshot is None or user.last_exam is None
                or timezone.localdate(user.last_exam) >= user.last_snapshot]
     return sum(competency_snapshot_take(user=user, on=on) for user in changed)
