@@ -15,6 +15,7 @@ from learning.courses.models import (
     CompletionRule,
     CourseAudience,
     CourseCompletion,
+    CourseExpiryNotice,
     CourseIndexPage,
     CoursePage,
     LessonPage,
@@ -46,7 +47,7 @@ __all__ = [  # noqa: RUF022
     "KnowledgeEntryPage", "KnowledgeIndexPage", "KnowledgeKind", "KnowledgeQuestion", "KnowledgeSearchTerm",
     "QuestionStatus", "LessonStatus", "ScormCommit", "ScormPackage", "ScormRegistration",
     "Attempt", "AttemptQuestion", "AttemptStatus", "CompetencyKind", "CompletionRule", "CourseAudience",
-    "CourseCompletion", "CourseIndexPage", "CoursePage", "Difficulty", "Exam", "ExamDraw", "ExamOverride",
+    "CourseCompletion", "CourseExpiryNotice", "CourseIndexPage", "CoursePage", "Difficulty", "Exam", "ExamDraw", "ExamOverride",
     "ExamQuestion", "LessonPage", "LessonProgress", "Question", "QuestionCategory", "QuestionKind", "QuestionTag",
     "QuestionVersion",
 ]

@@ -196,7 +196,7 @@ def content_withdraw_expired(*, now: datetime.datetime | None = None) -> int:
 EXPIRY_WARNING_DAYS = (30, 7)
 
 
-def _tell_owner_of_expiry(*, page: ContentPage, days: int) -> None:
+def _tell_owner_of_expiry(*, page: ReviewedPageMixin, days: int) -> None:
     """The owner's inbox (pushed to open pages) and, after commit, an email when the owner has an address."""
     from django.core.mail import send_mail
     from django.urls import reverse
@@ -217,20 +217,30 @@ def _tell_owner_of_expiry(*, page: ContentPage, days: int) -> None:
 
 def content_warn_expiring(*, now: datetime.datetime | None = None) -> int:
     """Tells each owner once per threshold (30 and 7 days) that a live page's approval is about to expire."""
+    return expiring_pages_warn(
+        pages=ContentPage.objects.live(), action="content.expiry_warning", now=now,
+        record=lambda page, days: ContentExpiryNotice.objects.create(page=page, approval_code=page.approval_code,
+                                                                     days_before=days))
+
+
+def expiring_pages_warn(*, pages, record, action: str, now: datetime.datetime | None = None) -> int:
+    """Tells the owner of each page in `pages` (live reviewed pages whose approval expires: content, product
+    courses) once per threshold (30 and 7 days) by inbox and email, audited as `action`. `record(page, days)` stores
+    the warning in a table whose unique constraint refuses a second one (IntegrityError): that makes it once."""
     from django.db import IntegrityError
 
 
     now = now or timezone.now()
     sent = 0
     for days in EXPIRY_WARNING_DAYS:
-        due = ContentPage.objects.live().filter(expires_at__gt=now, expires_at__lte=now + datetime.timedelta(days=days))
+        due = pages.filter(expires_at__gt=now, expires_at__lte=now + datetime.timedelta(days=days))
         for page in due.select_related("owner"):
             if days == 30 and page.expires_at <= now + datetime.timedelta(days=7):
                 continue  # inside 7 days already: the 7-day notice is the one that matters
             try:
                 with transaction.atomic():
-                    ContentExpiryNotice.objects.create(page=page, approval_code=page.approval_code, days_before=days)
-                    audit_log(actor=None, action="content.expiry_warning", obj=page,
+                    record(page, days)
+                    audit_log(actor=None, action=action, obj=page,
                               after={"days_before": days, "approval_code": page.approval_code,
                                      "expires_at": page.expires_at.isoformat(),
                                      "owner": page.owner_id})

@@ -120,6 +120,7 @@ _ACTION_LABELS: dict = {
     "learning.certificate.revoked": pgettext_lazy("audit action", "Certificate revoked"),
     "learning.course_complete": pgettext_lazy("audit action", "Course completed"),
     "learning.course_expired_unpublished": pgettext_lazy("audit action", "Expired course unpublished"),
+    "learning.course_expiry_warning": pgettext_lazy("audit action", "Course expiry warning sent"),
     "learning.curriculum.created": pgettext_lazy("audit action", "Curriculum created"),
     "learning.curriculum.updated": pgettext_lazy("audit action", "Curriculum changed"),
     "learning.exam_override": pgettext_lazy("audit action", "Exam override granted"),

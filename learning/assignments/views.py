@@ -58,6 +58,6 @@ def rep_learning(request, rep_id: int):
     radar = mark_safe(radar_svg(scores, title=_("Capability profile of %(name)s") % {"name": name}))  # noqa: S308
     return _private(render(request, "learning/assignments/rep.html", {
         "rep": rep, "rep_name": name, **selectors.rounds_summary(rep=rep), "scores": scores, "radar": radar,
-        "history": capability_history(user=rep), "certificates": list(certificates_of(user=rep)),
+        "history": capability_history(user=rep, per="week"), "certificates": list(certificates_of(user=rep)),
         "not_qualified": qualification_gaps(user=rep),
     }))

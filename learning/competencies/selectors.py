@@ -2,6 +2,7 @@
 skills) the share of points earned on graded exam answers, by the category each question was drawn for."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, Sum, Value
@@ -46,8 +47,23 @@ def capability_profile(*, user) -> list[CompetencyScore]:
     return sorted(scores, key=lambda s: (order.get(s.kind, 99), s.label))
 
 
-def capability_history(*, user) -> list[dict]:
-    """The daily snapshots, oldest first: [{date, label, percent}]."""
-    names = dict(Product.objects.values_list("pk", "name"))
-    return [{"date": s.taken_on, "label": _label(s.kind, names.get(s.product_id)), "percent": float(s.percent)}
-            for s in CompetencySnapshot.objects.filter(user=user).order_by("taken_on", "kind", "product_id")]
+def _period_start(day: date, per: str) -> date:
+    if per == "week":
+        return day - timedelta(days=day.weekday())
+    if per == "month":
+        return day.replace(day=1)
+    return day
+
+
+def capability_history(*, user, per: str = "day") -> list[dict]:
+    """The snapshots, oldest first: [{date, label, percent}]; per "week" or "month" the last snapshot of each
+    period and competency (the score the rep ended that week or month with), so a long history stays short."""
+    rows = (CompetencySnapshot.objects.filter(user=user).order_by("taken_on", "kind", "product_id")
+            .values_list("taken_on", "kind", "product_id", "percent"))
+    last: dict[tuple, tuple] = {}  # insertion order: the first time a (period, competency) appears
+    for taken_on, kind, product_id, percent in rows:
+        last[(_period_start(taken_on, per), kind, product_id)] = (taken_on, percent)
+    names = dict(Product.objects.filter(pk__in={key[2] for key in last if key[2]}).values_list("pk", "name"))
+    points = [{"date": taken_on, "label": _label(kind, names.get(product_id)), "percent": float(percent)}
+              for (_start, kind, product_id), (taken_on, percent) in last.items()]
+    return sorted(points, key=lambda point: point["date"])

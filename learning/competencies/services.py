@@ -4,6 +4,7 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from learning.competencies.models import CompetencySnapshot
@@ -25,6 +26,13 @@ def competency_snapshot_take(*, user, on: date | None = None) -> int:
 
 
 def competency_snapshots_take(*, on: date | None = None) -> int:
-    """Beat, daily: a snapshot for everyone with an exam submitted since their last snapshot."""
-    users = get_user_model().objects.filter(exam_attempts__status=AttemptStatus.SUBMITTED).distinct()
-    return sum(competency_snapshot_take(user=user, on=on) for user in users)
+    """Beat, daily: a snapshot for everyone with an exam submitted since the day of their last snapshot (a rep whose
+    scores cannot have changed gets no new row). Safe to rerun: one row per rep, competency and day."""
+    on = on or timezone.localdate()
+    users = (get_user_model().objects.filter(exam_attempts__status=AttemptStatus.SUBMITTED)
+             .annotate(last_exam=Max("exam_attempts__submitted_at"),
+                       last_snapshot=Max("competency_snapshots__taken_on")))
+    # ">=": an exam on the day of the last snapshot may have come after it (a snapshot keeps only its date).
+    changed = [user for user in users if user.last_snapshot is None or user.last_exam is None
+               or timezone.localdate(user.last_exam) >= user.last_snapshot]
+    return sum(competency_snapshot_take(user=user, on=on) for user in changed)

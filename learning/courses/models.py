@@ -242,3 +242,20 @@ class CourseCompletion(models.Model):
 
     def __str__(self):
         return f"{self.user_id} · {self.course_id} · {self.completed_at:%Y-%m-%d}"
+
+
+class CourseExpiryNotice(models.Model):
+    """The owner was told the product course's approval expires in `days_before` days (once per approval and
+    threshold; cms.review.services.expiring_pages_warn)."""
+
+    course = models.ForeignKey("learning.CoursePage", on_delete=models.CASCADE, related_name="expiry_notices")
+    approval_code = models.CharField(max_length=40)
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "approval_code", "days_before"],
+                                               name="courseexpirynotice_once_per_threshold")]
+
+    def __str__(self):
+        return f"{self.course_id} · {self.approval_code} · {self.days_before}"

@@ -180,7 +180,13 @@ def lesson_context(*, user, lesson: LessonPage) -> dict:
 def lesson_page_context(*, request, lesson: LessonPage) -> dict:
     context = lesson_context(user=request.user, lesson=lesson)
     context["lesson_refusal"] = getattr(request, "lesson_refusal", "")
+    context["hls_video"] = lesson_streams_hls(lesson)
     return context
+
+
+def lesson_streams_hls(lesson: LessonPage) -> bool:
+    """Whether a video of the lesson is an HLS stream (the page then loads the vendored hls.js)."""
+    return any(block.block_type == "video" and block.value.get("stream_url") for block in lesson.body)
 
 
 def course_listing(*, user) -> list[CourseOutline]:

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cms.review.services import expiring_pages_warn
 from engage.audit.services import audit_log
 from engage.core.errors import DomainError, PermissionDenied
 from engage.core.roles import Capability, can
@@ -14,6 +15,7 @@ from learning.courses.models import (
     CompletionRule,
     CourseAudience,
     CourseCompletion,
+    CourseExpiryNotice,
     CoursePage,
     LessonPage,
     LessonProgress,
@@ -149,3 +151,12 @@ def courses_withdraw_expired(*, now: datetime.datetime | None = None) -> int:
                       reason="approval expired")
         count += 1
     return count
+
+
+def courses_warn_expiring(*, now: datetime.datetime | None = None) -> int:
+    """Tells each live product course's owner once per threshold (30 and 7 days) that its approval is about to
+    expire, by inbox and email, as content owners are told (cms.review). The beat runs it daily."""
+    return expiring_pages_warn(
+        pages=CoursePage.objects.live(), action="learning.course_expiry_warning", now=now,
+        record=lambda course, days: CourseExpiryNotice.objects.create(course=course, approval_code=course.approval_code,
+                                                                      days_before=days))

@@ -25,7 +25,7 @@ class KnowledgeKind(models.TextChoices):
     FAQ = "faq", _("Frequently asked question")
     OBJECTION = "objection", _("Objection handling")
     INDICATION = "indication", _("Indications")
-    COMPLIANCE = "compliance", _("Compliance rule")
+    COMPLIANCE = "compliance_rule", _("Compliance rule")
 
 
 class KnowledgeIndexPage(Page):
@@ -65,7 +65,7 @@ class KnowledgeIndexPage(Page):
 class KnowledgeEntryPage(ReviewedPageMixin, Page):
     product = models.ForeignKey("cms.Product", on_delete=models.PROTECT, related_name="knowledge_entries",
                                 verbose_name=_("product"))
-    kind = models.CharField(_("kind"), max_length=12, choices=KnowledgeKind.choices, default=KnowledgeKind.FAQ,
+    kind = models.CharField(_("kind"), max_length=20, choices=KnowledgeKind.choices, default=KnowledgeKind.FAQ,
                             db_index=True)
     summary = models.TextField(_("summary"), max_length=500, blank=True,
                                help_text=_("The short answer a rep can say in one breath."))

@@ -7,8 +7,8 @@ from learning.knowledge.models import KnowledgeQuestion
 
 @personal_data(section="medical_questions", model="learning.KnowledgeQuestion", user_fields=("asker",), order=90,
                closing=Closing.RETAIN,
-               reason="medical information requests are kept as evidence that product questions were answered by "
-                      "medical")
+               reason="medical information requests are kept as evidence that product questions were answered "
+                      "by medical staff")
 def medical_questions_export(user) -> list[dict]:
     return [
         {"question": q.question, "product": q.product.name if q.product else None, "asked_from": q.asked_from,

@@ -17,7 +17,7 @@ class CompetencyKind(models.TextChoices):
     """What a category measures: the rep's capability profile scores per kind (and per product)."""
 
     PRODUCT = "product", _("Product knowledge")
-    COMPLIANCE = "compliance", _("Compliance")
+    COMPLIANCE = "compliance_topic", _("Compliance")
     DISEASE = "disease", _("Disease knowledge")
     SKILLS = "skills", _("Skills")
 
@@ -26,7 +26,7 @@ class QuestionCategory(models.Model):
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
                                verbose_name=_("parent category"))
-    kind = models.CharField(_("competency"), max_length=12, choices=CompetencyKind.choices,
+    kind = models.CharField(_("competency"), max_length=20, choices=CompetencyKind.choices,
                             default=CompetencyKind.PRODUCT)
     product = models.ForeignKey("cms.Product", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="question_categories", verbose_name=_("product"))

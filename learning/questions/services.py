@@ -13,7 +13,8 @@ from engage.audit.services import audit_log
 from engage.core.errors import DomainError, PermissionDenied
 from engage.core.roles import Capability, can
 from learning.questions.importers import parse_question_workbook
-from learning.questions.models import Difficulty, Question, QuestionCategory, QuestionKind, QuestionVersion
+from learning.questions.models import (CompetencyKind, Difficulty, Question, QuestionCategory, QuestionKind,
+                                       QuestionVersion)
 
 MAX_OPTIONS = 8
 OPTION_KEYS = "ABCDEFGH"
@@ -133,10 +134,12 @@ def category_create(*, actor, name: str, parent: QuestionCategory | None = None,
     name = (name or "").strip()
     if not name:
         raise DomainError("missing_name", _("The category has no name."))
+    if kind is not None and kind not in CompetencyKind.values:
+        raise DomainError("unknown_competency", _("Unknown competency: %(kind)s.") % {"kind": kind})
     if QuestionCategory.objects.filter(parent=parent, name=name).exists():
         raise DomainError("duplicate_category", _("A category of this name exists there already."), status=409)
     category = QuestionCategory.objects.create(
-        name=name, parent=parent, kind=kind or (parent.kind if parent else "product"),
+        name=name, parent=parent, kind=kind or (parent.kind if parent else CompetencyKind.PRODUCT),
         product=product if product is not None else (parent.product if parent else None),
         therapy_area=therapy_area)
     audit_log(actor=actor, action="learning.category_create", obj=category,

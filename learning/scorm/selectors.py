@@ -47,6 +47,8 @@ def scorm_resume_data(*, user, package: ScormPackage) -> dict:
     core = {"student_id": str(user.pk), "student_name": (user.get_full_name() or user.get_username())[:255],
             "lesson_status": "not attempted", "lesson_location": "", "entry": "ab-initio"}
     data = {"core": core, "suspend_data": ""}
+    if package.mastery_score is not None:  # the SCO may read it (cmi.student_data.mastery_score, from the manifest)
+        data["student_data"] = {"mastery_score": _number(package.mastery_score)}
     if registration is not None and registration.lesson_status != "not attempted":
         core["lesson_status"] = registration.lesson_status
         core["lesson_location"] = registration.lesson_location

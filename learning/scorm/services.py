@@ -2,7 +2,8 @@
 and storing what the player commits.
 
 Commits are idempotent: each carries the player's session id and commit sequence; a commit seen before changes
-nothing. `passed` and `completed` both complete the lesson (learning.courses.services.lesson_complete), and a
+nothing. With a mastery score in the manifest, a reported "completed"/"incomplete" with a raw score is decided as
+"passed" or "failed" by the server (mastery_status). `passed` and `completed` both complete the lesson (learning.courses.services.lesson_complete), and a
 completing status is never undone by a later commit, so a score arriving after the status is stored while the
 lesson stays complete. Session time is counted per player session (SCORM 1.2 resends the session's whole time in
 every commit of the session), so repeats never inflate it.
@@ -204,7 +205,9 @@ def _apply(*, user, package: ScormPackage, commit_key: str, session: str, parsed
                                values={key: str(value) if isinstance(value, Decimal) else value
                                        for key, value in parsed.items()})
     was_complete = registration.lesson_status in COMPLETING_STATUSES
-    status = parsed.get("lesson_status")
+    status = mastery_status(package=package, status=parsed.get("lesson_status", registration.lesson_status
+                                                                if "score_raw" in parsed else None),
+                            score_raw=parsed.get("score_raw", registration.score_raw))
     if status is not None and not (was_complete and status not in COMPLETING_STATUSES):
         # A completing status is never undone: a later "incomplete" (a re-opened package) keeps the completion.
         registration.lesson_status = status
@@ -229,6 +232,18 @@ def _apply(*, user, package: ScormPackage, commit_key: str, session: str, parsed
     if registration.lesson_status in COMPLETING_STATUSES and package.lesson_id:
         _complete_lesson(user=user, lesson=package.lesson)
     return registration, True
+
+
+def mastery_status(*, package: ScormPackage, status: str | None, score_raw: Decimal | None) -> str | None:
+    """The lesson status the LMS records (SCORM 1.2 RTE, cmi.student_data.mastery_score): with a mastery score in
+    the manifest and a raw score reported, a SCO's "completed" or "incomplete" becomes "passed" when the score reaches
+    the mastery score and "failed" below it. A SCO's own passed/failed, and any status without a score or without a
+    mastery score, stand as reported."""
+    if status not in (LessonStatus.COMPLETED, LessonStatus.INCOMPLETE):
+        return status
+    if package.mastery_score is None or score_raw is None:
+        return status
+    return LessonStatus.PASSED if score_raw >= package.mastery_score else LessonStatus.FAILED
 
 
 def _complete_lesson(*, user, lesson: LessonPage) -> None:

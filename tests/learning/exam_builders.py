@@ -14,7 +14,7 @@ from cms.pages.models import HomePage
 from learning.courses.models import CourseIndexPage, CoursePage, LessonPage
 from learning.exams.models import Attempt, Exam, ExamDraw, ExamQuestion
 from learning.exams.services import attempt_answer
-from learning.questions.models import Question, QuestionCategory, QuestionKind
+from learning.questions.models import CompetencyKind, Question, QuestionCategory, QuestionKind
 from learning.questions.services import question_create
 from tests.factories import user_with_role
 
@@ -55,7 +55,7 @@ def make_bank(*, per_difficulty: int = 4, kinds=(QuestionKind.SINGLE,)) -> Bank:
     n = next(_counter)
     root = QuestionCategory.objects.create(name=f"产品知识{n}", kind="product")
     child = QuestionCategory.objects.create(name="适应症", parent=root, kind="product")
-    other = QuestionCategory.objects.create(name=f"合规{n}", kind="compliance")
+    other = QuestionCategory.objects.create(name=f"合规{n}", kind=CompetencyKind.COMPLIANCE)
     actor = bank_manager()
     bank = Bank(root, child, other)
     kinds_cycle = itertools.cycle(kinds)

@@ -142,3 +142,40 @@ def test_a_product_course_goes_live_only_through_review_and_expires_like_content
     course.refresh_from_db()
     assert not course.live
     assert AuditEntry.objects.filter(action="learning.course_expired_unpublished").exists()
+
+
+def test_product_course_owners_are_warned_at_30_and_7_days_once_each(django_capture_on_commit_callbacks,
+                                                                     mailoutbox):
+    import time_machine
+
+    from engage.inbox.models import Notification
+    from learning.courses.models import CourseExpiryNotice, CoursePage
+    from learning.courses.tasks import courses_expiry_task
+    from tests.learning.quals import make_product
+
+    author = user_with_role("marketing", email="author@pharma.example.cn")
+    course = make_course(lessons=1, product=make_product(name="糖稳宁"))
+    internal = make_course(lessons=1)  # no product: not reviewed, never expires, never warned
+    CoursePage.objects.filter(pk__in=[course.pk, internal.pk]).update(owner=author)
+    expires = CoursePage.objects.get(pk=course.pk).expires_at
+    assert expires is not None and CoursePage.objects.get(pk=internal.pk).expires_at is None
+
+    def run(days_before: float) -> dict:
+        with time_machine.travel(expires - timedelta(days=days_before), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            return courses_expiry_task()
+
+    assert run(31)["warned"] == 0
+    assert run(29.5) == {"withdrawn": 0, "warned": 1}
+    assert run(29)["warned"] == 0 and run(8)["warned"] == 0  # once per threshold
+    assert run(6.5)["warned"] == 1
+    assert run(6)["warned"] == 0 and run(1)["warned"] == 0
+    assert sorted(CourseExpiryNotice.objects.filter(course=course).values_list("days_before", flat=True)) == [7, 30]
+    assert not CourseExpiryNotice.objects.filter(course=internal).exists()
+    assert AuditEntry.objects.filter(action="learning.course_expiry_warning", object_id=str(course.pk)).count() == 2
+    notices = Notification.objects.filter(user=author, kind="content.expiring").order_by("pk")
+    assert notices.count() == 2 and all(course.title in n.title for n in notices)
+    assert [" 30 " in notices[0].title, " 7 " in notices[1].title] == [True, True]
+    mails = [m for m in mailoutbox if m.to == ["author@pharma.example.cn"]]
+    assert len(mails) == 2 and f"/admin/pages/{course.pk}/edit/" in mails[0].body
+    assert run(-0.1) == {"withdrawn": 1, "warned": 0}  # past the expiry the course is unpublished, not warned

@@ -63,3 +63,31 @@ def test_lesson_progress_api():
                        content_type="application/json").status_code == 422
     done = client.post(f"/api/v1/learning/lessons/{lesson.pk}/complete")
     assert done.status_code == 200 and done.json()["completed_at"]
+
+
+def _video_lesson(**video) -> LessonPage:
+    course = make_course(lessons=1)
+    lesson = LessonPage.objects.child_of(course).get()
+    lesson.body = [("video", {"caption": "讲解", **video}), ("rich_text", "<p>正文</p>")]
+    lesson.save_revision().publish()
+    return lesson
+
+
+def test_an_hls_lesson_video_loads_the_vendored_hls_js_and_the_stream():
+    stream = "https://cdn.example.com/course/lesson-1/index.m3u8?sign=abc"
+    lesson = _video_lesson(stream_url=stream)
+    page = _client(user_with_role("rep")).get(lesson.url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<script src="/static/vendor/hls.js/hls.light.min.js" defer data-testid="hls-script"></script>' in html
+    assert html.index("vendor/hls.js/hls.light.min.js") < html.index("js/learning-lesson.js")  # Hls defined first
+    assert f'data-lesson-video data-hls-src="{stream.replace("&", "&amp;")}"' in html
+    assert "application/x-mpegURL" not in html  # the script attaches the stream (natively or via hls.js)
+
+
+def test_an_mp4_lesson_video_plays_plain_without_hls_js():
+    lesson = _video_lesson(mp4_url="https://cdn.example.com/course/lesson-1.mp4")
+    html = _client(user_with_role("rep")).get(lesson.url).content.decode()
+    assert '<source src="https://cdn.example.com/course/lesson-1.mp4" type="video/mp4">' in html
+    assert "hls.light.min.js" not in html and "data-hls-src" not in html
+    assert "data-lesson-progress-url" in html  # visible-time tracking stays on

@@ -5,7 +5,7 @@ from openpyxl import Workbook, load_workbook
 
 from engage.core.errors import DomainError
 from learning.questions.exporters import HEADERS, question_template_workbook
-from learning.questions.models import Question, QuestionCategory
+from learning.questions.models import CompetencyKind, Question, QuestionCategory
 from learning.questions.services import questions_import
 from tests.factories import user_with_role
 
@@ -31,7 +31,7 @@ def _row(category="产品知识 / 适应症", kind="单选", difficulty="2", tex
 def categories():
     root = QuestionCategory.objects.create(name="产品知识")
     QuestionCategory.objects.create(name="适应症", parent=root)
-    QuestionCategory.objects.create(name="合规", kind="compliance")
+    QuestionCategory.objects.create(name="合规", kind=CompetencyKind.COMPLIANCE)
 
 
 def test_the_template_imports_as_it_is(categories):

@@ -2,7 +2,7 @@ import pytest
 
 from engage.core.errors import DomainError, PermissionDenied
 from learning.exams.services import attempt_start
-from learning.questions.models import QuestionKind
+from learning.questions.models import CompetencyKind, QuestionKind
 from learning.questions.services import (
     category_create,
     grade_answer,
@@ -89,9 +89,9 @@ def test_editing_a_question_an_attempt_showed_makes_a_new_version_and_the_attemp
 
 def test_category_tree_and_duplicate_names():
     manager = user_with_role("marketing")
-    root = category_create(actor=manager, name="合规", kind="compliance")
+    root = category_create(actor=manager, name="合规", kind=CompetencyKind.COMPLIANCE)
     child = category_create(actor=manager, name="反商业贿赂", parent=root)
-    assert child.kind == "compliance"
+    assert child.kind == CompetencyKind.COMPLIANCE == "compliance_topic"
     with pytest.raises(DomainError) as error:
         category_create(actor=manager, name="合规")
     assert error.value.code == "duplicate_category"

@@ -175,3 +175,84 @@ def test_a_tampered_token_is_refused(scorm_lesson):
     with pytest.raises(DomainError) as caught:
         _commit(rep, scorm_lesson, 1, {"cmi.core.lesson_status": "passed"}, token=token[:-2] + "xx")
     assert caught.value.code == "scorm_token_invalid"
+
+
+MASTERY_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest identifier="mastery-test" version="1.0" xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2"
+    xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2">
+  <metadata><schema>ADL SCORM</schema><schemaversion>1.2</schemaversion></metadata>
+  <organizations default="org"><organization identifier="org"><title>掌握分数测试</title>
+    <item identifier="i1" identifierref="r1"><title>测验</title><adlcp:masteryscore>{mastery}</adlcp:masteryscore></item>
+  </organization></organizations>
+  <resources><resource identifier="r1" type="webcontent" adlcp:scormtype="sco" href="quiz.html">
+    <file href="quiz.html"/></resource></resources>
+</manifest>"""
+QUIZ_PAGE = b"""<!DOCTYPE html><html><body><script>
+var api = window.parent.API; api.LMSInitialize(""); api.LMSSetValue("cmi.core.score.raw", "65");
+api.LMSSetValue("cmi.core.lesson_status", "completed"); api.LMSCommit(""); api.LMSFinish("");
+</script></body></html>"""
+
+
+@pytest.fixture
+def mastery_lesson(db):
+    """A lesson running a one-page SCORM 1.2 quiz whose manifest sets adlcp:masteryscore to 70."""
+    import zipfile
+
+    from tests.learning.exam_builders import make_course
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("imsmanifest.xml", MASTERY_MANIFEST.format(mastery="70"))
+        archive.writestr("quiz.html", QUIZ_PAGE)
+    lesson = make_course(lessons=1).get_children().specific().first()
+    buffer.seek(0)
+    return scorm_package_upload(actor=user_with_role("marketing"), upload=buffer, lesson_id=lesson.pk)
+
+
+def test_the_mastery_score_is_read_at_import_and_offered_to_the_sco(mastery_lesson):
+    assert mastery_lesson.mastery_score == Decimal("70")
+    data = scorm_resume_data(user=user_with_role("rep"), package=mastery_lesson)
+    assert data["student_data"] == {"mastery_score": "70"}
+
+
+@pytest.mark.parametrize(("reported", "score", "decided", "completes"), [
+    ("completed", "65", "failed", False),    # below the mastery score: failed, the lesson stays open
+    ("incomplete", "65", "failed", False),
+    ("completed", "70", "passed", True),     # reaching it passes
+    ("incomplete", "92.5", "passed", True),
+    ("failed", "95", "failed", False),       # the SCO's own verdict stands
+    ("passed", "10", "passed", True),
+])
+def test_the_server_decides_passed_or_failed_from_the_mastery_score(mastery_lesson, reported, score, decided,
+                                                                    completes):
+    rep = user_with_role("rep")
+    registration, applied = _commit(rep, mastery_lesson, 1, {"cmi.core.lesson_status": reported,
+                                                             "cmi.core.score.raw": score})
+    assert applied and registration.lesson_status == decided
+    assert (registration.completed_at is not None) is completes
+    done = LessonProgress.objects.filter(user=rep, lesson=mastery_lesson.lesson, completed_at__isnull=False)
+    assert done.exists() is completes
+
+
+def test_without_a_score_completed_stands_and_a_later_score_is_decided(mastery_lesson):
+    rep = user_with_role("rep")
+    first, _applied = _commit(rep, mastery_lesson, 1, {"cmi.core.lesson_status": "incomplete"})
+    assert first.lesson_status == "incomplete"  # no score yet: nothing to compare
+    failed, _applied = _commit(rep, mastery_lesson, 2, {"cmi.core.score.raw": "40"})
+    assert failed.lesson_status == "failed" and failed.completed_at is None
+    retried, _applied = _commit(rep, mastery_lesson, 3, {"cmi.core.lesson_status": "completed",
+                                                         "cmi.core.score.raw": "80"})
+    assert retried.lesson_status == "passed" and retried.completed_at is not None
+    later, _applied = _commit(rep, mastery_lesson, 4, {"cmi.core.lesson_status": "completed",
+                                                       "cmi.core.score.raw": "20"})
+    assert later.lesson_status == "passed"  # a completion is never undone by a later, lower score
+
+
+def test_without_a_mastery_score_completed_completes_whatever_the_score(scorm_lesson):
+    ScormPackage.objects.filter(pk=scorm_lesson.pk).update(mastery_score=None)
+    scorm_lesson.refresh_from_db()
+    rep = user_with_role("rep")
+    registration, _applied = _commit(rep, scorm_lesson, 1, {"cmi.core.lesson_status": "completed",
+                                                            "cmi.core.score.raw": "5"})
+    assert registration.lesson_status == "completed" and registration.completed_at is not None
+    assert "student_data" not in scorm_resume_data(user=rep, package=scorm_lesson)
