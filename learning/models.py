@@ -47,7 +47,8 @@ __all__ = [  # noqa: RUF022
     "KnowledgeEntryPage", "KnowledgeIndexPage", "KnowledgeKind", "KnowledgeQuestion", "KnowledgeSearchTerm",
     "QuestionStatus", "LessonStatus", "ScormCommit", "ScormPackage", "ScormRegistration",
     "Attempt", "AttemptQuestion", "AttemptStatus", "CompetencyKind", "CompletionRule", "CourseAudience",
-    "CourseCompletion", "CourseExpiryNotice", "CourseIndexPage", "CoursePage", "Difficulty", "Exam", "ExamDraw", "ExamOverride",
+    "CourseCompletion", "CourseExpiryNotice", "CourseIndexPage", "CoursePage", "Difficulty", "Exam", "ExamDraw",
+    "ExamOverride",
     "ExamQuestion", "LessonPage", "LessonProgress", "Question", "QuestionCategory", "QuestionKind", "QuestionTag",
     "QuestionVersion",
 ]

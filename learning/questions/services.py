@@ -13,8 +13,14 @@ from engage.audit.services import audit_log
 from engage.core.errors import DomainError, PermissionDenied
 from engage.core.roles import Capability, can
 from learning.questions.importers import parse_question_workbook
-from learning.questions.models import (CompetencyKind, Difficulty, Question, QuestionCategory, QuestionKind,
-                                       QuestionVersion)
+from learning.questions.models import (
+    CompetencyKind,
+    Difficulty,
+    Question,
+    QuestionCategory,
+    QuestionKind,
+    QuestionVersion,
+)
 
 MAX_OPTIONS = 8
 OPTION_KEYS = "ABCDEFGH"

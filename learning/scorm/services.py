@@ -3,10 +3,10 @@ and storing what the player commits.
 
 Commits are idempotent: each carries the player's session id and commit sequence; a commit seen before changes
 nothing. With a mastery score in the manifest, a reported "completed"/"incomplete" with a raw score is decided as
-"passed" or "failed" by the server (mastery_status). `passed` and `completed` both complete the lesson (learning.courses.services.lesson_complete), and a
-completing status is never undone by a later commit, so a score arriving after the status is stored while the
-lesson stays complete. Session time is counted per player session (SCORM 1.2 resends the session's whole time in
-every commit of the session), so repeats never inflate it.
+"passed" or "failed" by the server (mastery_status). `passed` and `completed` both complete the lesson
+(learning.courses.services.lesson_complete), and a completing status is never undone by a later commit, so a score
+arriving after the status is stored while the lesson stays complete. Session time is counted per player session (SCORM
+1.2 resends the session's whole time in every commit of the session), so repeats never inflate it.
 """
 
 import re

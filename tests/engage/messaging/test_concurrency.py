@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db(transaction=True)
 OVERRIDES = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "ENGAGE_SMS_BACKEND",
              "ENGAGE_TWILIO_API_BASE_URL", "ENGAGE_PUBLIC_URL", "ENGAGE_PROVIDER_TIMEOUT",
-             "ENGAGE_MESSAGING_RATE_LIMITS", "ENGAGE_MESSAGING_SENDS_IN_FLIGHT", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "ENGAGE_WECHAT_API_BASE_URL"]
+             "ENGAGE_MESSAGING_RATE_LIMITS", "ENGAGE_MESSAGING_SENDS_IN_FLIGHT", "WECHAT_APP_ID", "WECHAT_APP_SECRET",
+             "ENGAGE_WECHAT_API_BASE_URL"]
 
 
 def run_worker(message_id: int | list[int], database_url: str, crash_at: str = "") -> int:

@@ -182,7 +182,8 @@ MASTERY_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2">
   <metadata><schema>ADL SCORM</schema><schemaversion>1.2</schemaversion></metadata>
   <organizations default="org"><organization identifier="org"><title>掌握分数测试</title>
-    <item identifier="i1" identifierref="r1"><title>测验</title><adlcp:masteryscore>{mastery}</adlcp:masteryscore></item>
+    <item identifier="i1" identifierref="r1"><title>测验</title>
+      <adlcp:masteryscore>{mastery}</adlcp:masteryscore></item>
   </organization></organizations>
   <resources><resource identifier="r1" type="webcontent" adlcp:scormtype="sco" href="quiz.html">
     <file href="quiz.html"/></resource></resources>
