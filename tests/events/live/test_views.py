@@ -44,3 +44,16 @@ def test_the_console_is_for_moderators_only():
     assert response.status_code == 200
     assert "js/live-console.js" in response.content.decode()
     assert _client(registered_doctor(session)).get(f"/live/{session.pk}/console/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_console_labels_question_and_poll_states_in_chinese():
+    import json
+    import re
+
+    session = make_live_session(state="live")
+    body = _client(make_staff("medical_reviewer")).get(f"/live/{session.pk}/console/").content.decode()
+    found = re.search(r'<script id="live-state-labels" type="application/json">(.*?)</script>', body)
+    labels = json.loads(found.group(1))
+    assert labels["question"]["pending"] == "待审核" and labels["poll"]["closed"] == "已关闭"
+    assert set(labels["question"]) == {"pending", "approved", "dismissed", "answered"}
