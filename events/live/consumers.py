@@ -424,9 +424,8 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             if self.backlog is None:
                 self.backlog = deque()
             if len(self.backlog) >= SEND_QUEUE_SIZE:
-                self.dropped = True
+                self.dropped = True  # the send in flight closes the socket when it is through (_send_backlog)
                 self.backlog.clear()
-                self._closing = asyncio.ensure_future(self.close(code=CLOSE_CODES["too_slow"]))
             else:
                 self.backlog.append(message)
             return
@@ -444,6 +443,8 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await _resume(coro, waiting_on)
             while self.backlog and not self.dropped:  # None or empty: nothing waits
                 await self.base_send(self.backlog.popleft())
+            if self.dropped:
+                await self.close(code=CLOSE_CODES["too_slow"])
         except Exception:
             logger.debug("live room: send to a closing socket failed", exc_info=True)
         finally:
