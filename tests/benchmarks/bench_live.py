@@ -12,7 +12,8 @@ the floor's one process. (Measured from the cold process, one-time costs such as
 thread-pool threads would be charged to the sockets: tens of KB each at a few hundred sockets.) The clients offer
 permessage-deflate as browsers do; the servers decline it (engage/Procfile: `--ws-per-message-deflate false`; the
 floor: compression=None). LIVE_WS_DEFLATE=1 lets uvicorn accept it, to see what compression costs per socket;
-LIVE_WORKERS (2) sets the uvicorn workers.
+LIVE_WORKERS (2) sets the uvicorn workers. The supervisor's health check waits 60 s (uvicorn's default, 5 s, killed
+both workers, and every socket on them, while they connected ~2,000 sockets each on a loaded 2-core machine).
 
     LIVE_SIZES=1000,5000,10000 LIVE_SECONDS=60 .venv/bin/python -m tests.benchmarks --only live
     (make bench ONLY=live; a smoke run: LIVE_SIZES=200 LIVE_SECONDS=10)
@@ -219,7 +220,8 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
     workers = os.environ.get("LIVE_WORKERS", "2")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "engage.asgi:application", "--host", "127.0.0.1",
                                "--port", str(port), "--workers", workers, "--lifespan", "off", "--log-level", "warning",
-                               "--ws-max-queue", "32", *_procfile_ws_flags()], cwd=BASE_DIR, env=env, stdout=log,
+                               "--ws-max-queue", "32", "--timeout-worker-healthcheck", "60",
+                               *_procfile_ws_flags()], cwd=BASE_DIR, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     out = ctx.var_dir / f"live-engage-{size}.json"
     client = None
