@@ -230,7 +230,8 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
         time.sleep(3)  # both workers up
         client = _viewer_client(env, f"ws://127.0.0.1:{port}/ws/live/{prepared['session_id']}/",
                                 prepared["cookies"], size, seconds, out)
-        _, kb_per_socket = _connect_measured(client, _children(server.pid))
+        # --workers 1 serves in the uvicorn process itself; more fork one child each
+        _, kb_per_socket = _connect_measured(client, _children(server.pid) or [server.pid])
         publisher = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_live", "--publish",
                                     str(prepared["session_id"]), "--seconds", str(seconds)], cwd=BASE_DIR, env=env,
                                    capture_output=True, text=True, timeout=seconds + 120)
