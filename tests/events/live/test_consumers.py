@@ -305,6 +305,18 @@ def _stalling(app, gate: asyncio.Event):
     return wrapped
 
 
+async def _open_stalling(session, doctor):
+    """A doctor's socket behind `_stalling`, past its hello: (socket, its consumer, the gate, open)."""
+    gate = asyncio.Event()
+    gate.set()
+    socket = WebsocketCommunicator(_stalling(application, gate), f"/ws/live/{session.pk}/",
+                                   headers=_headers_cache[doctor])
+    assert (await socket.connect(timeout=10))[0]
+    assert json.loads(await socket.receive_from(timeout=10))["type"] == "hello"
+    (consumer,) = consumers.room_hub().groups[broadcast.audience_group(session.pk)]
+    return socket, consumer, gate
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
     monkeypatch.setattr(consumers, "SEND_QUEUE_SIZE", 4)
@@ -313,13 +325,7 @@ def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
     _prepare(doctor)
 
     async def scenario():
-        gate = asyncio.Event()
-        gate.set()
-        socket = WebsocketCommunicator(_stalling(application, gate), f"/ws/live/{session.pk}/",
-                                       headers=_headers_cache[doctor])
-        assert (await socket.connect(timeout=10))[0]
-        assert json.loads(await socket.receive_from(timeout=10))["type"] == "hello"
-        (consumer,) = consumers.room_hub().groups[broadcast.audience_group(session.pk)]
+        socket, consumer, gate = await _open_stalling(session, doctor)
         gate.clear()  # the client stops reading
         for n in range(10):  # a burst arrives while the first frame is still waiting to go out
             consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
@@ -344,13 +350,7 @@ def test_a_socket_that_keeps_up_gets_every_frame_in_order(monkeypatch):
     _prepare(doctor)
 
     async def scenario():
-        gate = asyncio.Event()
-        gate.set()
-        socket = WebsocketCommunicator(_stalling(application, gate), f"/ws/live/{session.pk}/",
-                                       headers=_headers_cache[doctor])
-        assert (await socket.connect(timeout=10))[0]
-        await socket.receive_from(timeout=10)
-        (consumer,) = consumers.room_hub().groups[broadcast.audience_group(session.pk)]
+        socket, consumer, gate = await _open_stalling(session, doctor)
         gate.clear()
         for n in range(4):  # the frame in flight and three behind it: within the backlog
             consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
