@@ -34,12 +34,13 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
@@ -163,6 +164,23 @@ def last_event_id(session_id: int) -> int:
 
 
 _pending_sends: set[asyncio.Future] = set()
+_publisher_lock = threading.Lock()
+_publisher_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+PUBLISH_TIMEOUT = 5.0
+
+
+def _publisher() -> asyncio.AbstractEventLoop:
+    """The process's publishing loop: an event loop in a daemon thread that carries the sends of sync code (Celery,
+    commands, threads without an outer loop). async_to_sync there would make a new event loop per send, and the
+    pub/sub layer a new Redis connection per loop: milliseconds per event before the PUBLISH. One loop keeps one
+    connection. Started lazily and again after a fork (a forked child has the loop object but not its thread)."""
+    global _publisher_loop
+    with _publisher_lock:
+        if _publisher_loop is None or _publisher_loop[0] != os.getpid() or _publisher_loop[1].is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
+            _publisher_loop = (os.getpid(), loop)
+        return _publisher_loop[1]
 
 
 def _group_send(messages: list[tuple[str, dict]]) -> None:
@@ -178,7 +196,11 @@ def _group_send(messages: list[tuple[str, dict]]) -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            async_to_sync(send_all)()
+            if isinstance(layer, InMemoryChannelLayer):
+                # process-local queues belong to the loop of the sockets: async_to_sync reaches it (or makes one)
+                async_to_sync(send_all)()
+            else:
+                asyncio.run_coroutine_threadsafe(send_all(), _publisher()).result(timeout=PUBLISH_TIMEOUT)
         else:  # called from async code (a consumer's own loop): schedule instead of blocking the loop
             future = asyncio.ensure_future(send_all())
             _pending_sends.add(future)

@@ -9,20 +9,30 @@ database_sync_to_async); a refusal is answered `{"type": "error", "ref", "code",
 code, success `{"type": "ok", "ref", ...}`. Oversized, malformed or unknown messages get an error, never a crash.
 
 Outbound: the room's events arrive as ready JSON text (events.live.broadcast serialises each once). One
-`RoomHub` subscription per process and group (audience / moderators) receives every frame once and puts the same
-string into each local socket's bounded queue; a writer task per socket sends it. A socket whose queue is full
-cannot keep up: it is closed with 4429 and the page reconnects and resyncs from the snapshot. Join and leave are
-never broadcast; the viewer count is a coalesced tally (broadcast.Flusher).
+`RoomHub` per process holds the room's channel-layer subscriptions (one per group: audience / moderators) and
+receives every frame once; it hands the same ASGI message (the same text) to each local socket of the group. A
+socket sends it at once when its transport takes it (the usual case: no task, no queue); behind a send that has to
+wait, frames wait in a bounded backlog, and a socket whose backlog is full cannot keep up: it is closed with 4429
+and the page reconnects and resyncs from the snapshot. Join and leave are never broadcast; the viewer count is a
+coalesced tally (broadcast.Flusher).
+
+Sockets have no channel-layer channel of their own (that would be one Redis subscription, one queue and one
+listening task per viewer): the hub's one control channel per process addresses them (`<control channel>!<n>`),
+for the replacement and ban notices.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import types
+from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.utils.translation import gettext as _
 
 from engage.core.errors import DomainError
@@ -42,18 +52,72 @@ CLOSE_CODES = {
 }
 MAX_MESSAGE_BYTES = 4096
 SEND_QUEUE_SIZE = 256  # frames a socket may lag behind before it is dropped (it resyncs from the snapshot)
+NO_CHANNEL_LAYER = "live-room-sockets-have-no-channel"  # an alias Channels resolves to no layer (see LiveRoomConsumer)
 INBOUND_PER_SECOND = 10  # messages a socket may send per second (a token bucket), beyond: error "rate_limited"
+
+
+def _step(coro):
+    """Runs a coroutine until it first has to wait: None if it finished (a socket whose transport takes the frame at
+    once, the usual case), else what it waits on. A raising send (the client is gone) counts as finished: the
+    socket's disconnect follows."""
+    try:
+        return coro.send(None)
+    except StopIteration:
+        return None
+    except Exception:
+        logger.debug("live room: send to a closing socket failed", exc_info=True)
+        return None
+
+
+@types.coroutine
+def _resume(coro, waiting_on):
+    """Continues, inside a task, a coroutine `_step` left waiting on `waiting_on`: what a task would have done had
+    the coroutine started in one (Python 3.12's eager tasks, by hand)."""
+    try:
+        yield waiting_on
+    except BaseException:
+        coro.close()
+        raise
+    return (yield from coro)
+
+
+LEAVE_ACTIONS = {"replaced": "leave_replaced", "banned": "leave_banned"}  # control action -> consumer method
 
 
 class RoomHub:
     """Per process and event loop: one channel-layer subscription per room group, fanning each frame out to the
-    local sockets of that group as the same string."""
+    local sockets of that group as the same message; and one control channel addressing the local sockets."""
 
     def __init__(self):
         self.groups: dict[str, set[LiveRoomConsumer]] = {}
         self.readers: dict[str, asyncio.Task] = {}
         self.channels: dict[str, str] = {}
+        self.sockets: dict[str, LiveRoomConsumer] = {}
+        self.control: str | None = None
+        self.control_reader: asyncio.Task | None = None
+        self.numbers = itertools.count(1)
+        self.leaving: set[asyncio.Task] = set()
         self.lock = asyncio.Lock()
+
+    async def register(self, consumer: LiveRoomConsumer, layer) -> str:
+        """The socket's address (`<control channel>!<n>`), for `notify`."""
+        async with self.lock:
+            if self.control is None:
+                self.control = await layer.new_channel(prefix="live-hub.")
+                self.control_reader = asyncio.ensure_future(self._read_control(self.control, layer))
+            number = str(next(self.numbers))
+            self.sockets[number] = consumer
+            return f"{self.control}!{number}"
+
+    async def unregister(self, address: str) -> None:
+        async with self.lock:
+            control, _, number = address.rpartition("!")
+            if control != self.control:
+                return
+            self.sockets.pop(number, None)
+            if not self.sockets and self.control_reader is not None:
+                self.control_reader.cancel()
+                self.control, self.control_reader = None, None
 
     async def add(self, group: str, consumer: LiveRoomConsumer, layer) -> None:
         async with self.lock:
@@ -84,21 +148,48 @@ class RoomHub:
             if reader is not None:
                 reader.cancel()
 
+    async def _receive(self, channel: str, layer) -> dict | None:
+        try:
+            message = await layer.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("live hub: receive failed", exc_info=True)
+            await asyncio.sleep(1)
+            return None
+        return message if isinstance(message, dict) else None
+
     async def _read(self, group: str, channel: str, layer) -> None:
         while True:
-            try:
-                message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("live hub: receive failed", exc_info=True)
-                await asyncio.sleep(1)
-                continue
-            text = message.get("text") if isinstance(message, dict) else None
+            message = await self._receive(channel, layer)
+            text = message.get("text") if message else None
             if not isinstance(text, str):
                 continue
+            frame = {"type": "websocket.send", "text": text}  # one message for every socket: nobody changes it
             for consumer in list(self.groups.get(group, ())):
-                consumer.enqueue(text)
+                consumer.push(frame)
+
+    async def _read_control(self, channel: str, layer) -> None:
+        while True:
+            message = await self._receive(channel, layer)
+            consumer = self.sockets.get(str(message.get("socket"))) if message else None
+            leave = LEAVE_ACTIONS.get(message.get("action")) if message else None
+            if consumer is not None and leave is not None:
+                task = asyncio.ensure_future(getattr(consumer, leave)())
+                self.leaving.add(task)
+                task.add_done_callback(self.leaving.discard)
+
+
+async def notify(address: str, action: str) -> None:
+    """Tells the socket at `address` (in whichever process) to leave the room: `replaced` or `banned`."""
+    control, _, number = address.rpartition("!")
+    layer = get_channel_layer()
+    if not control or layer is None:
+        return
+    try:
+        await layer.send(control, {"type": "live.control", "socket": number, "action": action})
+    except Exception:
+        logger.warning("live room: control message failed", exc_info=True)
 
 
 _hubs: dict[int, tuple[asyncio.AbstractEventLoop, RoomHub]] = {}
@@ -118,6 +209,13 @@ def room_hub() -> RoomHub:
 
 @database_sync_to_async
 def _enter(user, session_id):
+    # A copy of the user decides: the checks cache the profile and access level on the object they get, and the
+    # scope's user lives as long as the socket (for 10,000 sockets, every cached kilobyte counts ten megabytes).
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if user is None:
+        raise DomainError("not_signed_in", _("Sign in to join the live session."))
     session = selectors.access_live_session(user=user, live_session_id=session_id)
     entry = selectors.room_entry(user=user, session=session)
     return session, entry
@@ -245,10 +343,16 @@ def _reply_payload(result) -> dict:
 
 @database_sync_to_async
 def _act(kind, session_id, user, data):
-    # The session is read again for each message: its state (live, ended) and settings may have changed.
+    # The session is read again for each message: its state (live, ended) and settings may have changed; so is the
+    # user (as in _enter: what the services cache on it must not stay on the socket's scope).
+    from django.contrib.auth import get_user_model
+
     from events.live.models import LiveSession
 
     session = LiveSession.objects.select_related("event").get(pk=session_id)
+    user = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if user is None:
+        raise DomainError("not_signed_in", _("Sign in to join the live session."))
     return ACTIONS[kind](session, user, data)
 
 
@@ -264,11 +368,16 @@ def _viewers(session_id):
 class LiveRoomConsumer(AsyncWebsocketConsumer):
     """One viewer's (or moderator's) socket in one live session's room."""
 
+    # No per-socket channel (Channels would subscribe one in Redis and keep a listening task per viewer): the
+    # process's RoomHub receives for all of them. The hub uses the default layer itself.
+    channel_layer_alias = NO_CHANNEL_LAYER
+
     async def connect(self):
         self.session_id = None
+        self.address = None
         self.groups_joined: list[str] = []
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=SEND_QUEUE_SIZE)
-        self.writer: asyncio.Task | None = None
+        self.backlog: deque[dict] | None = None  # made when a send first has to wait: most sockets never need one
+        self.sending: asyncio.Task | None = None
         self.replaced = False
         self.dropped = False
         self.tokens = float(INBOUND_PER_SECOND)
@@ -288,68 +397,86 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         self.session_id = session.pk
         self.entry = entry
         groups = [broadcast.moderator_group(session.pk) if entry.moderator else broadcast.audience_group(session.pk)]
-        hub = room_hub()
+        hub, layer = room_hub(), get_channel_layer()
+        self.address = await hub.register(self, layer)
         for group in groups:
-            await hub.add(group, self, self.channel_layer)
+            await hub.add(group, self, layer)
             self.groups_joined.append(group)
-        self.writer = asyncio.ensure_future(self._write())
-        previous = await asyncio.to_thread(broadcast.socket_claim, session.pk, user.pk, self.channel_name)
-        if previous and previous != self.channel_name:
-            await self.channel_layer.send(previous, {"type": "live.replaced"})
+        previous = await asyncio.to_thread(broadcast.socket_claim, session.pk, user.pk, self.address)
+        if previous and previous != self.address:
+            await notify(previous, "replaced")
         await asyncio.to_thread(broadcast.presence_touch, session.pk, [user.pk])
-        broadcast.flusher().join(session.pk, self.channel_name, user.pk)
-        self.enqueue(json.dumps({"type": "hello", "role": entry.role, "mode": entry.mode, "muted": entry.muted,
-                                 "user_id": user.pk}))
+        broadcast.flusher().join(session.pk, self.address, user.pk)
+        self._answer({"type": "hello", "role": entry.role, "mode": entry.mode, "muted": entry.muted,
+                      "user_id": user.pk})
 
     async def _refuse(self, code: str, message) -> None:
         await self.send(text_data=json.dumps({"type": "refused", "code": code, "message": str(message)},
                                              ensure_ascii=False))
         await self.close(code=CLOSE_CODES.get(code, 4403))
 
-    def enqueue(self, text: str) -> None:
-        """Queues a frame for this socket; a socket that lags SEND_QUEUE_SIZE frames behind is dropped."""
+    def push(self, message: dict) -> None:
+        """Sends an ASGI message now if the socket takes it; behind a send that waits it joins the backlog, and a
+        socket lagging SEND_QUEUE_SIZE frames behind is dropped (closed with 4429; the page resyncs)."""
         if self.dropped:
             return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self.dropped = True
-            task = asyncio.ensure_future(self.close(code=CLOSE_CODES["too_slow"]))
-            self._closing = task
+        if self.sending is not None:
+            if self.backlog is None:
+                self.backlog = deque()
+            if len(self.backlog) >= SEND_QUEUE_SIZE:
+                self.dropped = True  # the send in flight closes the socket when it is through (_send_backlog)
+                self.backlog.clear()
+            else:
+                self.backlog.append(message)
+            return
+        coro = self.base_send(message)
+        waiting_on = _step(coro)
+        if waiting_on is not None:
+            self.sending = asyncio.ensure_future(self._send_backlog(coro, waiting_on))
 
-    async def _write(self) -> None:
-        while True:
-            text = await self.queue.get()
-            await self.send(text_data=text)
+    def enqueue(self, text: str) -> None:
+        """Queues a text frame for this socket (see `push`)."""
+        self.push({"type": "websocket.send", "text": text})
+
+    async def _send_backlog(self, coro, waiting_on) -> None:
+        try:
+            await _resume(coro, waiting_on)
+            while self.backlog and not self.dropped:  # None or empty: nothing waits
+                await self.base_send(self.backlog.popleft())
+            if self.dropped:
+                await self.close(code=CLOSE_CODES["too_slow"])
+        except Exception:
+            logger.debug("live room: send to a closing socket failed", exc_info=True)
+        finally:
+            self.sending = None
 
     async def disconnect(self, code):
-        if self.writer is not None:
-            self.writer.cancel()
+        if self.sending is not None:
+            self.sending.cancel()
         if self.session_id is None:
             return
-        hub = room_hub()
+        hub, layer = room_hub(), get_channel_layer()
         for group in self.groups_joined:
-            await hub.remove(group, self, self.channel_layer)
-        broadcast.flusher().leave(self.session_id, self.channel_name)
+            await hub.remove(group, self, layer)
+        await hub.unregister(self.address)
+        broadcast.flusher().leave(self.session_id, self.address)
         if not self.replaced:
-            current = await asyncio.to_thread(broadcast.socket_release, self.session_id, self.user.pk,
-                                              self.channel_name)
+            current = await asyncio.to_thread(broadcast.socket_release, self.session_id, self.user.pk, self.address)
             if current:
                 await asyncio.to_thread(broadcast.presence_leave, self.session_id, self.user.pk)
 
-    async def live_replaced(self, message):
+    async def leave_replaced(self):
         """Another socket of the same user entered the room: this one leaves."""
         self.replaced = True
-        await self.send(text_data=json.dumps({"type": "refused", "code": "replaced",
-                                              "message": str(_("You opened the live session somewhere else."))},
-                                             ensure_ascii=False))
+        self._answer({"type": "refused", "code": "replaced",
+                      "message": str(_("You opened the live session somewhere else."))})
         await self.close(code=CLOSE_CODES["replaced"])
 
-    async def live_frame(self, message):
-        """A frame sent to this socket's own channel (the hub delivers the room's frames)."""
-        text = message.get("text")
-        if isinstance(text, str):
-            self.enqueue(text)
+    async def leave_banned(self):
+        """A moderator banned this participant: the open socket leaves the room at once."""
+        self._answer({"type": "refused", "code": "banned",
+                      "message": str(_("A moderator has removed you from this live session."))})
+        await self.close(code=CLOSE_CODES["banned"])
 
     def _answer(self, payload: dict) -> None:
         self.enqueue(json.dumps(payload, ensure_ascii=False, default=str))
@@ -412,13 +539,6 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     async def _kick(self, user_id: int) -> None:
         """A banned participant's open socket leaves the room at once (writes were refused already)."""
-        channel = await asyncio.to_thread(broadcast.socket_current, self.session_id, user_id)
-        if channel:
-            await self.channel_layer.send(channel, {"type": "live.banned"})
-
-    async def live_banned(self, message):
-        self.replaced = False
-        await self.send(text_data=json.dumps({"type": "refused", "code": "banned",
-                                              "message": str(_("A moderator has removed you from this live "
-                                                               "session."))}, ensure_ascii=False))
-        await self.close(code=CLOSE_CODES["banned"])
+        address = await asyncio.to_thread(broadcast.socket_current, self.session_id, user_id)
+        if address:
+            await notify(address, "banned")

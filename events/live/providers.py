@@ -4,8 +4,9 @@ published schemes. Pure functions of their arguments (keys are passed in), plus 
 
 Tencent Cloud live (CSS): txTime = expiry as upper-case hexadecimal Unix seconds,
     txSecret = MD5(key + StreamName + txTime); callbacks carry t (expiry, decimal) and sign = MD5(callback_key + t).
-Tencent VOD Key hotlink protection (replays): t = expiry as lower-case hex, us = random link id,
-    sign = MD5(KEY + Dir + t + us) where Dir is the file's directory path (ending in "/").
+Tencent VOD Key hotlink protection (replays): t = expiry as lower-case hex, exper = preview seconds and rlimit = most
+    client IPs (both optional, decimal), us = random link id, sign = MD5(KEY + Dir + t + exper + rlimit + us) where
+    Dir is the file's directory path (ending in "/") and a parameter left out of the URL is left out of the string.
 Aliyun ApsaraVideo Live, type A: auth_key = {timestamp}-{rand}-{uid}-{MD5("{URI}-{timestamp}-{rand}-{uid}-{key}")};
     callbacks carry ALI-LIVE-TIMESTAMP and ALI-LIVE-SIGNATURE = MD5("{domain}|{timestamp}|{key}").
 """
@@ -48,14 +49,20 @@ def tencent_callback_sign(*, key: str, t: str) -> str:
     return _md5(f"{key}{t}")
 
 
-def tencent_vod_signed_url(*, url: str, key: str, expires_at: int, us: str | None = None) -> str:
-    """A replay file URL under VOD Key hotlink protection: sign = MD5(KEY + Dir + t + us)."""
+def tencent_vod_signed_url(*, url: str, key: str, expires_at: int, us: str | None = None, exper: int | None = None,
+                           rlimit: int | None = None) -> str:
+    """A replay file URL under VOD Key hotlink protection: sign = MD5(KEY + Dir + t + exper + rlimit + us), in that
+    order, the optional exper (preview seconds) and rlimit (most client IPs) only when given."""
     parts = urlsplit(url)
     directory = parts.path.rsplit("/", 1)[0] + "/"
-    t = format(int(expires_at), "x")
-    us = us or secrets.token_hex(5)
-    sign = _md5(f"{key}{directory}{t}{us}")
-    return f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode({'t': t, 'us': us, 'sign': sign})}"
+    params = {"t": format(int(expires_at), "x")}
+    if exper is not None:
+        params["exper"] = str(int(exper))
+    if rlimit is not None:
+        params["rlimit"] = str(int(rlimit))
+    params["us"] = us or secrets.token_hex(5)
+    params["sign"] = _md5(key + directory + "".join(params.values()))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(params)}"
 
 
 # --- Aliyun ----------------------------------------------------------------------------------------------------

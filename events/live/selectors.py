@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from engage.core.errors import DomainError, NotFound, PermissionDenied
 from engage.core.roles import Capability, can
+from engage.reminders.models import mask_name
 from events.live import broadcast, providers
 from events.live.models import (
     Attendance,
@@ -130,16 +131,27 @@ def is_moderator(user, session: LiveSession) -> bool:
 
 # --- shapes -------------------------------------------------------------------------------------------------------
 
+AUTHOR = ("author", "author__doctor_profile__hospital")  # what _name reads, in the same query
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _name(user) -> str:
+def _name(user, *, moderator: bool = False) -> str:
+    """How the room names a participant. A doctor by the verified profile, never the self-chosen account name: the
+    audience sees the surname masked and the hospital (张** · 协和医院: a colleague, not a person's full identity);
+    moderators the full real name and the hospital. Staff without a profile: their account's name."""
+    profile = getattr(user, "doctor_profile", None)
+    if profile is not None and profile.real_name:
+        name = profile.real_name if moderator else mask_name(profile.real_name)
+        return f"{name} · {profile.hospital.name}" if profile.hospital_id else name
     return user.display_name or user.get_full_name() or _("Doctor")
 
 
 def chat_message_dict(message: ChatMessage, *, moderator: bool = False) -> dict:
-    data = {"id": message.pk, "text": message.text, "at": _iso(message.created_at), "author": _name(message.author)}
+    data = {"id": message.pk, "text": message.text, "at": _iso(message.created_at),
+            "author": _name(message.author, moderator=moderator)}
     if moderator:
         data.update(author_id=message.author_id, deleted=message.deleted_at is not None,
                     pv_case=message.pv_case_id)
@@ -150,7 +162,8 @@ def question_dict(question: Question, *, moderator: bool = False, voted: bool = 
     hidden = question.anonymous and not moderator
     data = {"id": question.pk, "text": question.text, "state": question.state, "pinned": question.pinned,
             "score": question.score, "at": _iso(question.created_at), "anonymous": question.anonymous,
-            "author": None if hidden else _name(question.author), "voted": voted}
+            "author": None if hidden else _name(question.author, moderator=moderator),
+            "voted": voted}
     if moderator:
         data.update(author_id=question.author_id, pv_case=question.pv_case_id)
     return data
@@ -199,7 +212,7 @@ def play_url_for(*, session: LiveSession, user, now: datetime | None = None) -> 
 
 
 def visible_questions(*, session: LiveSession, order: str = "votes"):
-    qs = Question.objects.filter(session=session, state__in=Question.VISIBLE).select_related("author")
+    qs = Question.objects.filter(session=session, state__in=Question.VISIBLE).select_related(*AUTHOR)
     if order == "time":
         return qs.order_by("-pinned", "-created_at", "-id")
     return qs.order_by("-pinned", "-score", "created_at", "id")
@@ -211,7 +224,7 @@ def room_snapshot(*, session: LiveSession, user, entry: RoomEntry | None = None)
     entry = entry or room_entry(user=user, session=session)
     last_id = broadcast.last_event_id(session.pk)
     moderator = entry.moderator
-    chat = ChatMessage.objects.filter(session=session).select_related("author").order_by("-id")
+    chat = ChatMessage.objects.filter(session=session).select_related(*AUTHOR).order_by("-id")
     if not moderator:
         chat = chat.filter(deleted_at__isnull=True)
     messages = [chat_message_dict(m, moderator=moderator) for m in reversed(chat[:SNAPSHOT_MESSAGES])]
@@ -234,7 +247,7 @@ def room_snapshot(*, session: LiveSession, user, entry: RoomEntry | None = None)
         "play": play_url_for(session=session, user=user),
     }
     if moderator:
-        queue = Question.objects.filter(session=session, state=Question.State.PENDING).select_related("author")
+        queue = Question.objects.filter(session=session, state=Question.State.PENDING).select_related(*AUTHOR)
         data["queue"] = [question_dict(q, moderator=True) for q in queue.order_by("created_at", "id")]
     return data
 

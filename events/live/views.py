@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from engage.core.errors import DomainError, NotFound
 from events.live import providers
+from events.live.models import Poll, Question
 from events.live.selectors import access_live_session, can_moderate_live, room_entry
 from events.live.services import CallbackKind, stream_callback_handle
 
@@ -150,4 +151,8 @@ def console(request, session_id: int):
     session = _session_or_404(request.user, session_id)
     if not can_moderate_live(request.user):
         raise PermissionDenied
-    return render(request, "events/live/console.html", _room_context(request, session))
+    context = _room_context(request, session)
+    # The queue and polls arrive as codes over the socket; the console shows the models' labels for them.
+    context["state_labels"] = {"question": {value: str(label) for value, label in Question.State.choices},
+                               "poll": {value: str(label) for value, label in Poll.State.choices}}
+    return render(request, "events/live/console.html", context)

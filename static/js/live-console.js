@@ -7,6 +7,8 @@
   if (!root || !window.EngageLive) return;
   var el = EngageLive.el;
   var T = document.getElementById("live-i18n").dataset;
+  var LABELS = JSON.parse(document.getElementById("live-state-labels").textContent);
+  function label(kind, code) { return (LABELS[kind] || {})[code] || code; }
   var notice = document.querySelector("[data-testid=console-notice]");
   var chat = root.querySelector("[data-testid=console-chat]");
   var queue = root.querySelector("[data-testid=queue-list]");
@@ -94,7 +96,7 @@
         item.dataset.testid = q.state === "pending" ? "queued-question" : "shown-question";
         item.appendChild(el("p", "live-question__text", q.text));
         item.appendChild(el("p", "live-question__meta", (q.author || "") + (q.anonymous ? " (" + T.anonymous + ")" : "") +
-          " · ▲ " + q.score + " · " + q.state + (q.pv_case ? " · ⚠ PV" : "")));
+          " · ▲ " + q.score + " · " + label("question", q.state) + (q.pv_case ? " · ⚠ PV" : "")));
         var actions = el("div", "live-actions");
         function moderate(action) { return function () { act({type: action, question_id: q.id}); }; }
         if (q.state === "pending") actions.appendChild(button(T.approve, moderate("approve"), "question-approve"));
@@ -126,7 +128,7 @@
     }
     card.textContent = "";
     card.dataset.state = poll.state;
-    card.appendChild(el("h3", "live-poll__question", poll.question + " · " + poll.state));
+    card.appendChild(el("h3", "live-poll__question", poll.question + " · " + label("poll", poll.state)));
     var total = poll.voters || 0;
     poll.options.forEach(function (o) {
       var votes = o.votes || 0;

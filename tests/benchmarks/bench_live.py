@@ -6,8 +6,14 @@ Each second for LIVE_SECONDS a chat event (broadcast.send_event_now: event id, o
 group) and a count update (broadcast.coalesce, sent by the workers' flusher as the room's one tally a second) leave
 a publisher process; the viewers are `websockets` clients in a separate process, each signed in as its own doctor.
 Latency is measured on the chat frames (they carry the time they were sent); the share delivered is chat frames
-received / (seconds × sockets). Memory per idle socket: the workers' RSS after the sockets connected minus before,
-divided by the sockets (the same for the floor's one process).
+received / (seconds × sockets). Memory per idle socket: the workers' RSS after all sockets connected minus their RSS
+after a warm-up batch (WARMUP_SHARE of them, at most 100) connected, divided by the sockets in between; the same for
+the floor's one process. (Measured from the cold process, one-time costs such as the first database connection and
+thread-pool threads would be charged to the sockets: tens of KB each at a few hundred sockets.) The clients offer
+permessage-deflate as browsers do; the servers decline it (engage/Procfile: `--ws-per-message-deflate false`; the
+floor: compression=None). LIVE_WS_DEFLATE=1 lets uvicorn accept it, to see what compression costs per socket;
+LIVE_WORKERS (2) sets the uvicorn workers. The supervisor's health check waits 60 s (uvicorn's default, 5 s, killed
+both workers, and every socket on them, while they connected ~2,000 sockets each on a loaded 2-core machine).
 
     LIVE_SIZES=1000,5000,10000 LIVE_SECONDS=60 .venv/bin/python -m tests.benchmarks --only live
     (make bench ONLY=live; a smoke run: LIVE_SIZES=200 LIVE_SECONDS=10)
@@ -37,6 +43,20 @@ from tests.benchmarks.server import BenchmarkError, free_port
 TARGETS = {"delivered": 100.0, "p99_ratio": {5000: 1.5, 10000: 2.0}, "kb_per_socket": 60.0}
 BASELINE_NAME = "minimal `websockets` broadcast server (one process, same frames, same sockets, same client)"
 CONNECT_CONCURRENCY = 200
+WARMUP_SHARE, WARMUP_MAX = 0.1, 100
+
+
+def _procfile_ws_flags() -> list[str]:
+    """The WebSocket flags production's uvicorn runs with (engage/Procfile), unless LIVE_WS_DEFLATE=1."""
+    line = next(x for x in (BASE_DIR / "engage/Procfile").read_text().splitlines() if x.startswith("web:"))
+    words = line.split()
+    flags = []
+    for name in ("--ws-per-message-deflate", "--ws-max-size"):
+        if name in words:
+            flags += [name, words[words.index(name) + 1]]
+    if os.environ.get("LIVE_WS_DEFLATE") == "1" and "--ws-per-message-deflate" in flags:
+        flags[flags.index("--ws-per-message-deflate") + 1] = "true"
+    return flags
 
 
 def _sizes() -> list[int]:
@@ -162,18 +182,31 @@ def _print_targets(table) -> None:
 def _viewer_client(env, url, cookies_path, size, seconds, out_path):
     command = [sys.executable, "-m", "tests.benchmarks.bench_live", "--viewers", str(size), "--url", url,
                "--cookies", cookies_path, "--seconds", str(seconds), "--out", str(out_path)]
-    return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
-def _await_ready(client: subprocess.Popen, timeout: float) -> int:
+def _await_ready(client: subprocess.Popen, timeout: float, word: str = "READY") -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = client.stdout.readline()
         if not line:
             raise BenchmarkError("the viewer client exited before connecting")
-        if line.startswith("READY"):
+        if line.startswith(word):
             return int(line.split()[1])
     raise BenchmarkError("the viewer client did not connect in time")
+
+
+def _connect_measured(client: subprocess.Popen, pids: list[int]) -> tuple[int, float]:
+    """Lets the client connect its warm-up batch, then the rest; (sockets connected, KB per socket after warm-up)."""
+    warm = _await_ready(client, timeout=600, word="WARM")
+    time.sleep(3)
+    before = _rss_kb(pids)
+    client.stdin.write("GO\n")
+    client.stdin.flush()
+    connected = _await_ready(client, timeout=900)
+    time.sleep(3)
+    after = _rss_kb(pids)
+    return connected, (after - before) / max(connected - warm, 1)
 
 
 def _finish(client: subprocess.Popen, out_path: Path, seconds: int) -> dict:
@@ -184,21 +217,21 @@ def _finish(client: subprocess.Popen, out_path: Path, seconds: int) -> dict:
 def _run_engage(ctx, env, prepared, size, seconds) -> dict:
     port = free_port()
     log = open(ctx.var_dir / f"uvicorn-live-{size}.log", "ab")
+    workers = os.environ.get("LIVE_WORKERS", "2")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "engage.asgi:application", "--host", "127.0.0.1",
-                               "--port", str(port), "--workers", "2", "--lifespan", "off", "--log-level", "warning",
-                               "--ws-max-queue", "32"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+                               "--port", str(port), "--workers", workers, "--lifespan", "off", "--log-level", "warning",
+                               "--ws-max-queue", "32", "--timeout-worker-healthcheck", "60",
+                               *_procfile_ws_flags()], cwd=BASE_DIR, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     out = ctx.var_dir / f"live-engage-{size}.json"
     client = None
     try:
         _wait_port(port, server)
         time.sleep(3)  # both workers up
-        workers = _children(server.pid)
-        before = _rss_kb(workers)
         client = _viewer_client(env, f"ws://127.0.0.1:{port}/ws/live/{prepared['session_id']}/",
                                 prepared["cookies"], size, seconds, out)
-        connected = _await_ready(client, timeout=600)
-        time.sleep(3)
-        after = _rss_kb(workers)
+        # --workers 1 serves in the uvicorn process itself; more fork one child each
+        _, kb_per_socket = _connect_measured(client, _children(server.pid) or [server.pid])
         publisher = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_live", "--publish",
                                     str(prepared["session_id"]), "--seconds", str(seconds)], cwd=BASE_DIR, env=env,
                                    capture_output=True, text=True, timeout=seconds + 120)
@@ -210,7 +243,7 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
             client.kill()
         _stop(server)
         log.close()
-    result["kb_per_socket"] = (after - before) / max(connected, 1)
+    result["kb_per_socket"] = kb_per_socket
     return result
 
 
@@ -222,18 +255,15 @@ def _run_floor(ctx, env, prepared, size, seconds) -> dict:
     client = None
     try:
         _wait_port(port, server)
-        before = _rss_kb([server.pid])
         client = _viewer_client(env, f"ws://127.0.0.1:{port}/", prepared["cookies"], size, seconds, out)
-        connected = _await_ready(client, timeout=600)
-        time.sleep(3)
-        after = _rss_kb([server.pid])
+        _, kb_per_socket = _connect_measured(client, [server.pid])
         server.send_signal(signal.SIGUSR1)  # start broadcasting
         result = _finish(client, out, seconds)
     finally:
         if client is not None and client.poll() is None:
             client.kill()
         _stop(server)
-    result["kb_per_socket"] = (after - before) / max(connected, 1)
+    result["kb_per_socket"] = kb_per_socket
     return result
 
 
@@ -356,7 +386,9 @@ def floor(port: int, seconds: int) -> None:
 
 
 def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> None:
-    """`count` sockets, each signed in as its own doctor; prints READY <connected>, then records every frame."""
+    """`count` sockets, each signed in as its own doctor, offering permessage-deflate as browsers do: a warm-up
+    batch first (prints WARM <connected> and waits for a line on stdin), then the rest (prints READY <connected>);
+    then records every frame."""
     import websockets
 
     _raise_nofile()
@@ -389,14 +421,18 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> 
                 try:
                     connection = await websockets.connect(
                         url, additional_headers={"Cookie": f"sessionid={key}", "Origin": "http://127.0.0.1"},
-                        max_queue=None, compression=None, open_timeout=60, ping_interval=None)
+                        max_queue=None, compression="deflate", open_timeout=120, ping_interval=None)
                     sockets.append(connection)
                     return
                 except (TimeoutError, OSError, websockets.WebSocketException):
                     await asyncio.sleep(0.5)
 
     async def main():
-        await asyncio.gather(*(connect(k) for k in keys))
+        warm = min(WARMUP_MAX, int(len(keys) * WARMUP_SHARE))
+        await asyncio.gather(*(connect(k) for k in keys[:warm]))
+        print(f"WARM {len(sockets)}", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        await asyncio.gather(*(connect(k) for k in keys[warm:]))
         tasks = [asyncio.ensure_future(reader(c)) for c in sockets]
         print(f"READY {len(sockets)}", flush=True)
         deadline = time.monotonic() + seconds + 90

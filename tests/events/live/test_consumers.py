@@ -294,6 +294,29 @@ def test_reactions_and_the_viewer_count_arrive_coalesced():
     _run(scenario)
 
 
+def _stalling(app, gate: asyncio.Event):
+    """The application behind a client whose connection stops taking data while `gate` is clear: a send waits, as
+    an ASGI server's send waits while the transport's buffer is full."""
+    async def wrapped(scope, receive, send):
+        async def stalled_send(message):
+            await gate.wait()
+            await send(message)
+        return await app(scope, receive, stalled_send)
+    return wrapped
+
+
+async def _open_stalling(session, doctor):
+    """A doctor's socket behind `_stalling`, past its hello: (socket, its consumer, the gate, open)."""
+    gate = asyncio.Event()
+    gate.set()
+    socket = WebsocketCommunicator(_stalling(application, gate), f"/ws/live/{session.pk}/",
+                                   headers=_headers_cache[doctor])
+    assert (await socket.connect(timeout=10))[0]
+    assert json.loads(await socket.receive_from(timeout=10))["type"] == "hello"
+    (consumer,) = consumers.room_hub().groups[broadcast.audience_group(session.pk)]
+    return socket, consumer, gate
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
     monkeypatch.setattr(consumers, "SEND_QUEUE_SIZE", 4)
@@ -302,10 +325,11 @@ def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
     _prepare(doctor)
 
     async def scenario():
-        socket, _ = await _open(session.pk, doctor)
-        (consumer,) = consumers.room_hub().groups[broadcast.audience_group(session.pk)]
-        for n in range(10):  # a burst arrives before the writer could send any of it
+        socket, consumer, gate = await _open_stalling(session, doctor)
+        gate.clear()  # the client stops reading
+        for n in range(10):  # a burst arrives while the first frame is still waiting to go out
             consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
+        gate.set()
         frames = []
         while True:
             output = await socket.receive_output(timeout=5)
@@ -313,7 +337,31 @@ def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
                 break
             frames.append(output)
         assert output["code"] == 4429
-        assert len(frames) <= 4
+        assert 1 <= len(frames) <= 5  # the frame in flight, at most the backlog; never all ten
+
+    _run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_that_keeps_up_gets_every_frame_in_order(monkeypatch):
+    monkeypatch.setattr(consumers, "SEND_QUEUE_SIZE", 4)
+    session = make_live_session(state="live")
+    doctor = registered_doctor(session)
+    _prepare(doctor)
+
+    async def scenario():
+        socket, consumer, gate = await _open_stalling(session, doctor)
+        gate.clear()
+        for n in range(4):  # the frame in flight and three behind it: within the backlog
+            consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
+        gate.set()
+        received = [json.loads(await socket.receive_from(timeout=5))["id"] for _ in range(4)]
+        assert received == [0, 1, 2, 3]
+        for n in range(4, 30):  # a socket that takes every frame at once has no backlog at all
+            consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
+        received = [json.loads(await socket.receive_from(timeout=5))["id"] for _ in range(4, 30)]
+        assert received == list(range(4, 30))
+        await socket.disconnect()
 
     _run(scenario)
 

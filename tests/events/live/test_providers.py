@@ -58,6 +58,19 @@ def test_tencent_vod_key_scheme():
     assert query["sign"] == [md5("vodkey/dir1/dir2/5e7a1f3b72d4cd1101")]
 
 
+def test_tencent_vod_key_known_vectors_in_the_documented_order():
+    """Digests computed outside Python (printf ... | md5sum) over KEY + Dir + t + exper + rlimit + us: with the
+    optional exper and rlimit absent, and with exper=300 and rlimit=3 between t and us."""
+    url = "http://example.vod2.myqcloud.com/dir1/dir2/myVideo.mp4"
+    plain = parse_qs(urlsplit(providers.tencent_vod_signed_url(
+        url=url, key="24qQsWsw6cCWEbrMEDaV", expires_at=0x5E7A1F3B, us="72d4cd1101")).query)
+    assert plain["sign"] == ["024ce72bdd2c2665b693c02ecf6d9239"] and "exper" not in plain
+    limited = urlsplit(providers.tencent_vod_signed_url(url=url, key="24qQsWsw6cCWEbrMEDaV", expires_at=0x5E7A1F3B,
+                                                        us="72d4cd1101", exper=300, rlimit=3))
+    assert limited.query.startswith("t=5e7a1f3b&exper=300&rlimit=3&us=72d4cd1101&sign=")
+    assert parse_qs(limited.query)["sign"] == ["f3cc47cd50e8145dbc2a67ade8d3272c"]
+
+
 @pytest.mark.django_db
 def test_play_url_expires_after_the_ttl_and_verifies(settings):
     from tests.events.live.core_helpers import make_live_session

@@ -106,3 +106,19 @@ def test_attendance_report_rows(session, viewer, moderator):
     assert (row.doctor_id, row.live_minutes, row.replay_minutes, row.questions_asked, row.polls_answered) == \
         (viewer.pk, 1, 0, 1, 1)
     assert row.hospital and row.name
+
+
+def test_the_room_names_doctors_by_their_verified_profile_masked_for_the_audience(session, viewer, moderator):
+    profile = viewer.doctor_profile
+    profile.real_name = "张三丰"
+    profile.save(update_fields=["real_name"])
+    viewer.display_name = "糖友小张"  # the self-chosen account name never shows in the room
+    viewer.save(update_fields=["display_name"])
+    services.chat_post(session=session, author=viewer, text="请问剂量？")
+    services.question_ask(session=session, author=viewer, text="可以联用吗？", anonymous=False)
+    hospital = profile.hospital.name
+    audience = room_snapshot(session=session, user=viewer)
+    assert audience["messages"][0]["author"] == f"张** · {hospital}"
+    staff = room_snapshot(session=session, user=moderator)
+    assert staff["messages"][0]["author"] == f"张三丰 · {hospital}"
+    assert staff["queue"][0]["author"] == f"张三丰 · {hospital}"

@@ -44,3 +44,20 @@ def test_the_console_is_for_moderators_only():
     assert response.status_code == 200
     assert "js/live-console.js" in response.content.decode()
     assert _client(registered_doctor(session)).get(f"/live/{session.pk}/console/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_console_labels_question_and_poll_states_with_the_models_labels():
+    import json
+    import re
+
+    from events.live.models import Poll, Question
+
+    session = make_live_session(state="live")
+    body = _client(make_staff("medical_reviewer")).get(f"/live/{session.pk}/console/").content.decode()
+    found = re.search(r'<script id="live-state-labels"[^>]*>(.*?)</script>', body)
+    labels = json.loads(found.group(1))
+    # the labels in the request's language (zh-hans with compiled messages), never the codes
+    assert labels["question"] == {value: str(label) for value, label in Question.State.choices}
+    assert labels["poll"] == {value: str(label) for value, label in Poll.State.choices}
+    assert labels["question"]["pending"] != "pending" and labels["poll"]["closed"] != "closed"
