@@ -301,7 +301,7 @@ def _tsquery(terms: list[str]) -> str:
 # The PostgreSQL search ranks at most this many candidates: the pages where the query's rarest term weighs most.
 # Exact whenever that term is on no more pages (and for one-term queries always: the order is the score's);
 # past it, how many pages match is estimated from the share of candidates that match.
-SEARCH_CANDIDATES = 2000
+SEARCH_CANDIDATES = 1000
 SEARCH_STATS_SECONDS = 3600
 
 
@@ -331,24 +331,27 @@ def _search_statistics(terms: list[str]) -> tuple[int, dict[str, int]]:
 
 def _search_ranked_postgresql(*, terms: list[str], candidates: QuerySet, offset: int,
                               limit: int) -> tuple[list[tuple[int, float]], int, int]:
-    """`_search_ranked_portable`'s ranking on PostgreSQL with a bounded amount of work: the candidates are the
-    SEARCH_CANDIDATES pages where the rarest term weighs most; one statement keeps the visible ones whose
-    tsvector holds every term, counts them and scores one page of them. Returns (page id, score) rows, how many
-    pages match (estimated past SEARCH_CANDIDATES) and how many of them the ranking reaches."""
+    """`_search_ranked_portable`'s ranking on PostgreSQL with a bounded amount of work, in one statement: the
+    candidates are the SEARCH_CANDIDATES pages where the rarest term weighs most (the terms' rank index); the
+    visible ones whose tsvector holds every term are counted once and one page of them is scored. Returns
+    (page id, score) rows, how many pages match (estimated past SEARCH_CANDIDATES) and how many of them the
+    ranking reaches."""
     total_pages, frequency = _search_statistics(terms)
     if len(frequency) < len(terms):  # some term occurs nowhere: no page has all of them
         return [], 0, 0
     idf = {term: math.log(1 + total_pages / frequency[term]) for term in terms}
     rarest = min(terms, key=lambda term: (frequency[term], term))
-    strongest = list(ContentSearchTerm.objects.filter(term=rarest).order_by("-weight", "-page_id")
-                     .values_list("page_id", flat=True)[:SEARCH_CANDIDATES])
-    visible_sql, visible_params = candidates.order_by().filter(pk__in=strongest).values("pk").query.sql_with_params()
+    visible_sql, visible_params = candidates.order_by().values("pk").query.sql_with_params()
     score = "CASE t.term " + " ".join("WHEN %s THEN t.weight * %s" for _ in terms) + " ELSE 0 END"
-    sql = f"""
-        WITH hits AS MATERIALIZED (
-            SELECT d.page_id FROM cms_contentsearchdocument d
-            WHERE d.page_id IN ({visible_sql}) AND d.vector @@ %s::tsquery
-        ), ranked AS (
+    candidates_sql = f"""
+        WITH strongest AS MATERIALIZED (
+            SELECT s.page_id FROM cms_contentsearchterm s WHERE s.term = %s
+            ORDER BY s.weight DESC, s.page_id DESC LIMIT %s
+        ), hits AS MATERIALIZED (
+            SELECT d.page_id FROM strongest JOIN cms_contentsearchdocument d ON d.page_id = strongest.page_id
+            WHERE d.vector @@ %s::tsquery AND d.page_id IN ({visible_sql})
+        )"""  # noqa: S608
+    sql = candidates_sql + f""", ranked AS (
             SELECT t.page_id, sum({score}) AS score
             FROM hits JOIN cms_contentsearchterm t ON t.page_id = hits.page_id AND t.term = ANY(%s)
             GROUP BY t.page_id
@@ -357,19 +360,17 @@ def _search_ranked_postgresql(*, terms: list[str], candidates: QuerySet, offset:
         FROM ranked ORDER BY ranked.score DESC, ranked.page_id DESC LIMIT %s OFFSET %s
     """  # noqa: S608
     weights = [value for term in terms for value in (term, idf[term])]
+    head = [rarest, SEARCH_CANDIDATES, _tsquery(terms), *visible_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*visible_params, _tsquery(terms), *weights, terms, limit, offset])
+        cursor.execute(sql, [*head, *weights, terms, limit, offset])
         rows = cursor.fetchall()
         if rows:
             found = rows[0][2]
         else:  # nothing on this page: past the last one, or nothing at all
-            cursor.execute(
-                f"SELECT count(*) FROM cms_contentsearchdocument d WHERE d.page_id IN ({visible_sql}) "  # noqa: S608
-                f"AND d.vector @@ %s::tsquery", [*visible_params, _tsquery(terms)],
-            )
+            cursor.execute(candidates_sql + " SELECT count(*) FROM hits", head)  # noqa: S608
             found = cursor.fetchone()[0]
     holding = frequency[rarest]
-    total = found if holding <= len(strongest) else max(found, round(found * holding / len(strongest)))
+    total = found if holding <= SEARCH_CANDIDATES else max(found, round(found * holding / SEARCH_CANDIDATES))
     return [(page_id, score) for page_id, score, _ in rows], total, found
 
 
