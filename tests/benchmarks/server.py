@@ -38,7 +38,7 @@ class UvicornServer:
         self.process: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
         command = [
             sys.executable, "-m", "uvicorn", "engage.asgi:application",
             "--host", "127.0.0.1", "--port", str(self.port),
