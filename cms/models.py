@@ -8,6 +8,7 @@ from cms.pages.models import (
     ContentImageLink,
     ContentPage,
     ContentPageTag,
+    ContentSearchDocument,
     ContentSearchTerm,
     HomePage,
     LiteraturePage,
@@ -29,7 +30,7 @@ from cms.review.models import (
 __all__ = [
     "AUDIENCE_LEVEL", "ApprovalCodeCounter", "ApprovalMeaning", "ArticlePage", "Audience", "ContentApproval",
     "ContentDocumentLink", "ContentExpiryNotice", "ContentImageLink", "ContentPage", "ContentPageTag",
-    "ContentSearchTerm",
+    "ContentSearchDocument", "ContentSearchTerm",
     "Favourite", "HomePage", "LiteraturePage", "Product", "ReadingRecord", "ReviewApprovalTask", "ReviewedPageMixin",
     "ShareCode", "TherapyAreaPage", "VideoPage", "audiences_for",
 ]

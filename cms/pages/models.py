@@ -5,6 +5,7 @@ table for what every content page has (audience, summary, therapy areas, tags, a
 Who may read what is decided only in cms.pages.selectors.
 """
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -60,10 +61,15 @@ class HomePage(Page):
         verbose_name = _("home page")
 
     def get_context(self, request, *args, **kwargs):
-        from cms.pages.selectors import home_sections_for  # page-as-view: selectors import pages
+        from django.utils.functional import SimpleLazyObject
+
+        from cms.pages.selectors import HOME_FRAGMENT_SECONDS, home_fragment_key, home_sections_for
 
         context = super().get_context(request, *args, **kwargs)
-        context["sections"] = home_sections_for(user=request.user)
+        # Read only when the template renders them: not at all when the cached fragment is used.
+        context["sections"] = SimpleLazyObject(lambda: home_sections_for(user=request.user))
+        context["fragment_key"] = home_fragment_key(user=request.user)
+        context["fragment_seconds"] = HOME_FRAGMENT_SECONDS
         return context
 
 
@@ -493,6 +499,24 @@ class ContentSearchTerm(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["term", "page"], name="contentsearchterm_unique")]
+        # The pages where a term weighs most, first: the PostgreSQL search's candidates (cms.pages.selectors).
+        indexes = [models.Index(fields=["term", "-weight", "-page"], name="contentsearchterm_rank_idx")]
 
     def __str__(self):
         return f"{self.term} ({self.weight:.2f})"
+
+
+class ContentSearchDocument(models.Model):
+    """The terms of one live content page as a PostgreSQL `tsvector` (jieba terms as lexemes, used as they are):
+    with its GIN index, the PostgreSQL search finds the pages holding every term of a query in the index.
+
+    Written next to the page's ContentSearchTerm rows by cms.pages.services.content_index_page, which keep the
+    weights the ranking uses. Filled on PostgreSQL only; the SQLite search reads ContentSearchTerm alone.
+    """
+
+    page = models.OneToOneField("cms.ContentPage", primary_key=True, on_delete=models.CASCADE,
+                                related_name="search_document")
+    vector = SearchVectorField()
+
+    def __str__(self):
+        return f"search document of page {self.page_id}"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -236,18 +237,44 @@ def content_search(*, user, content_filter: ContentFilter, queryset: QuerySet | 
                    page_size: int = PAGE_SIZE) -> ContentListing:
     """Pages the user may read that contain every term of the query, best tf-idf score first.
 
-    Empty, overlong, punctuation-only and emoji-only queries have no terms and find nothing.
+    Empty, overlong, punctuation-only and emoji-only queries have no terms and find nothing. Who may read what
+    is `content_visible_to` (through `filtered_content`) on both paths: PostgreSQL matches the terms in the GIN
+    index of ContentSearchDocument, SQLite in ContentSearchTerm; both rank with the same tf-idf of
+    ContentSearchTerm's weights.
     """
     terms = query_terms(content_filter.q)
     if not terms:
         return ContentListing(items=[], page=1, num_pages=1, total=0)
     candidates = queryset if queryset is not None else filtered_content(user=user, content_filter=content_filter)
+    ranked = _search_ranked_postgresql if connection.vendor == "postgresql" else _search_ranked_portable
+    rows, total, reached = ranked(terms=terms, candidates=candidates,
+                                  offset=(content_filter.page - 1) * page_size, limit=page_size)
+    num_pages = max(1, math.ceil(reached / page_size))  # pages past the ranked candidates are not offered
+    page = min(content_filter.page, num_pages)
+    if page != content_filter.page:  # asked past the last page: show the last one
+        rows, total, reached = ranked(terms=terms, candidates=candidates, offset=(page - 1) * page_size,
+                                      limit=page_size)
+    pages = {p.pk: p for p in _with_card_data(ContentPage.objects.filter(pk__in=[pk for pk, _ in rows]))}
+    kinds = _content_types()
+    items = []
+    for page_id, score in rows:
+        item = pages[page_id]
+        item.kind_code = kinds.get(item.content_type_id, "article")
+        item.search_score = score
+        items.append(item)
+    return ContentListing(items=items, page=page, num_pages=num_pages, total=total)
+
+
+def _search_ranked_portable(*, terms: list[str], candidates: QuerySet, offset: int,
+                            limit: int) -> tuple[list[tuple[int, float]], int, int]:
+    """(page id, score) of one page of the ranking and how many pages match (twice: all of them are ranked):
+    any database (SQLite's path)."""
     document_frequency = dict(
         ContentSearchTerm.objects.filter(term__in=terms).values_list("term").annotate(n=Count("page_id"))
         .values_list("term", "n")
     )
     if len(document_frequency) < len(terms):  # some term occurs nowhere: no page has all of them
-        return ContentListing(items=[], page=1, num_pages=1, total=0)
+        return [], 0, 0
     # Live content pages stand for the indexed ones (unpublishing empties a page's terms): one cheap count.
     total_pages = max(ContentPage.objects.live().count(), 1)
     idf = {term: math.log(1 + total_pages / document_frequency[term]) for term in terms}
@@ -263,20 +290,88 @@ def content_search(*, user, content_filter: ContentFilter, queryset: QuerySet | 
         .order_by("-score", "-page_id")
     )
     total = ranked.count()
-    num_pages = max(1, math.ceil(total / page_size))
-    page = min(content_filter.page, num_pages)
-    rows = list(ranked[(page - 1) * page_size: page * page_size])
-    pages = {
-        p.pk: p for p in _with_card_data(ContentPage.objects.filter(pk__in=[r["page_id"] for r in rows]))
-    }
-    kinds = _content_types()
-    items = []
-    for row in rows:
-        item = pages[row["page_id"]]
-        item.kind_code = kinds.get(item.content_type_id, "article")
-        item.search_score = row["score"]
-        items.append(item)
-    return ContentListing(items=items, page=page, num_pages=num_pages, total=total)
+    return [(row["page_id"], row["score"]) for row in ranked[offset: offset + limit]], total, total
+
+
+def _tsquery(terms: list[str]) -> str:
+    """Every term, as the lexeme it was indexed as (quoted: no parsing, no stemming), AND-ed."""
+    return " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
+
+
+# The PostgreSQL search ranks at most this many candidates: the pages where the query's rarest term weighs most.
+# Exact whenever that term is on no more pages (and for one-term queries always: the order is the score's);
+# past it, how many pages match is estimated from the share of candidates that match.
+SEARCH_CANDIDATES = 1000
+SEARCH_STATS_SECONDS = 3600
+
+
+def _search_statistics(terms: list[str]) -> tuple[int, dict[str, int]]:
+    """(live content pages, {term: pages holding it}) for the idf: read once per content generation (every
+    publish and unpublish changes it) and kept in the cache; terms that occur nowhere are left out."""
+    import hashlib
+
+    from django.core.cache import cache
+
+    prefix = f"cms:search-stats:{content_generation()}"
+    keys = {term: f"{prefix}:{hashlib.md5(term.encode(), usedforsecurity=False).hexdigest()}" for term in terms}
+    cached = cache.get_many([f"{prefix}:pages", *keys.values()])
+    pages = cached.get(f"{prefix}:pages")
+    frequency = {term: cached[key] for term, key in keys.items() if key in cached}
+    missing = [term for term in terms if term not in frequency]
+    if missing or pages is None:
+        rows = dict(ContentSearchTerm.objects.filter(term__in=missing).values_list("term")
+                    .annotate(n=Count("page_id")).values_list("term", "n")) if missing else {}
+        frequency.update({term: rows.get(term, 0) for term in missing})
+        if pages is None:
+            pages = ContentPage.objects.live().count()
+        cache.set_many({f"{prefix}:pages": pages, **{keys[term]: frequency[term] for term in missing}},
+                       timeout=SEARCH_STATS_SECONDS)
+    return max(pages, 1), {term: n for term, n in frequency.items() if n}
+
+
+def _search_ranked_postgresql(*, terms: list[str], candidates: QuerySet, offset: int,
+                              limit: int) -> tuple[list[tuple[int, float]], int, int]:
+    """`_search_ranked_portable`'s ranking on PostgreSQL with a bounded amount of work, in one statement: the
+    candidates are the SEARCH_CANDIDATES pages where the rarest term weighs most (the terms' rank index); the
+    visible ones whose tsvector holds every term are counted once and one page of them is scored. Returns
+    (page id, score) rows, how many pages match (estimated past SEARCH_CANDIDATES) and how many of them the
+    ranking reaches."""
+    total_pages, frequency = _search_statistics(terms)
+    if len(frequency) < len(terms):  # some term occurs nowhere: no page has all of them
+        return [], 0, 0
+    idf = {term: math.log(1 + total_pages / frequency[term]) for term in terms}
+    rarest = min(terms, key=lambda term: (frequency[term], term))
+    visible_sql, visible_params = candidates.order_by().values("pk").query.sql_with_params()
+    score = "CASE t.term " + " ".join("WHEN %s THEN t.weight * %s" for _ in terms) + " ELSE 0 END"
+    candidates_sql = f"""
+        WITH strongest AS MATERIALIZED (
+            SELECT s.page_id FROM cms_contentsearchterm s WHERE s.term = %s
+            ORDER BY s.weight DESC, s.page_id DESC LIMIT %s
+        ), hits AS MATERIALIZED (
+            SELECT d.page_id FROM strongest JOIN cms_contentsearchdocument d ON d.page_id = strongest.page_id
+            WHERE d.vector @@ %s::tsquery AND d.page_id IN ({visible_sql})
+        )"""  # noqa: S608
+    sql = candidates_sql + f""", ranked AS (
+            SELECT t.page_id, sum({score}) AS score
+            FROM hits JOIN cms_contentsearchterm t ON t.page_id = hits.page_id AND t.term = ANY(%s)
+            GROUP BY t.page_id
+        )
+        SELECT ranked.page_id, ranked.score, (SELECT count(*) FROM hits)
+        FROM ranked ORDER BY ranked.score DESC, ranked.page_id DESC LIMIT %s OFFSET %s
+    """  # noqa: S608
+    weights = [value for term in terms for value in (term, idf[term])]
+    head = [rarest, SEARCH_CANDIDATES, _tsquery(terms), *visible_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*head, *weights, terms, limit, offset])
+        rows = cursor.fetchall()
+        if rows:
+            found = rows[0][2]
+        else:  # nothing on this page: past the last one, or nothing at all
+            cursor.execute(candidates_sql + " SELECT count(*) FROM hits", head)  # noqa: S608
+            found = cursor.fetchone()[0]
+    holding = frequency[rarest]
+    total = found if holding <= SEARCH_CANDIDATES else max(found, round(found * holding / SEARCH_CANDIDATES))
+    return [(page_id, score) for page_id, score, _ in rows], total, found
 
 
 def access_content(*, user, content_id: int) -> tuple[ContentPage, ContentAccess]:
@@ -306,6 +401,31 @@ class HomeSections:
     areas: list[TherapyAreaPage] = field(default_factory=list)
     extra: list[PageSection] = field(default_factory=list)  # other apps' sections (HOME_SECTIONS_HOOK), first
     show_join: bool = False
+
+
+# The anonymous home page is the same for every visitor: its content fragment is cached under the content
+# generation (cms.pages.services.content_generation_bump, on every publish and unpublish) for at most this long,
+# which also bounds how long a card of content that has just expired stays on it.
+HOME_FRAGMENT_SECONDS = 60
+CONTENT_GENERATION_KEY = "cms:content-generation"
+
+
+def content_generation() -> str:
+    """A token that changes whenever a page is published or unpublished ('' when the cache is unreachable)."""
+    from uuid import uuid4
+
+    from django.core.cache import cache
+
+    return cache.get_or_set(CONTENT_GENERATION_KEY, lambda: uuid4().hex, timeout=None) or ""
+
+
+def home_fragment_key(*, user) -> str:
+    """The cache key part of the home page's content for `user`: shared by everyone who sees the same page (an
+    anonymous visitor: the public audience, nothing personal), '' for a person whose page is their own."""
+    if access_level_of(user) != AccessLevel.ANONYMOUS:
+        return ""
+    generation = content_generation()
+    return f"{AccessLevel.ANONYMOUS.name.lower()}:{generation}" if generation else ""
 
 
 def home_sections_for(*, user, limit: int = 6) -> HomeSections:

@@ -1,8 +1,15 @@
 """Writes of the content app. Publishing itself is Wagtail's (and, later, the review workflow's)."""
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from cms.pages.models import Audience, ContentDocumentLink, ContentImageLink, ContentPage, ContentSearchTerm
+from cms.pages.models import (
+    Audience,
+    ContentDocumentLink,
+    ContentImageLink,
+    ContentPage,
+    ContentSearchDocument,
+    ContentSearchTerm,
+)
 from cms.pages.search import index_terms
 from cms.pages.storage import gated_image_id, gated_image_name
 
@@ -18,10 +25,12 @@ def content_index_page(*, page: ContentPage) -> int:
     ContentPage.objects.select_for_update().filter(pk=page.pk).values_list("pk", flat=True).first()
     page = page.specific
     ContentSearchTerm.objects.filter(page_id=page.pk).delete()
+    ContentSearchDocument.objects.filter(page_id=page.pk).delete()
     ContentDocumentLink.objects.filter(page_id=page.pk).delete()
     images = _unlink_images(page_id=page.pk)
     if not page.live or not isinstance(page, ContentPage):
         image_files_place(image_ids=images)
+        content_generation_bump()
         return 0
     used_images = page.used_image_ids()
     ContentImageLink.objects.bulk_create([ContentImageLink(page_id=page.pk, image_id=pk) for pk in used_images])
@@ -36,14 +45,45 @@ def content_index_page(*, page: ContentPage) -> int:
     ContentSearchTerm.objects.bulk_create(
         [ContentSearchTerm(page_id=page.pk, term=term, weight=weight) for term, weight in terms.items()]
     )
+    _search_document_write(page_id=page.pk, terms=list(terms))
+    content_generation_bump()  # the search's term statistics are kept per generation
     return len(terms)
+
+
+def content_generation_bump() -> None:
+    """A page was published or unpublished: pages cached under the content generation are stale. Bumped at once
+    (this request) and again on commit (a request that cached the old content meanwhile)."""
+    from uuid import uuid4
+
+    from django.core.cache import cache
+
+    from cms.pages.selectors import CONTENT_GENERATION_KEY
+
+    def bump():
+        cache.set(CONTENT_GENERATION_KEY, uuid4().hex, timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def _search_document_write(*, page_id: int, terms: list[str]) -> None:
+    """The page's terms as a tsvector for the PostgreSQL search (lexemes as jieba cut them, no stemming)."""
+    if connection.vendor != "postgresql" or not terms:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO cms_contentsearchdocument (page_id, vector) VALUES (%s, array_to_tsvector(%s::text[]))",
+            [page_id, terms],
+        )
 
 
 @transaction.atomic
 def content_unindex_page(*, page_id: int) -> None:
     ContentSearchTerm.objects.filter(page_id=page_id).delete()
+    ContentSearchDocument.objects.filter(page_id=page_id).delete()
     ContentDocumentLink.objects.filter(page_id=page_id).delete()
     image_files_place(image_ids=_unlink_images(page_id=page_id))
+    content_generation_bump()
 
 
 def _unlink_images(*, page_id: int) -> set[int]:

@@ -12,6 +12,7 @@ from cms.review.services import content_apply_approval
 
 
 def _on_published(sender, instance, revision=None, **kwargs):
+    services.content_generation_bump()
     if isinstance(instance, ReviewedPageMixin) and revision is not None:
         content_apply_approval(page=instance, revision=revision)
     if isinstance(instance, ContentPage):
@@ -19,6 +20,7 @@ def _on_published(sender, instance, revision=None, **kwargs):
 
 
 def _on_unpublished(sender, instance, **kwargs):
+    services.content_generation_bump()
     if isinstance(instance, ContentPage):
         services.content_unindex_page(page_id=instance.pk)
 

@@ -8,6 +8,7 @@ beacons lock the record row, and the points ledger and the engagement log have t
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +28,7 @@ from members.points.services import points_award
 
 DEFAULT_COMPLETION = {"share": 0.8, "seconds": 60}
 MAX_BEACON_SECONDS = 3600
+REOPEN_WRITE_INTERVAL = timedelta(minutes=1)
 READ_RULE = "read_article"
 MAX_REMEMBERED_REFS = 20
 
@@ -64,19 +66,26 @@ def _referrer_for(code: str, reader) -> object | None:
 
 def reading_open(*, doctor, page: ContentPage, ref: str = "") -> ReadingRecord | None:
     """The doctor's reading record of `page`, created on the first visit (with the referrer of a forwarded
-    link: first touch) and reused later. Call only after content_gate allowed the read. None for non-doctors."""
+    link: first touch) and reused later; its last_seen_at moves on when it is older than REOPEN_WRITE_INTERVAL.
+    Call only after content_gate allowed the read. None for non-doctors."""
     if not may_keep_reading_records(doctor):
         return None
     now = timezone.now()
     revision_id = page.live_revision_id
-    updated = ReadingRecord.objects.filter(doctor=doctor, page=page).update(last_seen_at=now)
-    if not updated:
-        try:
-            with transaction.atomic():
-                ReadingRecord.objects.create(doctor=doctor, page=page, revision_id=revision_id, started_at=now,
-                                             last_seen_at=now, referrer=_referrer_for(ref, doctor))
-        except IntegrityError:  # a concurrent first visit created it
-            pass
+    record = ReadingRecord.objects.filter(doctor=doctor, page=page).first()
+    if record is not None:
+        # A page view is a read, not a write, when the record was seen within the interval: the history's order
+        # may lag that much behind, and the database takes no write per view of a page read again and again.
+        if now - record.last_seen_at >= REOPEN_WRITE_INTERVAL:
+            ReadingRecord.objects.filter(pk=record.pk).update(last_seen_at=now)
+            record.last_seen_at = now
+        return record
+    try:
+        with transaction.atomic():
+            return ReadingRecord.objects.create(doctor=doctor, page=page, revision_id=revision_id, started_at=now,
+                                                last_seen_at=now, referrer=_referrer_for(ref, doctor))
+    except IntegrityError:  # a concurrent first visit created it
+        pass
     return ReadingRecord.objects.get(doctor=doctor, page=page)
 
 
@@ -156,9 +165,11 @@ def favourite_toggle(*, user, page_id: int) -> bool:
 
 
 def share_code_for(*, user) -> ShareCode:
-    """The user's attribution code, created on first use."""
-    existing = ShareCode.objects.filter(user=user).first()
+    """The user's attribution code, created on first use. Remembered on the user object for the request (a
+    content page shows it twice: the reading bar and the share card); the code never changes once made."""
+    existing = getattr(user, "_engage_share_code", None) or ShareCode.objects.filter(user=user).first()
     if existing:
+        user._engage_share_code = existing
         return existing
     for _attempt in range(5):
         try:

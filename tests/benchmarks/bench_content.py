@@ -4,8 +4,10 @@
   for an anonymous visitor, both through the same uvicorn server in alternating rounds.
 - SQL queries of the therapy-area index and of an article page when the area has 500 children, against the
   same pages with 10 children (they must be equal).
-- Site search p50/p95 over 10,000 synthetic Chinese articles (BENCH_SEARCH_ARTICLES overrides the number),
-  against a naive substring search (title/summary LIKE) over the same pages in the same run.
+- Site search p50/p95 over 10,000 and 100,000 synthetic Chinese articles (BENCH_SEARCH_SIZES overrides the
+  sizes, e.g. "10000"), against a naive substring search (title/summary LIKE) over the same pages in the same
+  run. The first BENCH_SEARCH_DISTINCT articles (2,000) go through the publish path (page tree, jieba
+  indexing); the rest are bulk-inserted copies of them, rows and index entries alike.
 The query counts and search run in a child process on PostgreSQL (see tests/benchmarks/child.py).
 """
 
@@ -21,7 +23,8 @@ from tests.benchmarks.child import bench_doctors, child_main, query_count, run_c
 from tests.benchmarks.core import BASE_DIR, Context, Row
 from tests.benchmarks.server import BenchmarkError, LoadResult, drive
 
-SEARCH_ARTICLES = int(os.environ.get("BENCH_SEARCH_ARTICLES", "10000"))
+SEARCH_SIZES = [int(n) for n in os.environ.get("BENCH_SEARCH_SIZES", "10000,100000").split(",")]
+SEARCH_DISTINCT = int(os.environ.get("BENCH_SEARCH_DISTINCT", "2000"))
 QUERIES = ["糖尿病", "血糖", "二甲双胍", "SGLT2 抑制剂", "心力衰竭 利尿剂"]
 SEARCH_REPEATS = 30
 
@@ -91,19 +94,20 @@ def content_article_page(ctx: Context) -> list[Row]:
 
 def content_queries_and_search(ctx: Context) -> list[Row]:
     started = time.monotonic()
-    result = run_child(ctx, "tests.benchmarks.bench_content", str(SEARCH_ARTICLES), timeout=3600)
-    print(f"  bench_content: {time.monotonic() - started:.0f}s including building {SEARCH_ARTICLES} articles",
-          flush=True)
+    sizes = ",".join(str(n) for n in SEARCH_SIZES)
+    result = run_child(ctx, "tests.benchmarks.bench_content", sizes, timeout=3600)
+    print(f"  bench_content: {time.monotonic() - started:.0f}s including building {sizes} articles", flush=True)
     rows = []
     for page in ("index", "article"):
         small, large = result[f"{page}_small"], result[f"{page}_large"]
         rows.append(Row(f"{'therapy-area index' if page == 'index' else 'article page'} SQL queries, 500 children",
                         large, small, "queries", QUERY_BASELINE, "" if small == large else "NOT EQUAL"))
-    articles = f"{result['articles']:,} articles"
-    for query, timing in result["search"].items():
-        for q in ("p50", "p95"):
-            rows.append(Row(f"search “{query}” {q} ({articles}, {timing['hits']} hits)", timing[q],
-                            timing[f"naive_{q}"], "ms", SEARCH_BASELINE))
+    for size in result["search"]:
+        articles = f"{size['articles']:,} articles"
+        for query, timing in size["queries"].items():
+            for q in ("p50", "p95"):
+                rows.append(Row(f"search “{query}” {q} ({articles}, {timing['hits']} hits)", timing[q],
+                                timing[f"naive_{q}"], "ms", SEARCH_BASELINE))
     return rows
 
 
@@ -139,7 +143,7 @@ def _area(code: str, name: str):
     return page, area
 
 
-def _articles(parent, area, n: int, rng: random.Random) -> list[int]:
+def _articles(parent, area, n: int, rng: random.Random, start: int = 0) -> list[int]:
     """`n` live, indexed articles under `parent`. They are made live directly: the benchmark measures reading
     and search, not the review workflow (which refuses unapproved publishes, as it should)."""
     from django.db import transaction
@@ -149,9 +153,9 @@ def _articles(parent, area, n: int, rng: random.Random) -> list[int]:
     from cms.pages.services import content_index_page
 
     ids = []
-    for start in range(0, n, 500):
+    for first in range(0, n, 500):
         with transaction.atomic():
-            for i in range(start, min(start + 500, n)):
+            for i in range(start + first, start + min(first + 500, n)):
                 topic = rng.choice(TOPICS)
                 page = ArticlePage(title=_text(rng, 1, topic)[:60], slug=f"{area.code}-{i}",
                                    summary=_text(rng, 2, topic),
@@ -160,7 +164,7 @@ def _articles(parent, area, n: int, rng: random.Random) -> list[int]:
                 page.therapy_areas.add(area)
                 ids.append(page.pk)
             now = timezone.now()
-            batch = ids[start:]
+            batch = ids[first:]
             ContentPage.objects.filter(pk__in=batch).update(live=True, first_published_at=now,
                                                             last_published_at=now, has_unpublished_changes=False)
             for page in ContentPage.objects.filter(pk__in=batch):
@@ -182,29 +186,13 @@ def _quantile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def measure(articles: str) -> dict:
-    setup_django()
+def _search_timings(doctor) -> dict:
     from django.db.models import Q
 
-    from cms.pages.models import ArticlePage, ContentPage
+    from cms.pages.models import ContentPage
     from cms.pages.selectors import ContentFilter, content_search
 
-    rng = random.Random(20261123)
-    doctor = bench_doctors("bench-content-", 1)[0]
-    pages = {}
-    for size in (10, 500):
-        parent, area = _area(f"bench-area-{size}", f"基准领域{size}")
-        ids = _articles(parent, area, size, rng)
-        article = ArticlePage.objects.get(pk=ids[0])
-        pages[size] = (parent.url, article.url)
-    counts = {
-        "index_small": query_count(doctor, pages[10][0]), "index_large": query_count(doctor, pages[500][0]),
-        "article_small": query_count(doctor, pages[10][1]), "article_large": query_count(doctor, pages[500][1]),
-    }
-    parent, area = _area("bench-search", "基准检索")
-    _articles(parent, area, int(articles), rng)
-    total = ContentPage.objects.live().count()
-    search = {}
+    timings = {}
     for query in QUERIES:
         content_filter = ContentFilter(q=query)
         listing = content_search(user=doctor, content_filter=content_filter)
@@ -219,9 +207,111 @@ def measure(articles: str) -> dict:
             return list(ContentPage.objects.live().filter(condition).order_by("-pk")[:20])
 
         naive_times = _timed_ms(naive, SEARCH_REPEATS)
-        search[query] = {"hits": listing.total, "p50": _quantile(searched, 50), "p95": _quantile(searched, 95),
-                         "naive_p50": _quantile(naive_times, 50), "naive_p95": _quantile(naive_times, 95)}
-    return {**counts, "articles": total, "search": search}
+        timings[query] = {"hits": listing.total, "p50": _quantile(searched, 50), "p95": _quantile(searched, 95),
+                          "naive_p50": _quantile(naive_times, 50), "naive_p95": _quantile(naive_times, 95)}
+    return timings
+
+
+def measure(sizes: str) -> dict:
+    setup_django()
+    from django.db import connection
+
+    from cms.pages.models import ArticlePage, ContentPage
+
+    rng = random.Random(20261123)
+    doctor = bench_doctors("bench-content-", 1)[0]
+    pages = {}
+    for size in (10, 500):
+        parent, area = _area(f"bench-area-{size}", f"基准领域{size}")
+        ids = _articles(parent, area, size, rng)
+        article = ArticlePage.objects.get(pk=ids[0])
+        pages[size] = (parent.url, article.url)
+    counts = {
+        "index_small": query_count(doctor, pages[10][0]), "index_large": query_count(doctor, pages[500][0]),
+        "article_small": query_count(doctor, pages[10][1]), "article_large": query_count(doctor, pages[500][1]),
+    }
+    parent, area = _area("bench-search", "基准检索")
+    search, built, templates = [], 0, []
+    for size in sorted(SEARCH_SIZES):
+        distinct = max(min(size, SEARCH_DISTINCT) - built, 0)
+        if distinct:
+            templates += _articles(parent, area, distinct, rng, start=built)
+            built += distinct
+        if size > built:
+            _bulk_copies(parent, area, templates, size - built, start=built)
+            built = size
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        search.append({"articles": ContentPage.objects.live().count(), "queries": _search_timings(doctor)})
+    return {**counts, "search": search}
+
+
+_STEPS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # treebeard's path alphabet, 4 characters a level
+
+
+def _step(n: int) -> str:
+    digits = ""
+    for _ in range(4):
+        n, digit = divmod(n, 36)
+        digits = _STEPS[digit] + digits
+    return digits
+
+
+def _bulk_copies(parent, area, templates: list[int], n: int, start: int) -> None:
+    """`n` live article pages under `parent`, copies of `templates` (round robin) with their own tree path,
+    slug and id, inserted a table at a time with INSERT … SELECT: page, content page, article, therapy area,
+    search terms and search document."""
+    from django.db import connection, transaction
+
+    from cms.pages.services import content_generation_bump
+
+    parent.refresh_from_db()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for first in range(0, n, 20_000):
+            count = min(20_000, n - first)
+            numbers = range(parent.numchild + 1, parent.numchild + 1 + count)
+            paths = [parent.path + _step(number) for number in numbers]
+            slugs = [f"{area.code}-{start + first + i}" for i in range(count)]
+            sources = [templates[(first + i) % len(templates)] for i in range(count)]
+            cursor.execute(
+                """INSERT INTO wagtailcore_page (path, depth, numchild, title, slug, live, has_unpublished_changes,
+                       url_path, seo_title, show_in_menus, search_description, expired, content_type_id, locked,
+                       first_published_at, last_published_at, draft_title, translation_key, locale_id)
+                   SELECT n.path, p.depth, 0, p.title, n.slug, true, false, %s || n.slug || '/', '', false, '',
+                       false, p.content_type_id, false, p.first_published_at, p.last_published_at, p.draft_title,
+                       gen_random_uuid(), p.locale_id
+                   FROM unnest(%s::text[], %s::text[], %s::int[]) AS n(path, slug, source)
+                   JOIN wagtailcore_page p ON p.id = n.source
+                   RETURNING id, path""",
+                [parent.url_path, paths, slugs, sources],
+            )
+            new_id = dict((path, pk) for pk, path in cursor.fetchall())
+            mapping = [[new_id[path] for path in paths], sources]
+            for table, key, columns in (
+                ("cms_contentpage", "page_ptr_id", "audience, summary, cover_image_id, approval_code, expires_at"),
+                ("cms_articlepage", "contentpage_ptr_id", "body"),
+            ):
+                cursor.execute(  # fixed table and column names
+                    f"INSERT INTO {table} ({key}, {columns}) SELECT m.id, {columns} FROM unnest(%s::int[], "  # noqa: S608
+                    f"%s::int[]) AS m(id, source) JOIN {table} t ON t.{key} = m.source", mapping,
+                )
+            cursor.execute(
+                "INSERT INTO cms_contentpage_therapy_areas (contentpage_id, therapyarea_id) "
+                "SELECT id, %s FROM unnest(%s::int[]) AS m(id)", [area.pk, mapping[0]],
+            )
+            cursor.execute(
+                "INSERT INTO cms_contentsearchterm (page_id, term, weight) SELECT m.id, t.term, t.weight "
+                "FROM unnest(%s::int[], %s::int[]) AS m(id, source) JOIN cms_contentsearchterm t "
+                "ON t.page_id = m.source", mapping,
+            )
+            cursor.execute(
+                "INSERT INTO cms_contentsearchdocument (page_id, vector) SELECT m.id, d.vector "
+                "FROM unnest(%s::int[], %s::int[]) AS m(id, source) JOIN cms_contentsearchdocument d "
+                "ON d.page_id = m.source", mapping,
+            )
+            cursor.execute("UPDATE wagtailcore_page SET numchild = numchild + %s WHERE id = %s", [count, parent.pk])
+            parent.numchild += count
+    content_generation_bump()  # the search's term statistics are kept per content generation
 
 
 if __name__ == "__main__":

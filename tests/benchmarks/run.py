@@ -127,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_describe(env), flush=True)
         print("Preparing: migrate, seed_demo …", flush=True)
         (var_dir / "static").mkdir(exist_ok=True)  # STATIC_ROOT; whitenoise warns when it is missing
-        ctx.manage("migrate", "--noinput", "-v", "0")
-        ctx.manage("seed_demo", "--force", "-v", "0")
+        if os.environ.get("BENCH_PREPARED") != "1":  # 1: the database is one an earlier run migrated and seeded
+            ctx.manage("migrate", "--noinput", "-v", "0")
+            ctx.manage("seed_demo", "--force", "-v", "0")
         for benchmark in selected:
             print(f"Running {benchmark.__name__} …", flush=True)
             try:

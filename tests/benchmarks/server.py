@@ -26,7 +26,8 @@ def free_port() -> int:
 
 
 class UvicornServer:
-    """`uvicorn engage.asgi:application` with one worker on a free 127.0.0.1 port; always stopped on exit."""
+    """`uvicorn engage.asgi:application` on a free 127.0.0.1 port, always stopped on exit: one worker process,
+    or BENCH_WORKERS of them (to measure how a figure grows with processes)."""
 
     def __init__(
         self, *, env: dict[str, str], cwd: Path, log_path: Path, ready_path: str = "/__bench__/baseline"
@@ -37,11 +38,11 @@ class UvicornServer:
         self.process: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
         command = [
             sys.executable, "-m", "uvicorn", "engage.asgi:application",
             "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", "1", "--lifespan", "off", "--log-level", "warning",
+            "--workers", os.environ.get("BENCH_WORKERS", "1"), "--lifespan", "off", "--log-level", "warning",
         ]
         self._log = open(self.log_path, "ab")  # closed in stop()
         self.process = subprocess.Popen(

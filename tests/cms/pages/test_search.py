@@ -7,10 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
-from cms.pages.models import Audience, ContentSearchTerm
+from cms.pages.models import Audience, ContentSearchDocument, ContentSearchTerm
 from cms.pages.search import MAX_QUERY_LENGTH, query_terms
-from cms.pages.selectors import ContentFilter, content_search
+from cms.pages.selectors import (
+    ContentFilter,
+    _search_ranked_portable,
+    _search_ranked_postgresql,
+    _tsquery,
+    content_search,
+    filtered_content,
+)
 from tests.cms.factories import approve_and_publish, area_page, make_article, make_literature, make_reader, make_video
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +102,95 @@ def test_the_index_follows_publishing(corpus):
     page.title = "血糖仪的使用"
     approve_and_publish(page)
     assert _titles("血糖仪") == ["cgm"]
+
+
+def _document_terms(page):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tsvector_to_array(vector) FROM cms_contentsearchdocument WHERE page_id = %s",
+                       [page.pk])
+        row = cursor.fetchone()
+    return set(row[0]) if row else set()
+
+
+def test_the_postgresql_document_holds_the_same_terms_and_follows_publishing(corpus):
+    page = corpus["cgm"]
+    assert _document_terms(page) == set(ContentSearchTerm.objects.filter(page=page).values_list("term", flat=True))
+    assert "血糖" in _document_terms(page)
+    page.unpublish()
+    assert not ContentSearchDocument.objects.filter(page=page).exists()
+    page.title = "血糖仪的使用"
+    approve_and_publish(page)
+    assert "血糖仪" in _document_terms(page) and ContentSearchDocument.objects.filter(page=page).count() == 1
+
+
+@pytest.mark.parametrize("query", ["糖尿病", "血糖", "二甲双胍", "SGLT2 抑制剂", "奥希替尼 肺癌", "降低",
+                                   "二甲双胍 他汀"])
+def test_the_postgresql_path_ranks_like_the_portable_one(corpus, query):
+    """Same pages, same order, same scores: the candidates and the GIN index only narrow what the tf-idf ranks."""
+    terms = query_terms(query)
+    candidates = filtered_content(user=None, content_filter=ContentFilter(q=query))
+    fast, fast_total, reached = _search_ranked_postgresql(terms=terms, candidates=candidates, offset=0, limit=10)
+    slow, slow_total, _ = _search_ranked_portable(terms=terms, candidates=candidates, offset=0, limit=10)
+    assert fast_total == slow_total == reached and [pk for pk, _ in fast] == [pk for pk, _ in slow]
+    assert [round(score, 6) for _, score in fast] == [round(score, 6) for _, score in slow]
+
+
+def _ranked(terms, offset=0, limit=4):
+    candidates = filtered_content(user=None, content_filter=ContentFilter(q=" ".join(terms)))
+    return _search_ranked_postgresql(terms=terms, candidates=candidates, offset=offset, limit=limit)
+
+
+def test_the_postgresql_path_pages_and_counts_once(corpus):
+    index = area_page()
+    for n in range(5):
+        make_article(index, slug=f"dm-{n}", title=f"糖尿病随访第{n}讲", audience=Audience.PUBLIC)
+    first, total, _ = _ranked(["糖尿病"])
+    rest, again, _ = _ranked(["糖尿病"], offset=4)
+    beyond, still, _ = _ranked(["糖尿病"], offset=40)
+    assert total == again == still == 7 and len(first) == 4 and len(rest) == 3 and beyond == []
+    assert not {pk for pk, _ in first} & {pk for pk, _ in rest}
+
+
+def test_past_the_candidate_cap_the_best_pages_are_ranked_and_the_count_estimated(corpus, monkeypatch):
+    from cms.pages import selectors
+
+    index = area_page()
+    for n in range(5):
+        make_article(index, slug=f"dm-{n}", title=f"糖尿病随访第{n}讲", audience=Audience.PUBLIC)
+    everything, total, reached = _ranked(["糖尿病"], limit=10)
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 3)
+    best, estimated, ranked_only = _ranked(["糖尿病"], limit=10)
+    assert (total, reached) == (7, 7) and ranked_only == 3 and estimated == 7
+    assert best == everything[:3]  # one term: the candidates are the best-scored pages
+    listing = content_search(user=None, content_filter=ContentFilter(q="糖尿病", page=5), page_size=2)
+    assert listing.total == 7 and listing.num_pages == 2 and listing.page == 2  # pages past the cap: not offered
+    assert [page.pk for page in listing.items] == [pk for pk, _ in everything[2:3]]
+
+
+def test_a_hidden_page_is_neither_found_nor_counted_on_postgresql(corpus):
+    make_article(area_page(), slug="hcp", title="糖尿病的胰岛素起始", audience=Audience.VERIFIED)
+    rows, total, _ = _ranked(["糖尿病"], limit=10)
+    assert total == 2 and {pk for pk, _ in rows} == {corpus["metformin"].pk, corpus["sglt2"].pk}
+
+
+@pytest.mark.parametrize("term", ["o'neil", "back\\slash", "a:b", "x & y | !z", "''", "糖'尿\\病"])
+def test_tsquery_quotes_any_term_as_one_lexeme(db, term):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT array_to_tsvector(ARRAY[%s, 'other']) @@ %s::tsquery, "
+                       "array_to_tsvector(ARRAY['other']) @@ %s::tsquery", [term, _tsquery([term, "other"]),
+                                                                              _tsquery([term])])
+        assert cursor.fetchone() == (True, False)
+
+
+def test_the_migration_backfills_documents_from_the_terms(corpus):
+    import importlib
+
+    migration = importlib.import_module("cms.migrations.0012_ssr_search_vector")
+    ContentSearchDocument.objects.all().delete()
+    with connection.schema_editor() as editor:
+        migration.backfill(None, editor)
+    assert ContentSearchDocument.objects.count() == len(CORPUS)
+    assert _titles("血糖") == ["metformin", "cgm"]
 
 
 def test_search_page_shows_results_and_paginates(client, corpus):

@@ -100,6 +100,32 @@ def test_visitors_see_public_content_and_a_call_to_join(client, pages):
 
 
 
+def test_the_anonymous_home_page_is_cached_and_follows_publishing(client, pages):
+    first = client.get("/").content.decode()
+    assert f'data-page-id="{pages["public"].pk}"' in first
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get("/").content.decode()
+    main = first.index("<main")  # the page header holds the visitor's own CSRF token
+    assert again[main:] == first[main:]  # served from the fragment: no content queries
+    assert not [q for q in cached.captured_queries if "cms_contentpage" in q["sql"]]
+    fresh = make_article(area_page("oncology"), slug="pub2", title="新的公众科普", audience=Audience.PUBLIC)
+    assert f'data-page-id="{fresh.pk}"' in client.get("/").content.decode()
+    fresh.unpublish()
+    assert f'data-page-id="{fresh.pk}"' not in client.get("/").content.decode()
+
+
+def test_the_cached_anonymous_home_page_is_never_served_to_a_signed_in_reader(client, pages):
+    client.get("/")  # caches the anonymous fragment
+    doctor = make_reader("verified", specialties=[TherapyArea.objects.get(code="diabetes")])
+    client.force_login(doctor)
+    html = client.get("/").content.decode()
+    assert 'data-testid="home-welcome"' in html and 'data-testid="home-join"' not in html
+    assert f'data-page-id="{pages["dm"].pk}"' in html
+    client.logout()
+    html = client.get("/").content.decode()  # and the doctor's page never reaches a visitor
+    assert f'data-page-id="{pages["dm"].pk}"' not in html and 'data-testid="home-welcome"' not in html
+
+
 def _cards(html):
     return html.count('data-testid="content-card"')
 

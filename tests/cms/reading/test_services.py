@@ -359,3 +359,24 @@ def test_reading_pages_role_matrix(kind):
     assert response.status_code == (302 if kind == "anonymous" else 200 if staff else 403), kind
     response = client.get("/api/v1/me/reading")
     assert response.status_code == (401 if kind == "anonymous" else 200), kind
+
+
+def test_reopening_a_page_writes_its_record_at_most_once_a_minute():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    doctor = make_reader("verified")
+    page = make_article(slug="again", title="再读一遍")
+    client = _client(doctor)
+    _open(client, page)
+    record = ReadingRecord.objects.get(doctor=doctor, page=page)
+    with CaptureQueriesContext(connection) as queries:
+        html = _open(client, page).content.decode()
+    assert f'data-reading-record="{record.pk}"' in html
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE \"cms_readingrecord\"")]
+    assert ReadingRecord.objects.get(pk=record.pk).last_seen_at == record.last_seen_at
+    ReadingRecord.objects.filter(pk=record.pk).update(last_seen_at=timezone.now() - timedelta(seconds=61))
+    _open(client, page)
+    seen = ReadingRecord.objects.get(pk=record.pk).last_seen_at
+    assert timezone.now() - seen < timedelta(seconds=5) and ReadingRecord.objects.filter(doctor=doctor).count() == 1
+    assert f'data-reading-record="{record.pk}"' in _open(client, page).content.decode()  # the same record
