@@ -3,6 +3,7 @@ usable, any other refusal still raises."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from engage.core.inserts import insert_once
 from members.engagement.models import EngagementEvent, EngagementKind
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _event(doctor, key: str, **fields) -> EngagementEvent:
-    return EngagementEvent(doctor=doctor, kind=EngagementKind.MEETING_REGISTERED, source_key=key, **fields)
+    return EngagementEvent(doctor=doctor, kind=EngagementKind.MEETING_REGISTERED, source_key=key,
+                           occurred_at=timezone.now(), **fields)
 
 
 def test_inserts_once_and_a_repeat_writes_nothing_in_the_same_transaction():
