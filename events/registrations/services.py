@@ -217,22 +217,16 @@ def _period_bounds(when: datetime, period: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def frequency_rules(event: EventPage) -> list[FrequencyRule]:
-    """The active frequency rules that apply to `event` (none unless it is sponsored), block rules first. Settings,
-    not contended rows: read before any lock."""
+def frequency_check(*, doctor, event: EventPage) -> FrequencyCheck:
+    """Applies the active frequency rules to a new registration of `doctor` for the sponsored `event`: the
+    doctor's seat-holding registrations for other sponsored meetings of the rule's type in the same calendar
+    period. A block rule over its limit blocks; warn rules give a message stored on the registration."""
     if not event.sponsored:
-        return []
-    return [rule for rule in FrequencyRule.objects.filter(active=True).order_by("action", "pk")
-            if not rule.event_type or rule.event_type == event.event_type]
-
-
-def frequency_check(*, doctor, event: EventPage, rules: list[FrequencyRule] | None = None) -> FrequencyCheck:
-    """Applies the active frequency rules (`rules`, default `frequency_rules(event)`) to a new registration of
-    `doctor` for the sponsored `event`: the doctor's seat-holding registrations for other sponsored meetings of the
-    rule's type in the same calendar period. A block rule over its limit blocks; warn rules give a message stored
-    on the registration."""
+        return FrequencyCheck(False, "")
     warnings = []
-    for rule in frequency_rules(event) if rules is None else rules:
+    for rule in FrequencyRule.objects.filter(active=True).order_by("action", "pk"):
+        if rule.event_type and rule.event_type != event.event_type:
+            continue
         start, end = _period_bounds(event.starts_at, rule.period)
         qs = Registration.objects.filter(doctor=doctor, status__in=HOLDING, event__sponsored=True,
                                          event__starts_at__gte=start, event__starts_at__lt=end).exclude(event=event)
@@ -270,33 +264,6 @@ def _frequency_recheck(registration: Registration) -> FrequencyCheck:
     doctor's lock."""
     _lock_doctor(registration.doctor_id)
     return frequency_check(doctor=registration.doctor, event=registration.event)
-
-
-def _seat_taken(quota: Quota) -> bool:
-    """Takes a seat of `quota` if one is free: one conditional UPDATE … RETURNING, which also locks the quota row
-    until the transaction ends (the CHECK taken <= seats backs it). False when full: nothing changed or locked."""
-    with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE "{Quota._meta.db_table}" SET "taken" = "taken" + 1 '  # noqa: S608
-                       'WHERE "id" = %s AND "taken" < "seats" RETURNING "taken", "seats"', [quota.pk])
-        row = cursor.fetchone()
-    if row is not None:
-        quota.taken, quota.seats = row
-    return row is not None
-
-
-def _full_under_share_lock(quota: Quota) -> bool:
-    """Share-locks the quota row (waiting registrations do not queue behind each other; seat changes, promotions
-    and allocations wait for them) and says whether it is still full."""
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT "taken", "seats" FROM "{Quota._meta.db_table}" WHERE "id" = %s{lock}',  # noqa: S608
-                       [quota.pk])
-        quota.taken, quota.seats = cursor.fetchone()
-    return quota.taken >= quota.seats
-
-
-class _SeatFreed(Exception):
-    """A seat came free between the full quota and its share lock: start again, with the exclusive lock."""
 
 
 def _take_seat(quota: Quota) -> None:
@@ -393,6 +360,7 @@ def _require_qualified_inviter(*, invited_by, event: EventPage, by_doctor: bool)
     raise error
 
 
+@transaction.atomic
 def registration_create(*, event: EventPage, doctor, actor=None, invite: str | None = None) -> Registration:
     """Registers `doctor` for `event`: by themselves (actor None or the doctor), through a rep's or region's
     invitation code (`invite`), or invited by staff (`actor` a staff member, confirmed without approval).
@@ -403,18 +371,7 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
     a stored warning). Then takes a seat of the quota — confirmed (with a ticket) or awaiting approval — or
     joins its waiting list when it is full. Writes the audit entry and the engagement event; the confirmation
     is sent after commit.
-
-    Locks: a free seat is taken by one conditional UPDATE, which locks the quota row; a full quota is share-locked,
-    so the waiting list fills without queueing; then the doctor (the order every service uses: quota, doctor).
     """
-    try:
-        return _registration_create(event=event, doctor=doctor, actor=actor, invite=invite, exclusive=False)
-    except _SeatFreed:  # rare: a cancellation freed a seat in between; rolled back, nothing written
-        return _registration_create(event=event, doctor=doctor, actor=actor, invite=invite, exclusive=True)
-
-
-@transaction.atomic
-def _registration_create(*, event: EventPage, doctor, actor, invite: str | None, exclusive: bool) -> Registration:
     actor = actor if actor is not None else doctor
     by_staff = actor.pk != doctor.pk and is_staff_member(actor)
     if actor.pk != doctor.pk and not by_staff:
@@ -447,22 +404,13 @@ def _registration_create(*, event: EventPage, doctor, actor, invite: str | None,
                       source_key=f"meeting_registered:{event.pk}:{doctor.pk}", obj=event,
                       therapy_area=event.therapy_area, metadata={"source": source})
 
-    rules = frequency_rules(event)
-    if exclusive:
-        quota = _lock_quota(quota.pk)
-        seated = quota.taken < quota.seats
-        if seated:
-            _take_seat(quota)
-    else:
-        # The quota was read a moment ago: full then, it goes straight to the share lock (which reads it again).
-        seated = quota.taken < quota.seats and _seat_taken(quota)
-        if not seated and not _full_under_share_lock(quota):
-            raise _SeatFreed
+    quota = _lock_quota(quota.pk)
     _lock_doctor(doctor.pk)
-    frequency = frequency_check(doctor=doctor, event=event, rules=rules)
+    frequency = frequency_check(doctor=doctor, event=event)
     if frequency.blocked:
-        raise PermissionDenied("frequency_limit", frequency.warning)  # rolls the seat back
-    if seated:
+        raise PermissionDenied("frequency_limit", frequency.warning)
+    if quota.taken < quota.seats:
+        _take_seat(quota)
         status = Status.PENDING if event.approval_required and not by_staff else Status.CONFIRMED
     else:
         status = Status.WAITLISTED
