@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
-from engage.core.jobs import enqueue_on_commit
+from engage.core.jobs import enqueue_now, enqueue_on_commit
 from engage.core.times import local_text
 from events.checkin.models import CheckIn, Scan
 from events.checkin.selectors import (
@@ -160,6 +160,8 @@ def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan
     now = timezone.now()
     with transaction.atomic():
         ticket = _locked_ticket(secret=secret, registration_id=registration_id)
+        if ticket is not None and ticket.registration.event_id == event.pk:
+            ticket.registration.event = event  # str(registration) in the audit entry: no query for the meeting
         # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code
         # and the answer tells nothing about them; the Scan row keeps the ticket, for the log.
         shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
@@ -176,7 +178,7 @@ def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan
                       ip_address=scan_fields["ip"])
             # A worker pays the credit: the scanner at the door waits only for the check-in itself.
             enqueue_on_commit("events.registrations.tasks.attendance_credit_task", ticket.registration_id)
-            transaction.on_commit(lambda: _push(event), robust=True)
+            transaction.on_commit(lambda: _push_coalesced(event), robust=True)
     return CheckinResult(result, HTTP_STATUS[result], body)
 
 
@@ -217,12 +219,12 @@ def checkin_perform(
         "ip": ip or None, "raw_input": raw,
         "latitude": _coordinate(latitude, 90), "longitude": _coordinate(longitude, 180),
     }
-    if nonce and (replay := _replay(event, nonce)):
-        return replay
     try:
         return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
     except IntegrityError:
-        # A concurrent request with the same nonce committed first: its answer is this scan's answer.
+        # The nonce was used before (a retry), or by a concurrent request that committed first: the unique
+        # constraint refused this scan's row, everything it wrote was rolled back, and the first answer stands.
+        # No read before the attempt: a fresh scan (nearly all of them) pays no round trip for the rare retry.
         if nonce and (replay := _replay(event, nonce)):
             return replay
         raise
@@ -366,6 +368,24 @@ def _push(event: EventPage) -> None:
         async_to_sync(layer.group_send)(live_group(event_id), {"type": "counters", "payload": event_counters(event)})
     except Exception:  # the push is a convenience; the dashboard also reloads its figures on reconnect
         logger.warning("live counters push for meeting %s failed", event_id, exc_info=True)
+
+
+# A door with several scanners checks in dozens a second: the counters (a count and every arrival time) are
+# computed and pushed at most once per PUSH_INTERVAL per meeting by each web process, and once more a moment later
+# by a task, so the last arrivals of a burst are never missing from the dashboard. The interval is kept in the
+# process (no round trip); two threads racing past it push twice, which is harmless.
+PUSH_INTERVAL_SECONDS = 1.0
+_last_push: dict[int, float] = {}
+
+
+def _push_coalesced(event: EventPage) -> None:
+    now = time.monotonic()
+    if now - _last_push.get(event.pk, -PUSH_INTERVAL_SECONDS) < PUSH_INTERVAL_SECONDS:
+        return  # pushed within the interval; that push's trailing task covers this check-in
+    _last_push[event.pk] = now
+    _push(event)
+    enqueue_now("events.registrations.tasks.live_counters_push_task", (event.pk,),
+                countdown=PUSH_INTERVAL_SECONDS, defer=False)
 
 
 def live_counters_push_on_commit(event_id: int) -> None:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from events.checkin.services import attendance_credit
+from events.checkin.services import attendance_credit, live_counters_push
 from events.registrations.services import registration_notify, registration_reminders_send
 
 
@@ -23,3 +23,10 @@ def registration_reminders_task() -> int:
 def attendance_credit_task(registration_id: int) -> None:
     """After a check-in: the attendance points and engagement event, once per registration."""
     attendance_credit(registration_id=registration_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, expires=60)
+def live_counters_push_task(event_id: int) -> None:
+    """A moment after a burst of check-ins: the meeting's counters once more, with the arrivals the per-interval
+    push in the request left out. Harmless when repeated: it only sends the current figures."""
+    live_counters_push(event_id)

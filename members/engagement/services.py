@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.utils import timezone
 
+from engage.core.inserts import insert_once
 from members.accounts.models import User
 from members.engagement.models import EngagementEvent, EngagementKind
 from members.hospitals.models import TherapyArea
@@ -31,8 +32,7 @@ def engagement_record(
         "occurred_at": occurred_at or timezone.now(),
         "metadata": metadata or {},
     }
-    try:
-        with transaction.atomic():
-            return EngagementEvent.objects.create(source_key=source_key, **values), True
-    except IntegrityError:
-        return EngagementEvent.objects.get(source_key=source_key), False
+    event = EngagementEvent(source_key=source_key, **values)
+    if insert_once(event, key="source_key"):  # one statement, no savepoint
+        return event, True
+    return EngagementEvent.objects.get(source_key=source_key), False

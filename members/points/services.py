@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from engage.audit.services import audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from engage.core.inserts import insert_once
 from engage.core.roles import Capability, can
 from engage.inbox.services import notify_user
 from members.accounts.models import User
@@ -149,7 +150,9 @@ def points_award(
     if rule is None:
         if not rule_code:
             raise DomainError("unknown_rule", _("Name a points rule."))
-        rule = PointsRule.objects.filter(code=rule_code).first()
+        # The settings' expiry rides along with the rule: one round trip for both.
+        rule = PointsRule.objects.filter(code=rule_code).annotate(settings_expiry_years=Subquery(
+            PointsSettings.objects.filter(pk=1).values("expiry_years")[:1])).first()  # load()'s row
         if rule is None:
             raise NotFound("unknown_rule", _("There is no points rule %(code)s.") % {"code": rule_code})
     source_type, source_id, source_repr = _source_parts(source)
@@ -166,6 +169,8 @@ def points_award(
     try:
         return _award_locked(member=member, rule=rule, key=key, source=(source_type, source_id, source_repr),
                              today=today, actor=actor)
+    except _PaidMeanwhile:
+        return AwardResult(0, None, "duplicate")
     except IntegrityError:
         # Only a caller-chosen key shared across members reaches here; same-member repeats wait on the lock.
         return AwardResult(0, None, "duplicate")
@@ -175,11 +180,27 @@ def _award_key(rule_code: str, source_type: str, source_id: str, member: User) -
     return f"earn:{rule_code}:{source_type}:{source_id}:{member.pk}"
 
 
-@transaction.atomic
-def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
-    account = _locked_account(member)
-    if PointsTransaction.objects.filter(idempotency_key=key).exists():  # paid while we waited for the lock
-        return AwardResult(0, None, "duplicate")
+class _PaidMeanwhile(Exception):
+    """The key was paid while this award waited for the account: its transaction is rolled back."""
+
+
+def _credited_account(member: User, amount: int) -> PointsAccount:
+    """Locks the member's account by moving its balance `amount` in one UPDATE … RETURNING (created on first use);
+    the caller's transaction keeps the lock and rolls the move back on a refusal."""
+    table = PointsAccount._meta.db_table
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(f'UPDATE "{table}" SET "balance" = "balance" + %s, "updated_at" = %s '  # noqa: S608
+                           f'WHERE "user_id" = %s RETURNING "id", "balance"', [amount, timezone.now(), member.pk])
+            found = cursor.fetchone()
+        if found is not None:
+            return PointsAccount(pk=found[0], user=member, balance=found[1])
+        account_for(member)
+    raise PointsAccount.DoesNotExist(f"no points account for user {member.pk}")
+
+
+def _capped_amount(account: PointsAccount, rule: PointsRule, today: date) -> tuple[int, str]:
+    """What the rule pays the LOCKED account today under its caps, and the cap that cut it ("" if none)."""
     year_start = local_day_start(date(today.year, 1, 1))
     day_start = local_day_start(today)
     # A reversed award (its reversal carries the rule) gives its room under the caps back.
@@ -193,13 +214,38 @@ def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
                                   (rule.yearly_cap, earned["year"] or 0, "yearly_cap")):
         if cap is not None and used + amount > cap:
             amount, reason = max(cap - used, 0), cap_reason
-    if amount <= 0:
-        return AwardResult(0, None, reason or "rule_inactive")
+    return amount, reason
+
+
+@transaction.atomic
+def _award_locked(*, member, rule, key, source, today, actor) -> AwardResult:
+    years = getattr(rule, "settings_expiry_years", None)
+    expires_on = expiry_date(today, PointsSettings(expiry_years=years) if years is not None else None)
+    capped = rule.daily_cap is not None or rule.yearly_cap is not None
+    if not capped:
+        # No cap to read first: locking the account and moving its balance is one statement.
+        amount, reason = rule.points, ""
+        account = _credited_account(member, amount)
+        balance_after = account.balance
+    else:
+        account = _locked_account(member)
+        amount, reason = _capped_amount(account, rule, today)
+        if amount <= 0:
+            return AwardResult(0, None, reason or "rule_inactive")
+        balance_after = account.balance + amount
+    account.user = member  # the ledger row's str() names the member: no query for it
     source_type, source_id, source_repr = source
-    row = _append(
-        account, amount=amount, kind=Kind.EARN, key=key, rule=rule, source_type=source_type,
-        source_id=source_id, source_repr=source_repr, expires_on=expiry_date(today), actor=actor,
+    row = PointsTransaction(
+        account=account, amount=amount, kind=Kind.EARN, idempotency_key=key, balance_after=balance_after,
+        rule=rule, source_type=source_type, source_id=source_id, source_repr=source_repr, expires_on=expires_on,
+        actor=actor,
     )
+    # The unique key under the account lock: a key paid while we waited inserts nothing and undoes the move.
+    if not insert_once(row, key="idempotency_key"):
+        raise _PaidMeanwhile
+    if capped:
+        account.balance = balance_after
+        PointsAccount.objects.filter(pk=account.pk).update(balance=balance_after, updated_at=timezone.now())
 
     engagement_record(
         doctor=member, kind=EngagementKind.POINTS_EARNED, source_key=f"points:{key}"[:200], obj=row,
