@@ -42,7 +42,7 @@ test: install-dev messages chromium
 	DJANGO_SETTINGS_MODULE=engage.settings.test $(PY) -m pytest
 
 bench: install-dev messages
-	$(PY) -m tests.benchmarks $(if $(ONLY),--only $(ONLY))
+	$(PY) -m tests.benchmarks $(if $(ONLY),--only $(ONLY)) $(if $(SKIP),--skip $(SKIP))
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache tests/e2e/artifacts

@@ -1,6 +1,6 @@
 """Runs every benchmark and prints one table: each figure, the baseline measured in the same run, their ratio.
 
-    .venv/bin/python -m tests.benchmarks [--requests 2000] [--concurrency 16] [--only home]
+    .venv/bin/python -m tests.benchmarks [--requests 2000] [--concurrency 16] [--only home,points] [--skip live]
 
 Prepares a throw-away var dir (ENGAGE_VAR_DIR), migrates and seeds the demo data, then calls each function
 in BENCHMARKS with a Context. A benchmark returns Rows; to add one, write `def name(ctx) -> list[Row]` in a
@@ -111,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent connections (16)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per target first (200)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (4)")
-    parser.add_argument("--only", default="", help="run the benchmarks whose name contains this")
+    parser.add_argument("--only", default="", help="run the benchmarks whose name contains one of these (a,b)")
+    parser.add_argument("--skip", default="", help="leave out the benchmarks whose name contains one of these")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
 
-    selected = [b for b in BENCHMARKS if args.only in b.__name__]
+    only = [name for name in args.only.split(",") if name] or [""]
+    skip = [name for name in args.skip.split(",") if name]
+    selected = [b for b in BENCHMARKS
+                if any(name in b.__name__ for name in only) and not any(name in b.__name__ for name in skip)]
     var_dir = Path(tempfile.mkdtemp(prefix="engage-bench-"))
     env = _environment(var_dir)
     options = Options(args.requests, args.concurrency, args.warmup, args.rounds)
