@@ -186,13 +186,15 @@ def message_enqueue(
     ))
     message.user, message.fallback_of, message.resend_of = user, fallback_of, resend_of
     try:
-        if connection.in_atomic_block:  # a savepoint keeps the caller's transaction usable after a duplicate key
+        if connection.in_atomic_block or channel == Channel.WECHAT_ONCE:
+            # a savepoint keeps the caller's transaction usable after a duplicate key; a one-time message spends
+            # its authorisation in the same transaction as its row
             with transaction.atomic():
                 message.save(force_insert=True)
+                if channel == Channel.WECHAT_ONCE:
+                    _subscribe_grant_spend(message, once_template_id)
         else:  # one INSERT, its own transaction
             message.save(force_insert=True)
-            if channel == Channel.WECHAT_ONCE:
-                _subscribe_grant_spend(message, once_template_id)
     except IntegrityError:
         return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
     _dispatch(message.pk)

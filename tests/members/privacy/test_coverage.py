@@ -124,7 +124,7 @@ def test_the_export_covers_every_category_with_real_rows(doctor):
         "live_chat", "live_questions", "live_question_votes", "live_poll_votes", "live_sanctions", "live_attendance",
         "lesson_progress", "course_completions", "exam_attempts", "exam_overrides", "learning_assignments",
         "certificates", "competency_snapshots", "medical_questions", "medical_answers_given", "team_membership",
-        "managed_teams", "scorm_lessons", "scorm_packages_uploaded",
+        "managed_teams", "scorm_lessons", "scorm_packages_uploaded", "wechat_one_time_notices",
     }
     assert data["profile"]["real_name"] == NAME and data["account"]["mobile"] == MOBILE
     assert {c["kind"] for c in data["consents"]} == {"privacy", "marketing_sms"}
