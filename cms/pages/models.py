@@ -63,6 +63,7 @@ class HomePage(Page):
     def get_context(self, request, *args, **kwargs):
         from django.utils.functional import SimpleLazyObject
 
+        # a page serving itself: the selectors import this module
         from cms.pages.selectors import HOME_FRAGMENT_SECONDS, home_fragment_key, home_sections_for
 
         context = super().get_context(request, *args, **kwargs)

@@ -11,6 +11,7 @@ from cms.pages.models import (
     ContentSearchTerm,
 )
 from cms.pages.search import index_terms
+from cms.pages.selectors import CONTENT_GENERATION_KEY
 from cms.pages.storage import gated_image_id, gated_image_name
 
 
@@ -56,8 +57,6 @@ def content_generation_bump() -> None:
     from uuid import uuid4
 
     from django.core.cache import cache
-
-    from cms.pages.selectors import CONTENT_GENERATION_KEY
 
     def bump():
         cache.set(CONTENT_GENERATION_KEY, uuid4().hex, timeout=None)

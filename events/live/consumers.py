@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from engage.core.errors import DomainError
 from events.live import broadcast, selectors, services
+from events.live.models import LiveSession
 
 logger = logging.getLogger(__name__)
 
@@ -346,8 +347,6 @@ def _act(kind, session_id, user, data):
     # The session is read again for each message: its state (live, ended) and settings may have changed; so is the
     # user (as in _enter: what the services cache on it must not stay on the socket's scope).
     from django.contrib.auth import get_user_model
-
-    from events.live.models import LiveSession
 
     session = LiveSession.objects.select_related("event").get(pk=session_id)
     user = get_user_model().objects.filter(pk=user.pk, is_active=True).first()

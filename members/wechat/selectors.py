@@ -108,6 +108,6 @@ def subscribe_offer_url(*, request, scene: int) -> str:
 def wechat_jssdk_available(request) -> bool:
     """Whether the page answering `request` can use WeChat's JS-SDK: opened inside WeChat (a MicroMessenger user
     agent) with an Official Account configured."""
-    from members.wechat.middleware import in_wechat
+    from members.wechat.middleware import in_wechat  # the middleware imports this module: no import cycle
 
     return request is not None and wechat_enabled() and in_wechat(request)
