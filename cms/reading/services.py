@@ -85,8 +85,7 @@ def reading_open(*, doctor, page: ContentPage, ref: str = "") -> ReadingRecord |
             return ReadingRecord.objects.create(doctor=doctor, page=page, revision_id=revision_id, started_at=now,
                                                 last_seen_at=now, referrer=_referrer_for(ref, doctor))
     except IntegrityError:  # a concurrent first visit created it
-        pass
-    return ReadingRecord.objects.get(doctor=doctor, page=page)
+        return ReadingRecord.objects.get(doctor=doctor, page=page)
 
 
 @dataclass

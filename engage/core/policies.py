@@ -122,7 +122,8 @@ class ServiceArgumentsForm(WagtailAdminModelForm):
     instance: the service's checks, with its messages in the user's language, are the ones that count."""
 
     def _post_clean(self):
-        pass
+        """ModelForm's own step here builds the instance and runs the model's checks on it: left out on purpose,
+        the service checks the arguments and builds the rows."""
 
 
 class ServiceSaveMixin:

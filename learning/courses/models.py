@@ -56,7 +56,14 @@ class ReviewedWhenAboutProductMixin(ReviewedPageMixin):
     """Reviewed like content when the course is about a product; internal training publishes as usual."""
 
     def _course(self):
-        raise NotImplementedError("CoursePage and LessonPage say which course decides whether they are reviewed")
+        """The course that decides: the page itself when it is a course, otherwise the course it sits in (None
+        while a new lesson has no place in the tree yet, or outside a course)."""
+        if isinstance(self, CoursePage):
+            return self
+        if self.pk is None and not self.path:
+            return None
+        parent = self.get_parent() if self.depth and self.depth > 1 else None
+        return parent.specific if parent is not None and isinstance(parent.specific, CoursePage) else None
 
     @property
     def needs_review(self) -> bool:
@@ -118,9 +125,6 @@ class CoursePage(ReviewedWhenAboutProductMixin, Page):
         verbose_name = _("course")
         verbose_name_plural = _("courses")
 
-    def _course(self):
-        return self
-
     @property
     def approval_area_code(self) -> str:
         return (self.therapy_area.code[:3] if self.therapy_area_id else "lrn")
@@ -162,12 +166,6 @@ class LessonPage(ReviewedWhenAboutProductMixin, Page):
     class Meta:
         verbose_name = _("lesson")
         verbose_name_plural = _("lessons")
-
-    def _course(self):
-        if self.pk is None and not self.path:
-            return None
-        parent = self.get_parent() if self.depth and self.depth > 1 else None
-        return parent.specific if parent is not None and isinstance(parent.specific, CoursePage) else None
 
     @property
     def approval_area_code(self) -> str:

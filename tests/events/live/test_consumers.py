@@ -317,19 +317,33 @@ async def _open_stalling(session, doctor):
     return socket, consumer, gate
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
+@pytest.fixture
+def backlog_room(monkeypatch):
+    """A live session with a registered doctor, and a send backlog of 4 frames per socket."""
     monkeypatch.setattr(consumers, "SEND_QUEUE_SIZE", 4)
     session = make_live_session(state="live")
     doctor = registered_doctor(session)
     _prepare(doctor)
+    return session, doctor
+
+
+async def _burst_while_stalled(session, doctor, frames: int):
+    """Opens the doctor's socket, stops the client reading, enqueues `frames` chat frames, lets it read again."""
+    socket, consumer, gate = await _open_stalling(session, doctor)
+    gate.clear()
+    for n in range(frames):
+        consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
+    gate.set()
+    return socket, consumer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_that_cannot_keep_up_is_dropped(backlog_room):
+    session, doctor = backlog_room
 
     async def scenario():
-        socket, consumer, gate = await _open_stalling(session, doctor)
-        gate.clear()  # the client stops reading
-        for n in range(10):  # a burst arrives while the first frame is still waiting to go out
-            consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
-        gate.set()
+        # a burst of ten arrives while the first frame is still waiting to go out
+        socket, _consumer = await _burst_while_stalled(session, doctor, 10)
         frames = []
         while True:
             output = await socket.receive_output(timeout=5)
@@ -343,18 +357,12 @@ def test_a_socket_that_cannot_keep_up_is_dropped(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_socket_that_keeps_up_gets_every_frame_in_order(monkeypatch):
-    monkeypatch.setattr(consumers, "SEND_QUEUE_SIZE", 4)
-    session = make_live_session(state="live")
-    doctor = registered_doctor(session)
-    _prepare(doctor)
+def test_a_socket_that_keeps_up_gets_every_frame_in_order(backlog_room):
+    session, doctor = backlog_room
 
     async def scenario():
-        socket, consumer, gate = await _open_stalling(session, doctor)
-        gate.clear()
-        for n in range(4):  # the frame in flight and three behind it: within the backlog
-            consumer.enqueue(json.dumps({"id": n, "type": "chat"}))
-        gate.set()
+        # the frame in flight and three behind it: within the backlog
+        socket, consumer = await _burst_while_stalled(session, doctor, 4)
         received = [json.loads(await socket.receive_from(timeout=5))["id"] for _ in range(4)]
         assert received == [0, 1, 2, 3]
         for n in range(4, 30):  # a socket that takes every frame at once has no backlog at all
