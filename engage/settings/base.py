@@ -135,6 +135,15 @@ DATABASES = {
         conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
     )
 }
+# PostgreSQL connections come from a pool per process (psycopg_pool through Django): the ASGI server runs each
+# request's sync code in a fresh thread, so persistent per-thread connections (CONN_MAX_AGE) would leak, and opening
+# one per request costs more than most of our queries. DB_POOL_MAX_SIZE=0 turns it off (then DB_CONN_MAX_AGE applies).
+DB_POOL_MAX_SIZE = int(env("DB_POOL_MAX_SIZE", "20"))
+if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0
+        and not DATABASES["default"]["CONN_MAX_AGE"]):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": float(env("DB_POOL_TIMEOUT", "10")),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

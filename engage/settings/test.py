@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/engage")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+# The race tests open connections from many threads at once; each keeps its own connection rather than waiting on
+# a pool (tests/engage/core/test_database_pool.py covers the pool that production uses).
+os.environ.setdefault("DB_POOL_MAX_SIZE", "0")
 
 from engage.settings.base import *
 from engage.settings.base import DATABASES
