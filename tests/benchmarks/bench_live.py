@@ -51,7 +51,7 @@ def _procfile_ws_flags() -> list[str]:
     line = next(x for x in (BASE_DIR / "engage/Procfile").read_text().splitlines() if x.startswith("web:"))
     words = line.split()
     flags = []
-    for name in ("--ws-per-message-deflate", "--ws-max-size"):
+    for name in ("--ws", "--ws-per-message-deflate", "--ws-max-size"):
         if name in words:
             flags += [name, words[words.index(name) + 1]]
     if os.environ.get("LIVE_WS_DEFLATE") == "1" and "--ws-per-message-deflate" in flags:
@@ -85,6 +85,18 @@ def _rss_kb(pids: list[int]) -> int:
         except OSError:
             continue
     return total
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -160,6 +172,10 @@ def live(ctx: Context) -> list[Row]:
                 Row(f"{label}: chat latency p50", engage["p50_ms"], floor["p50_ms"], "ms", BASELINE_NAME, note),
                 Row(f"{label}: chat latency p99", engage["p99_ms"], floor["p99_ms"], "ms", BASELINE_NAME, note),
                 Row(f"{label}: delivered", engage["delivered_pct"], floor["delivered_pct"], "%", BASELINE_NAME, note),
+                Row(f"{label}: server CPU while broadcasting (cores)", engage["server_cpu_share"],
+                    floor["server_cpu_share"], "cores", BASELINE_NAME, note),
+                Row(f"{label}: viewer client CPU while receiving (cores)", engage["client_cpu_share"],
+                    floor["client_cpu_share"], "cores", BASELINE_NAME, note),
                 Row(f"{label}: memory per idle socket", engage["kb_per_socket"], floor["kb_per_socket"], "KB",
                     BASELINE_NAME, note),
             ]
@@ -231,12 +247,15 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
         client = _viewer_client(env, f"ws://127.0.0.1:{port}/ws/live/{prepared['session_id']}/",
                                 prepared["cookies"], size, seconds, out)
         # --workers 1 serves in the uvicorn process itself; more fork one child each
-        _, kb_per_socket = _connect_measured(client, _children(server.pid) or [server.pid])
+        pids = _children(server.pid) or [server.pid]
+        _, kb_per_socket = _connect_measured(client, pids)
+        cpu_before = _cpu_s(pids)
         publisher = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_live", "--publish",
                                     str(prepared["session_id"]), "--seconds", str(seconds)], cwd=BASE_DIR, env=env,
                                    capture_output=True, text=True, timeout=seconds + 120)
         if publisher.returncode != 0:
             raise BenchmarkError(f"publisher failed:\n{publisher.stderr[-2000:]}")
+        server_cpu = _cpu_s(pids) - cpu_before
         result = _finish(client, out, seconds)
     finally:
         if client is not None and client.poll() is None:
@@ -244,6 +263,7 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
         _stop(server)
         log.close()
     result["kb_per_socket"] = kb_per_socket
+    result["server_cpu_share"] = server_cpu / seconds
     return result
 
 
@@ -257,13 +277,17 @@ def _run_floor(ctx, env, prepared, size, seconds) -> dict:
         _wait_port(port, server)
         client = _viewer_client(env, f"ws://127.0.0.1:{port}/", prepared["cookies"], size, seconds, out)
         _, kb_per_socket = _connect_measured(client, [server.pid])
+        cpu_before = _cpu_s([server.pid])
         server.send_signal(signal.SIGUSR1)  # start broadcasting
+        time.sleep(seconds)
+        server_cpu = _cpu_s([server.pid]) - cpu_before
         result = _finish(client, out, seconds)
     finally:
         if client is not None and client.poll() is None:
             client.kill()
         _stop(server)
     result["kb_per_socket"] = kb_per_socket
+    result["server_cpu_share"] = server_cpu / seconds
     return result
 
 
@@ -398,6 +422,8 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> 
     sockets = []
     semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
     first_at: list[float] = []
+    first_cpu: list[float] = []
+    busy: dict[str, float] = {}
 
     async def reader(connection):
         try:
@@ -410,6 +436,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> 
                         latencies.append(now - frame["sent_at"])
                         if not first_at:
                             first_at.append(now)
+                            first_cpu.append(time.process_time())
                 elif raw.startswith('{"type":"tally"') and '"bench"' in raw:
                     counts["tally"] += 1
         except websockets.ConnectionClosed:
@@ -441,6 +468,8 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> 
             await asyncio.sleep(1)
             if first_at and (counts["chat"] >= expected or time.time() > first_at[0] + seconds + 10):
                 break
+        if first_at:  # the share of one core this client used while the frames came in
+            busy["share"] = (time.process_time() - first_cpu[0]) / max(time.time() - first_at[0], 1e-9)
         await asyncio.sleep(2)
         for task in tasks:
             task.cancel()
@@ -454,7 +483,8 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> 
 
     result = {"connected": len(sockets), "p50_ms": pct(50), "p99_ms": pct(99),
               "delivered_pct": 100.0 * counts["chat"] / (seconds * count),
-              "tallies_per_s": counts["tally"] / max(len(sockets), 1) / seconds}
+              "tallies_per_s": counts["tally"] / max(len(sockets), 1) / seconds,
+              "client_cpu_share": busy.get("share", float("nan"))}
     Path(out).write_text(json.dumps(result))
 
 

@@ -70,7 +70,8 @@ def _describe(env: dict[str, str]) -> str:
     cache = "Redis" if env.get("REDIS_URL") else "file cache (embedded)"
     return (
         f"Python {platform.python_version()}, {cpu_count()} CPUs, {database}, {cache}, "
-        f"DB_CONN_MAX_AGE={env.get('DB_CONN_MAX_AGE', '0')}"
+        f"DB_POOL_MAX_SIZE={env.get('DB_POOL_MAX_SIZE') or '20'}, DB_CONN_MAX_AGE={env.get('DB_CONN_MAX_AGE', '0')}, "
+        f"BENCH_WORKERS={env.get('BENCH_WORKERS', '1')}"
     )
 
 
