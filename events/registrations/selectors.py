@@ -104,13 +104,15 @@ def registration_active_of(*, doctor, event) -> Registration | None:
 
 
 def waitlist_position(*, registration: Registration) -> int | None:
-    """1-based place of a waiting registration in its quota's queue."""
+    """1-based place of a waiting registration in its quota's queue. The queue is in the order the database
+    numbered the registrations (its sequence), not by their timestamps: doctors join a full quota's list at the
+    same time (events.registrations.services._quota_for_new_registration), and the clocks of several web servers
+    are no arbiter between them."""
     if registration.status != Registration.Status.WAITLISTED:
         return None
     earlier = Registration.objects.filter(
         event_id=registration.event_id, quota_id=registration.quota_id, status=Registration.Status.WAITLISTED,
-    ).filter(Q(created_at__lt=registration.created_at) | Q(created_at=registration.created_at,
-                                                          pk__lt=registration.pk))
+        pk__lt=registration.pk)
     return earlier.count() + 1
 
 

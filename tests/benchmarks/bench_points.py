@@ -13,7 +13,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-from tests.benchmarks.child import bench_doctors, child_main, query_count, run_child, setup_django
+from tests.benchmarks.child import (
+    bench_doctors,
+    child_main,
+    close_database_before_fork,
+    query_count,
+    run_child,
+    setup_django,
+)
 from tests.benchmarks.core import Context, Row
 
 WORKERS = 8
@@ -108,7 +115,6 @@ def _ledger(user, n: int) -> None:
 def measure(rounds: str) -> dict:
     rounds = int(rounds)
     setup_django()
-    from django.db import connections
 
     from members.consents.services import consent_give
     from members.points.models import PointsAccount, PointsRule
@@ -133,7 +139,7 @@ def measure(rounds: str) -> dict:
         "points_page_large": query_count(large, "/members/me/points/"),
     }
 
-    connections.close_all()
+    close_database_before_fork()
     run = f"{os.getpid()}-{int(time.time())}"
     award_s = insert_s = 0.0
     with ProcessPoolExecutor(WORKERS, mp_context=get_context("fork"), initializer=_worker_init) as pool:

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from io import StringIO
 from multiprocessing import get_context
 
-from tests.benchmarks.child import bench_doctors, child_main, run_child, setup_django
+from tests.benchmarks.child import bench_doctors, child_main, close_database_before_fork, run_child, setup_django
 from tests.benchmarks.core import Context, Row
 
 WORKERS = 8
@@ -115,7 +115,6 @@ def measure(rounds: str) -> dict:
     rounds = int(rounds)
     setup_django()
     from django.contrib.auth.models import Group
-    from django.db import connections
 
     from members.accounts.models import User
 
@@ -129,7 +128,7 @@ def measure(rounds: str) -> dict:
         rep.groups.add(group)
         reps.append(rep)
     meetings = [(_meeting(reps), _meeting(reps)) for _ in range(rounds + 1)]
-    connections.close_all()
+    close_database_before_fork()
     service_s = insert_s = 0.0
     with ProcessPoolExecutor(WORKERS, mp_context=get_context("fork"), initializer=_worker_init) as pool:
         (warm_event, warm_invites), (warm_insert, _) = meetings[0]

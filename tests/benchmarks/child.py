@@ -79,6 +79,18 @@ def setup_django() -> None:
     django.setup()
 
 
+def close_database_before_fork() -> None:
+    """Closes this process's database connections and connection pool before it forks workers: each child must
+    open its own (a psycopg pool's connections and threads do not survive a fork; a child taking the parent's
+    pooled connection would share its socket)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if connection.alias in getattr(type(connection), "_connection_pools", {}):
+            connection.close_pool()
+
+
 def bench_doctors(prefix: str, n: int):
     """`n` verified doctors (created once) at one benchmark hospital."""
     from django.contrib.auth.models import Group
