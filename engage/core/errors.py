@@ -20,6 +20,11 @@ class DomainError(Exception):
             self.status = status
         self.details = details
 
+    def __reduce__(self):
+        # Crossing a process boundary (a worker pool's result, a task's failure) pickles the error: rebuild it from
+        # its code, message and details, since Exception's default would call __init__ with the message alone.
+        return _rebuild, (type(self), self.code, str(self.message), self.status, self.details)
+
     def as_dict(self) -> dict:
         data = {"code": self.code, "message": str(self.message)}
         data.update(self.details)
@@ -36,3 +41,9 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+def _rebuild(cls, code: str, message: str, status: int, details: dict) -> DomainError:
+    error = cls(code, message, **details)
+    error.status = status
+    return error
