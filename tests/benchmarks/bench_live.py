@@ -4,7 +4,8 @@ socket of Engage's room (2 uvicorn workers behind channels_redis' pub/sub layer)
 
 Each second for LIVE_SECONDS a chat event (broadcast.send_event_now: event id, one serialisation, one PUBLISH per
 group) and a count update (broadcast.coalesce, sent by the workers' flusher as the room's one tally a second) leave
-a publisher process; the viewers are `websockets` clients in a separate process, each signed in as its own doctor.
+a publisher process; the viewers are `websockets` clients in LIVE_CLIENT_PROCESSES (2) separate processes, each
+socket signed in as its own doctor.
 Latency is measured on the chat frames (they carry the time they were sent); the share delivered is chat frames
 received / (seconds × sockets). Memory per idle socket: the workers' RSS after all sockets connected minus their RSS
 after a warm-up batch (WARMUP_SHARE of them, at most 100) connected, divided by the sockets in between; the same for
@@ -195,10 +196,65 @@ def _print_targets(table) -> None:
               f"{engage['kb_per_socket']:>10.1f} {'<60':>7} {engage['tallies_per_s']:>8.2f}")
 
 
-def _viewer_client(env, url, cookies_path, size, seconds, out_path):
-    command = [sys.executable, "-m", "tests.benchmarks.bench_live", "--viewers", str(size), "--url", url,
-               "--cookies", cookies_path, "--seconds", str(seconds), "--out", str(out_path)]
-    return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+class Viewers:
+    """The simulated viewers: LIVE_CLIENT_PROCESSES (default 2) `websockets` client processes sharing the sockets,
+    so that the load generator is not one process starved of CPU beside the server it measures (at 10,000 sockets
+    a single client used a whole core)."""
+
+    def __init__(self, env, url: str, cookies_path: str, size: int, seconds: int, out_dir: Path, label: str):
+        count = max(1, int(os.environ.get("LIVE_CLIENT_PROCESSES", "2")))
+        shares = [size // count + (1 if i < size % count else 0) for i in range(count)]
+        self.size, self.seconds = size, seconds
+        self.outs = [out_dir / f"live-{label}-{size}-{i}.json" for i in range(count)]
+        self.clients = []
+        offset = 0
+        for share, out in zip(shares, self.outs, strict=True):
+            command = [sys.executable, "-m", "tests.benchmarks.bench_live", "--viewers", str(share), "--offset",
+                       str(offset), "--url", url, "--cookies", cookies_path, "--seconds", str(seconds),
+                       "--out", str(out)]
+            self.clients.append(subprocess.Popen(command, cwd=BASE_DIR, env=env, stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, text=True))
+            offset += share
+
+    def _await(self, timeout: float, word: str) -> int:
+        return sum(_await_ready(client, timeout, word) for client in self.clients)
+
+    def connect_measured(self, pids: list[int]) -> tuple[int, float]:
+        """Lets the clients connect their warm-up batches, then the rest; (sockets connected, KB per socket of
+        the server processes `pids` after warm-up)."""
+        warm = self._await(600, "WARM")
+        time.sleep(3)
+        before = _rss_kb(pids)
+        for client in self.clients:
+            client.stdin.write("GO\n")
+            client.stdin.flush()
+        connected = self._await(900, "READY")
+        time.sleep(3)
+        after = _rss_kb(pids)
+        return connected, (after - before) / max(connected - warm, 1)
+
+    def finish(self) -> dict:
+        """The clients' figures together: latency percentiles over every chat frame any client received."""
+        parts = []
+        for client, out in zip(self.clients, self.outs, strict=True):
+            client.wait(timeout=self.seconds + 180)
+            parts.append(json.loads(out.read_text()))
+        latencies = sorted(latency for part in parts for latency in part["latencies"])
+
+        def pct(q):
+            return 1000 * latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] if latencies else float(
+                "nan")
+
+        connected = sum(part["connected"] for part in parts)
+        return {"connected": connected, "p50_ms": pct(50), "p99_ms": pct(99),
+                "delivered_pct": 100.0 * sum(part["chat"] for part in parts) / (self.seconds * self.size),
+                "tallies_per_s": sum(part["tally"] for part in parts) / max(connected, 1) / self.seconds,
+                "client_cpu_share": sum(part["client_cpu_share"] for part in parts)}
+
+    def kill(self) -> None:
+        for client in self.clients:
+            if client.poll() is None:
+                client.kill()
 
 
 def _await_ready(client: subprocess.Popen, timeout: float, word: str = "READY") -> int:
@@ -212,24 +268,6 @@ def _await_ready(client: subprocess.Popen, timeout: float, word: str = "READY") 
     raise BenchmarkError("the viewer client did not connect in time")
 
 
-def _connect_measured(client: subprocess.Popen, pids: list[int]) -> tuple[int, float]:
-    """Lets the client connect its warm-up batch, then the rest; (sockets connected, KB per socket after warm-up)."""
-    warm = _await_ready(client, timeout=600, word="WARM")
-    time.sleep(3)
-    before = _rss_kb(pids)
-    client.stdin.write("GO\n")
-    client.stdin.flush()
-    connected = _await_ready(client, timeout=900)
-    time.sleep(3)
-    after = _rss_kb(pids)
-    return connected, (after - before) / max(connected - warm, 1)
-
-
-def _finish(client: subprocess.Popen, out_path: Path, seconds: int) -> dict:
-    client.wait(timeout=seconds + 180)
-    return json.loads(out_path.read_text())
-
-
 def _run_engage(ctx, env, prepared, size, seconds) -> dict:
     port = free_port()
     log = open(ctx.var_dir / f"uvicorn-live-{size}.log", "ab")
@@ -239,16 +277,15 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
                                "--ws-max-queue", "32", "--timeout-worker-healthcheck", "60",
                                *_procfile_ws_flags()], cwd=BASE_DIR, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
-    out = ctx.var_dir / f"live-engage-{size}.json"
     client = None
     try:
         _wait_port(port, server)
         time.sleep(3)  # both workers up
-        client = _viewer_client(env, f"ws://127.0.0.1:{port}/ws/live/{prepared['session_id']}/",
-                                prepared["cookies"], size, seconds, out)
+        client = Viewers(env, f"ws://127.0.0.1:{port}/ws/live/{prepared['session_id']}/", prepared["cookies"], size,
+                         seconds, ctx.var_dir, "engage")
         # --workers 1 serves in the uvicorn process itself; more fork one child each
         pids = _children(server.pid) or [server.pid]
-        _, kb_per_socket = _connect_measured(client, pids)
+        _, kb_per_socket = client.connect_measured(pids)
         cpu_before = _cpu_s(pids)
         publisher = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_live", "--publish",
                                     str(prepared["session_id"]), "--seconds", str(seconds)], cwd=BASE_DIR, env=env,
@@ -256,9 +293,9 @@ def _run_engage(ctx, env, prepared, size, seconds) -> dict:
         if publisher.returncode != 0:
             raise BenchmarkError(f"publisher failed:\n{publisher.stderr[-2000:]}")
         server_cpu = _cpu_s(pids) - cpu_before
-        result = _finish(client, out, seconds)
+        result = client.finish()
     finally:
-        if client is not None and client.poll() is None:
+        if client is not None:
             client.kill()
         _stop(server)
         log.close()
@@ -271,19 +308,18 @@ def _run_floor(ctx, env, prepared, size, seconds) -> dict:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_live", "--floor", str(port),
                                "--seconds", str(seconds)], cwd=BASE_DIR, env=env)
-    out = ctx.var_dir / f"live-floor-{size}.json"
     client = None
     try:
         _wait_port(port, server)
-        client = _viewer_client(env, f"ws://127.0.0.1:{port}/", prepared["cookies"], size, seconds, out)
-        _, kb_per_socket = _connect_measured(client, [server.pid])
+        client = Viewers(env, f"ws://127.0.0.1:{port}/", prepared["cookies"], size, seconds, ctx.var_dir, "floor")
+        _, kb_per_socket = client.connect_measured([server.pid])
         cpu_before = _cpu_s([server.pid])
         server.send_signal(signal.SIGUSR1)  # start broadcasting
         time.sleep(seconds)
         server_cpu = _cpu_s([server.pid]) - cpu_before
-        result = _finish(client, out, seconds)
+        result = client.finish()
     finally:
-        if client is not None and client.poll() is None:
+        if client is not None:
             client.kill()
         _stop(server)
     result["kb_per_socket"] = kb_per_socket
@@ -409,14 +445,14 @@ def floor(port: int, seconds: int) -> None:
     asyncio.run(main())
 
 
-def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> None:
+def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, offset: int = 0) -> None:
     """`count` sockets, each signed in as its own doctor, offering permessage-deflate as browsers do: a warm-up
     batch first (prints WARM <connected> and waits for a line on stdin), then the rest (prints READY <connected>);
     then records every frame."""
     import websockets
 
     _raise_nofile()
-    keys = Path(cookies_path).read_text().split()[:count]
+    keys = Path(cookies_path).read_text().split()[offset:offset + count]
     latencies: list[float] = []
     counts = {"chat": 0, "tally": 0}
     sockets = []
@@ -476,15 +512,9 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str) -> 
         await asyncio.gather(*(c.close() for c in sockets), return_exceptions=True)
 
     asyncio.run(main())
-    latencies.sort()
-
-    def pct(q):
-        return 1000 * latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] if latencies else float("nan")
-
-    result = {"connected": len(sockets), "p50_ms": pct(50), "p99_ms": pct(99),
-              "delivered_pct": 100.0 * counts["chat"] / (seconds * count),
-              "tallies_per_s": counts["tally"] / max(len(sockets), 1) / seconds,
-              "client_cpu_share": busy.get("share", float("nan"))}
+    # raw figures: the parent merges the clients' (Viewers.finish)
+    result = {"connected": len(sockets), "latencies": [round(x, 5) for x in latencies], "chat": counts["chat"],
+              "tally": counts["tally"], "client_cpu_share": busy.get("share", float("nan"))}
     Path(out).write_text(json.dumps(result))
 
 
@@ -500,6 +530,7 @@ if __name__ == "__main__":
     parser.add_argument("--cookies")
     parser.add_argument("--out")
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--offset", type=int, default=0)
     args = parser.parse_args()
     if args.prepare:
         print(json.dumps(prepare(args.prepare)))
@@ -508,4 +539,4 @@ if __name__ == "__main__":
     elif args.floor:
         floor(args.floor, args.seconds)
     elif args.viewers:
-        viewers(args.viewers, args.url, args.cookies, args.seconds, args.out)
+        viewers(args.viewers, args.url, args.cookies, args.seconds, args.out, args.offset)
