@@ -11,7 +11,7 @@ from django.db import OperationalError, connection, connections, transaction
 from engage.core.errors import DomainError
 from events.registrations.models import FrequencyRule, Quota, Registration
 from events.registrations.selectors import waitlist_position
-from events.registrations.services import registration_cancel, registration_create
+from events.registrations.services import _quota_for_new_registration, registration_cancel, registration_create
 from tests.events.factories import make_doctor, make_event, make_quota, make_rep
 from tests.race import race, raise_first
 
@@ -103,8 +103,6 @@ def test_one_doctor_racing_to_two_meetings_passes_a_one_per_period_block_once(at
 def _holding_a_waitlist_join(event):
     """A thread inside registration_create's transaction for a full quota, paused right after it took the quota's
     lock: returns (started, release, thread)."""
-    from events.registrations.services import _quota_for_new_registration
-
     quota_id = Quota.objects.get(event=event, kind="open").pk
     started, release = threading.Event(), threading.Event()
 
