@@ -248,24 +248,22 @@ def _lock_quota(quota_id: int) -> Quota:
     return Quota.objects.select_for_update().get(pk=quota_id)
 
 
-def _quota_for_new_registration(quota_id: int) -> Quota:
-    """The quota, locked for a new registration. A full quota is locked in share mode only: the doctors joining
-    its waiting list do not queue behind one another (at a national meeting most requests after the first
-    minutes do), while a cancellation or resize, which locks the row exclusively to give a seat away, waits for
-    them and they for it. A quota with a free seat, or one that a seat was freed on meanwhile, is locked
-    exclusively, as every seat change is. The share lock is taken in a savepoint that is rolled back when the
-    quota turns out not to be full, which releases it before the exclusive lock is asked for (two requests
-    upgrading their share locks at once would deadlock)."""
-    quota = Quota.objects.get(pk=quota_id)
+def _quota_for_new_registration(quota: Quota) -> Quota:
+    """`quota` (as read without a lock), locked for a new registration and read again. A full quota is locked in
+    share mode only: the doctors joining its waiting list do not queue behind one another (at a national meeting
+    most requests after the first minutes do), while a cancellation or resize, which locks the row exclusively to
+    give a seat away, waits for them and they for it. A quota with a free seat, or one that a seat was freed on
+    meanwhile, is locked exclusively, as every seat change is. The share lock is taken in a savepoint that is
+    rolled back when the quota turns out not to be full, which releases it before the exclusive lock is asked for
+    (two requests upgrading their share locks at once would deadlock)."""
     if quota.taken >= quota.seats and connection.vendor == "postgresql":
         savepoint = transaction.savepoint()
-        shared = next(iter(Quota.objects.raw(
-            "SELECT * FROM events_quota WHERE id = %s FOR SHARE", [quota_id])))
+        shared = next(iter(Quota.objects.raw("SELECT * FROM events_quota WHERE id = %s FOR SHARE", [quota.pk])))
         if shared.taken >= shared.seats:
             transaction.savepoint_commit(savepoint)
             return shared
         transaction.savepoint_rollback(savepoint)
-    return _lock_quota(quota_id)
+    return _lock_quota(quota.pk)
 
 
 # First key of the two-key advisory lock per doctor; any constant no other two-key advisory lock uses ("REGD").
@@ -428,7 +426,7 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
                       source_key=f"meeting_registered:{event.pk}:{doctor.pk}", obj=event,
                       therapy_area=event.therapy_area, metadata={"source": source})
 
-    quota = _quota_for_new_registration(quota.pk)
+    quota = _quota_for_new_registration(quota)
     _lock_doctor(doctor.pk)
     frequency = frequency_check(doctor=doctor, event=event)
     if frequency.blocked:

@@ -157,7 +157,7 @@ def live(ctx: Context) -> list[Row]:
     """The live room against a minimal websockets broadcast server, at each size of LIVE_SIZES."""
     limit = _raise_nofile()
     sizes, seconds = _sizes(), _seconds()
-    if max(sizes) + 1000 > limit:  # per process: the viewer client holds every socket, each server only its own
+    if max(sizes) + 1000 > limit:  # per process: no client or server process holds more than every socket
         raise BenchmarkError(f"open-file limit {limit} is too low for {max(sizes)} sockets")
     rows: list[Row] = []
     table = []

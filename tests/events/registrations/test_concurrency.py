@@ -102,14 +102,14 @@ def test_one_doctor_racing_to_two_meetings_passes_a_one_per_period_block_once(at
 
 def _holding_a_waitlist_join(event):
     """A thread inside registration_create's transaction for a full quota, paused right after it took the quota's
-    lock: returns (started, release, thread)."""
-    quota_id = Quota.objects.get(event=event, kind="open").pk
+    lock: returns (release, thread); set `release` to let it finish."""
+    quota = Quota.objects.get(event=event, kind="open")
     started, release = threading.Event(), threading.Event()
 
     def join():
         try:
             with transaction.atomic():
-                _quota_for_new_registration(quota_id)
+                _quota_for_new_registration(quota)
                 started.set()
                 release.wait(timeout=30)
         finally:
