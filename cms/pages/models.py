@@ -73,6 +73,15 @@ class HomePage(Page):
         context["fragment_seconds"] = HOME_FRAGMENT_SECONDS
         return context
 
+    def serve(self, request, *args, **kwargs):
+        from cms.pages.middleware import public_page_cache_allow  # page-as-view: it imports the selectors
+        from cms.pages.selectors import HOME_FRAGMENT_SECONDS  # page-as-view: selectors import pages
+
+        response = super().serve(request, *args, **kwargs)
+        if not request.user.is_authenticated:  # a visitor's home page is everyone's
+            public_page_cache_allow(response, HOME_FRAGMENT_SECONDS)
+        return response
+
 
 class TherapyAreaPage(Page):
     """糖尿病, 心血管, 肿瘤 …: an index of the content of one therapy area, filtered and paginated."""

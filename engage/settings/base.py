@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "members.consents.middleware.PrivacyConsentMiddleware",
     "members.wechat.middleware.WeChatLoginMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "cms.pages.middleware.PublicPageCacheMiddleware",  # last: everything above still runs for a cached copy
 ]
 
 ROOT_URLCONF = "engage.urls"
