@@ -25,6 +25,12 @@ def _reachable(url: str, default_port: int) -> tuple[bool, str]:
         return False, f"{host}:{port}"
 
 
+def pytest_configure(config):
+    from tests import fast_reset
+
+    fast_reset.install()  # transactional tests reset in SQL (see the module)
+
+
 def pytest_sessionstart(session):
     from django.conf import settings
 

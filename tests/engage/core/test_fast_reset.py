@@ -1,0 +1,43 @@
+"""The SQL reset of transactional tests (tests/fast_reset.py) leaves the database as Django's flush and serialized
+rollback would: empty after the tear-down, exactly the migrations' rows after the set-up."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+
+from tests import fast_reset
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _counts() -> dict[str, int]:
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in fast_reset._tables(connection):
+            cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 (our table names)
+            counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def test_the_snapshot_holds_the_migrations_rows_and_the_reset_restores_exactly_them():
+    contents = connection._test_serialized_contents
+    assert contents.startswith(fast_reset.MARKER)  # the test database's user is a superuser here and in CI
+    after_migrations = _counts()
+    assert after_migrations["auth_group"] > 0 and after_migrations["wagtailcore_page"] >= 2
+    get_user_model().objects.create(username="made-by-this-test", email="made-by-this-test@example.com")
+    call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+    assert set(_counts().values()) == {0}  # the append-only tables too, as TRUNCATE empties them
+    connection.creation.deserialize_db_from_string(contents)
+    assert _counts() == after_migrations
+    assert not get_user_model().objects.filter(username="made-by-this-test").exists()
+    # the sequences hand out free ids
+    get_user_model().objects.create(username="made-after-the-reset", email="made-after-the-reset@example.com")
+
+
+def test_restoring_over_rows_of_a_test_replaces_them():
+    contents = connection._test_serialized_contents
+    before = _counts()
+    get_user_model().objects.create(username="left-behind", email="left-behind@example.com")
+    connection.creation.deserialize_db_from_string(contents)
+    assert _counts() == before and not get_user_model().objects.filter(username="left-behind").exists()
