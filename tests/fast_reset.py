@@ -58,7 +58,11 @@ def serialize_db_to_string(self) -> str:
                 columns = ", ".join(quote(c) for c in _insertable_columns(cursor, table))
                 cursor.execute(f"CREATE TABLE {SNAPSHOT_SCHEMA}.{quote(table)} AS "  # noqa: S608
                                f"SELECT {columns} FROM {quote(table)}")
-                copied.append((table, columns))
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id') FROM information_schema.columns WHERE "
+                               "table_schema = current_schema() AND table_name = %s AND column_name = 'id'",
+                               [quote(table), table])
+                sequence = cursor.fetchone()
+                copied.append((table, columns, sequence[0] if sequence else None))
     return MARKER + json.dumps(copied)
 
 
@@ -69,9 +73,12 @@ def deserialize_db_from_string(self, data: str) -> None:
     quote = connection.ops.quote_name
     statements = ["SET LOCAL session_replication_role = replica",
                   *(f"DELETE FROM {quote(table)}" for table in _tables(connection))]  # noqa: S608
-    statements += [f"INSERT INTO {quote(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608
-                   f"SELECT {columns} FROM {SNAPSHOT_SCHEMA}.{quote(table)}"
-                   for table, columns in json.loads(data[len(MARKER):])]
+    for table, columns, sequence in json.loads(data[len(MARKER):]):
+        statements.append(f"INSERT INTO {quote(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608
+                          f"SELECT {columns} FROM {SNAPSHOT_SCHEMA}.{quote(table)}")
+        if sequence:  # past the copied ids, whatever reset the sequence (a flush that restarts identities)
+            statements.append(f"SELECT setval('{sequence}', GREATEST((SELECT max(id) FROM {quote(table)}), "  # noqa: S608
+                              f"(SELECT last_value FROM {sequence})))")
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(";\n".join(statements))
     return None

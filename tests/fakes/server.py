@@ -44,6 +44,11 @@ class FakeServer:
                 parsed = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # The client went away mid-request (a worker killed while sending): the provider never got a
+                    # whole request, so nothing is recorded or answered.
+                    self.close_connection = True
+                    return
                 recorded = Recorded(method=self.command, path=parsed.path, query=parse_qs(parsed.query),
                                     headers=dict(self.headers.items()), body=body)
                 ctype = self.headers.get("Content-Type", "")
