@@ -10,3 +10,8 @@ class CmsConfig(AppConfig):
         from cms.pages import signals  # ready(): app modules load after the registry
 
         signals.connect()
+
+        from cms.reading.selectors import remember_share_code, share_code_expression  # as above
+        from engage.core.preload import register_user_preload  # as above
+
+        register_user_preload("share_code", expression=share_code_expression, remember=remember_share_code)

@@ -9,6 +9,7 @@ class LearningConfig(AppConfig):
     def ready(self):
         # AppConfig.ready: the selectors import models, which exist only once the registry is ready.
         from engage.core.qualification import register_checker  # AppConfig.ready, as above
-        from learning.certificates.selectors import qualification_missing  # AppConfig.ready, as above
+        from learning.certificates.selectors import applies_to, qualification_missing  # AppConfig.ready, as above
 
-        register_checker(qualification_missing)  # product qualification for events and cms (engage.core)
+        # product qualification for events and cms (engage.core)
+        register_checker(qualification_missing, applies=applies_to)

@@ -3,7 +3,7 @@ forwarded reads."""
 
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from cms.pages.models import (
@@ -60,6 +60,11 @@ def is_favourite(*, user, page) -> bool:
     return bool(user.is_authenticated) and Favourite.objects.filter(user=user, page=page).exists()
 
 
+def favourite_expression(*, user_id, page_id):
+    """`is_favourite` as an annotation (a reading record carries it: the page's reading bar shows both)."""
+    return Exists(Favourite.objects.filter(user_id=user_id, page_id=page_id))
+
+
 def forwards_report(*, user) -> dict:
     """The staff report of reads that came through forwarded links, by page and by sharer."""
     if not can(user, Capability.VIEW_CONTENT_REPORTS):
@@ -98,6 +103,19 @@ def read_points_earned(*, doctor, page_id: int) -> int:
     row = PointsTransaction.objects.filter(idempotency_key=f"read:{doctor.pk}:{page_id}",
                                            account__user=doctor).values_list("amount", flat=True).first()
     return int(row or 0)
+
+
+SHARE_CODE_ATTR = "_engage_share_code_text"
+
+
+def share_code_expression(now=None):
+    """The user's share code (None before their first share) on the user row (engage.core.preload)."""
+    return Subquery(ShareCode.objects.filter(user_id=OuterRef("pk")).order_by("pk").values("code")[:1])
+
+
+def remember_share_code(user, code: str | None) -> None:
+    if code:
+        setattr(user, SHARE_CODE_ATTR, code)
 
 
 def share_code_owner(*, code: str, reader):

@@ -12,14 +12,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cms.pages.models import ContentPage
 from cms.pages.selectors import can_read_content, content_gate
 from cms.reading.models import Favourite, ReadingRecord, ShareCode
-from cms.reading.selectors import share_code_owner
+from cms.reading.selectors import SHARE_CODE_ATTR, favourite_expression, share_code_owner
 from engage.core.errors import NotFound, PermissionDenied
+from engage.core.prepared import Prepared
 from engage.core.qualification import qualification_require
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
@@ -64,6 +66,13 @@ def _referrer_for(code: str, reader) -> object | None:
     return share_code_owner(code=code, reader=reader)
 
 
+# A doctor's record of a page with whether the page is among their favourites (the reading bar shows both): read
+# on every view of a content page, so compiled once (engage.core.prepared).
+_record_of = Prepared(ReadingRecord, lambda doctor, page: ReadingRecord.objects.filter(
+    doctor_id=doctor, page_id=page).annotate(is_favourite=favourite_expression(
+        user_id=OuterRef("doctor_id"), page_id=OuterRef("page_id"))).order_by("pk")[:1], doctor=int, page=int)
+
+
 def reading_open(*, doctor, page: ContentPage, ref: str = "") -> ReadingRecord | None:
     """The doctor's reading record of `page`, created on the first visit (with the referrer of a forwarded
     link: first touch) and reused later; its last_seen_at moves on when it is older than REOPEN_WRITE_INTERVAL.
@@ -72,7 +81,7 @@ def reading_open(*, doctor, page: ContentPage, ref: str = "") -> ReadingRecord |
         return None
     now = timezone.now()
     revision_id = page.live_revision_id
-    record = ReadingRecord.objects.filter(doctor=doctor, page=page).first()
+    record = _record_of.first(doctor=doctor.pk, page=page.pk)
     if record is not None:
         # A page view is a read, not a write, when the record was seen within the interval: the history's order
         # may lag that much behind, and the database takes no write per view of a page read again and again.
@@ -179,6 +188,15 @@ def share_code_for(*, user) -> ShareCode:
             if existing:
                 return existing
     raise IntegrityError("could not allocate a share code")
+
+
+def share_code_text(*, user) -> str:
+    """The user's share code as it goes into links (remembered when the session loaded them; made on first use)."""
+    code = getattr(user, SHARE_CODE_ATTR, None)
+    if not code:
+        code = share_code_for(user=user).code
+        setattr(user, SHARE_CODE_ATTR, code)
+    return code
 
 
 def content_share_code(*, user, page_id: int) -> tuple[ContentPage, ShareCode]:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from cms.reading import selectors as selectors_reading
-from cms.reading.services import completion_rule, content_share_code, share_code_for
+from cms.reading.services import completion_rule, content_share_code, share_code_text
 from engage.core.errors import DomainError
 from engage.core.qualification import unqualified_products
 from engage.core.roles import Capability, can
@@ -24,7 +24,7 @@ def reading_bar(context, page):
     record = getattr(request, "reading_record", None)
     share_url, not_qualified = "", []
     if record is not None:
-        code = share_code_for(user=user).code
+        code = share_code_text(user=user)
         share_url = request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
     elif can(user, Capability.COVER_TERRITORY):  # reps forward content to their doctors
         try:
@@ -39,7 +39,8 @@ def reading_bar(context, page):
     return {
         "show": True, "page": page, "record": record, "points": points, "rule": completion_rule(page),
         "share_url": share_url, "not_qualified": not_qualified,
-        "is_favourite": selectors_reading.is_favourite(user=user, page=page),
+        "is_favourite": (record.is_favourite if hasattr(record, "is_favourite")
+                         else selectors_reading.is_favourite(user=user, page=page)),
         "beacon_url": f"/api/v1/content/{page.pk}/reading",
         "beacon_every": int(getattr(settings, "READING_BEACON_SECONDS", 15)),
         "toggle_url": reverse("reading_favourite_toggle", args=[page.pk]),
@@ -59,7 +60,7 @@ def share_link(context, page) -> str:
     products = getattr(page, "products", None)
     if products is not None and unqualified_products(user=user, product_ids=products.values_list("pk", flat=True)):
         return page.url  # a rep not qualified for the page's products forwards it unattributed (rep_not_qualified)
-    return f"{page.url}?{urlencode({'ref': share_code_for(user=user).code})}"
+    return f"{page.url}?{urlencode({'ref': share_code_text(user=user)})}"
 
 
 @register.inclusion_tag("cms/reading/continue_reading_section.html")

@@ -26,25 +26,31 @@ class Missing:
     course_url: str
 
 
-# checker(user, product_ids) -> the products among them (all products when None) the user is not qualified for
+# checker(user, product_ids) -> the products among them (all products when None) the user is not qualified for;
+# applies(user) -> whether qualification binds the user at all (asked first: no product list is read otherwise)
 Checker = Callable[[object, list[int] | None], list[Missing]]
-_checkers: list[Checker] = []
+Applies = Callable[[object], bool]
+_checkers: list[tuple[Checker, Applies]] = []
 
 
-def register_checker(checker: Checker) -> None:
+def register_checker(checker: Checker, *, applies: Applies) -> None:
     """Called by the app that knows qualifications, in its AppConfig.ready(); registering twice is harmless."""
-    if checker not in _checkers:
-        _checkers.append(checker)
+    if all(registered is not checker for registered, _ in _checkers):
+        _checkers.append((checker, applies))
 
 
 def unqualified_products(*, user, product_ids: Iterable[int]) -> list[Missing]:
     """The products among `product_ids` that `user` is not qualified to promote (empty: qualified for all).
-    Read fresh on every call, so a certificate that lapses or is revoked takes effect at once."""
+    Read fresh on every call, so a certificate that lapses or is revoked takes effect at once. `product_ids` may
+    be a queryset: it is read only when qualification binds `user`."""
+    checkers = [checker for checker, applies in _checkers if user is not None and applies(user)]
+    if not checkers:
+        return []
     ids = sorted({int(pk) for pk in product_ids if pk is not None})
-    if user is None or not ids:
+    if not ids:
         return []
     missing: list[Missing] = []
-    for checker in _checkers:
+    for checker in checkers:
         missing.extend(checker(user, ids))
     return missing
 
@@ -54,8 +60,9 @@ def qualification_gaps(*, user) -> list[Missing]:
     if user is None:
         return []
     missing: list[Missing] = []
-    for checker in _checkers:
-        missing.extend(checker(user, None))
+    for checker, applies in _checkers:
+        if applies(user):
+            missing.extend(checker(user, None))
     return missing
 
 

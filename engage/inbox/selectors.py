@@ -3,7 +3,8 @@
 import math
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from engage.core.errors import NotFound
@@ -21,9 +22,36 @@ class InboxPage(PageOf):
 
 
 def unread_count(*, user) -> int:
+    """How many of `user`'s notifications are unread (remembered when the session loaded them)."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    remembered = getattr(user, _UNREAD_ATTR, None)
+    if remembered is not None:
+        return remembered
+    return _unread().filter(user=user).count()
+
+
+_UNREAD_ATTR = "_engage_unread"
+
+
+def _unread():
+    return Notification.objects.filter(read_at__isnull=True)
+
+
+def unread_count_expression(now=None):
+    """`unread_count` on the user row (engage.core.preload)."""
+    counted = _unread().filter(user_id=OuterRef("pk")).values("user_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), Value(0))
+
+
+def remember_unread_count(user, count: int | None) -> None:
+    setattr(user, _UNREAD_ATTR, int(count or 0))
+
+
+def forget_unread_count(user) -> None:
+    """After a change to `user`'s notifications in this request."""
+    if hasattr(user, _UNREAD_ATTR):
+        delattr(user, _UNREAD_ATTR)
 
 
 def notifications_of(*, user) -> QuerySet[Notification]:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from engage.inbox.models import Notification
-from engage.inbox.selectors import unread_count
+from engage.inbox.selectors import forget_unread_count, unread_count
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +54,14 @@ def notification_send(*, user, kind: str, title: str, body: str = "", url: str =
                                                        body=str(body), url=url[:500], key=key[:200])
     except IntegrityError:
         return Notification.objects.get(key=key[:200]), False
+    forget_unread_count(user)
     notify_user(user, "notification", {"id": notification.pk, "kind": kind, "title": notification.title,
                                        "body": notification.body, "url": notification.url})
     return notification, True
 
 
 def _push_unread(user) -> None:
+    forget_unread_count(user)
     # Other open pages of the same person update their badge after commit.
     notify_user(user, "inbox.unread", {"unread": unread_count(user=user)})
 

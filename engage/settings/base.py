@@ -153,9 +153,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"
+# Django's and allauth's backends, loading the signed-in person with their roles, access level, consent state,
+# unread count and share code in one statement (engage/core/preload.py).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "engage.core.preload.PreloadingModelBackend",
+    "engage.core.preload.PreloadingAuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -263,7 +265,7 @@ CELERY_BEAT_SCHEDULE["learning-courses-expiry"] = {  # unpublish product courses
     "task": "learning.courses.tasks.courses_expiry_task", "schedule": crontab(hour=0, minute=40),
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "engage.core.sessions"  # Django's database sessions, the read compiled once
 
 # Internationalisation: Chinese first, English second; stored in UTC, shown in Shanghai time.
 LANGUAGE_CODE = "zh-hans"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cms.reading.services import forwarded_ref, share_code_for
+from cms.reading.services import forwarded_ref, share_code_text
 from engage.core.errors import DomainError, NotFound
 from events.pages import selectors as pages_selectors
 from events.pages.models import EventPage
@@ -269,7 +269,7 @@ def _share_url(request, page) -> str:
         quota = registrations_selectors.quotas_of_rep(rep=request.user).filter(event=page).first()
         if quota is not None and quota.invite_code:
             return request.build_absolute_uri(reverse("events:invitation", args=[quota.invite_code]))
-    code = share_code_for(user=request.user).code
+    code = share_code_text(user=request.user)
     return request.build_absolute_uri(f"{page.url}?{urlencode({'ref': code})}")
 
 

@@ -3,6 +3,8 @@ see. And what the member page shows of a person's own roles."""
 
 from enum import IntEnum
 
+from django.db.models import Case, OuterRef, Subquery, Value, When
+
 from engage.core.roles import ROLE_LABELS, Capability, can, roles_of
 from members.profiles.models import DoctorProfile
 
@@ -23,15 +25,26 @@ def access_level_of(user) -> AccessLevel:
     cached = getattr(user, "_engage_access_level", None)
     if cached is not None:
         return cached
-    profile = DoctorProfile.objects.filter(user=user).only("status", "is_speaker").first()
-    if profile is None or profile.status != DoctorProfile.Status.VERIFIED:
-        level = AccessLevel.REGISTERED
-    elif profile.is_speaker:
-        level = AccessLevel.KOL
-    else:
-        level = AccessLevel.VERIFIED
-    user._engage_access_level = level
-    return level
+    level = DoctorProfile.objects.filter(user=user).values_list(_profile_level(), flat=True).first()
+    remember_access_level(user, level)
+    return user._engage_access_level
+
+
+def _profile_level():
+    """A signed-in person's level from their doctor profile (none: registered)."""
+    verified = DoctorProfile.Status.VERIFIED
+    return Case(When(status=verified, is_speaker=True, then=Value(AccessLevel.KOL.value)),
+                When(status=verified, then=Value(AccessLevel.VERIFIED.value)),
+                default=Value(AccessLevel.REGISTERED.value))
+
+
+def access_level_expression(now=None):
+    """`access_level_of`'s rule as a subquery on the user row (engage.core.preload)."""
+    return Subquery(DoctorProfile.objects.filter(user_id=OuterRef("pk")).values_list(_profile_level())[:1])
+
+
+def remember_access_level(user, level: int | None) -> None:
+    user._engage_access_level = AccessLevel(level if level is not None else AccessLevel.REGISTERED)
 
 
 def forget_access_level(user) -> None:

@@ -1,6 +1,6 @@
 """Reads of consents: the policy in force, whether a consent stands for it, and a member's consent overview."""
 
-from django.db.models import Subquery
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Subquery
 from django.utils import timezone
 
 from members.consents.models import Consent, ConsentKind, PolicyVersion
@@ -17,10 +17,10 @@ def policy_current(kind: str, language: str = "zh-hans") -> PolicyVersion | None
     return policies.filter(version=newest.version, language=language).first() or newest
 
 
-def current_policy_version(kind):
-    """The version in force of the `kind` policy, as a subquery."""
+def current_policy_version(kind, now=None):
+    """The version in force of the `kind` policy (at `now`, default: now), as a subquery."""
     return Subquery(
-        PolicyVersion.objects.filter(kind=kind, effective_at__lte=timezone.now())
+        PolicyVersion.objects.filter(kind=kind, effective_at__lte=now or timezone.now())
         .order_by("-effective_at", "-id")
         .values("version")[:1]
     )
@@ -31,9 +31,13 @@ def consent_active(user, kind: str) -> bool:
     changed purpose needs a new agreement). Reps may see contact details only when this is true."""
     if user is None or not getattr(user, "pk", None) or not getattr(user, "is_active", False):
         return False
-    return Consent.objects.filter(
-        user_id=user.pk, kind=kind, withdrawn_at__isnull=True, policy__version=current_policy_version(kind)
-    ).exists()
+    return _standing(kind).filter(user_id=user.pk).exists()
+
+
+def _standing(kind: str, now=None):
+    """Standing consents of `kind` to the version in force (at `now`, default: now)."""
+    return Consent.objects.filter(kind=kind, withdrawn_at__isnull=True,
+                                  policy__version=current_policy_version(kind, now))
 
 
 def privacy_consent_outdated(user) -> bool:
@@ -58,10 +62,23 @@ def privacy_consent_needed(user) -> bool:
         return False
     cached = getattr(user, "_engage_privacy_needed", None)
     if cached is None:
-        cached = not consent_active(user, ConsentKind.PRIVACY) and PolicyVersion.objects.filter(
-            kind=ConsentKind.PRIVACY, effective_at__lte=timezone.now()).exists()
+        cached = not consent_active(user, ConsentKind.PRIVACY) and _privacy_policy_in_force().exists()
         user._engage_privacy_needed = cached
     return cached
+
+
+def _privacy_policy_in_force(now=None):
+    return PolicyVersion.objects.filter(kind=ConsentKind.PRIVACY, effective_at__lte=now or timezone.now())
+
+
+def privacy_consent_needed_expression(now=None):
+    """`privacy_consent_needed`'s rule on the user row (engage.core.preload)."""
+    held = _standing(ConsentKind.PRIVACY, now).filter(user_id=OuterRef("pk"))
+    return ExpressionWrapper(~Exists(held) & Exists(_privacy_policy_in_force(now)), output_field=BooleanField())
+
+
+def remember_privacy_consent_needed(user, needed: bool) -> None:
+    user._engage_privacy_needed = bool(needed)
 
 
 def consents_overview(user) -> list[dict]:

@@ -44,7 +44,7 @@ def _page_targets(ctx: Context) -> dict:
         "from members.models import DoctorProfile; from cms.models import ArticlePage;"
         "u = DoctorProfile.objects.filter(status='verified').select_related('user').first().user;"
         "s = SessionStore(); s[SESSION_KEY] = str(u.pk);"
-        "s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend';"
+        "s[BACKEND_SESSION_KEY] = 'engage.core.preload.PreloadingModelBackend';"
         "s[HASH_SESSION_KEY] = u.get_session_auth_hash(); s.create();"
         "gated = ArticlePage.objects.live().filter(audience='verified').order_by('pk').first();"
         "public = ArticlePage.objects.live().filter(audience='public').order_by('pk').first();"

@@ -96,6 +96,9 @@ def bench_doctors(prefix: str, n: int):
     from django.contrib.auth.models import Group
 
     from members.accounts.models import User
+    from members.consents.models import ConsentKind
+    from members.consents.selectors import privacy_consent_needed
+    from members.consents.services import consent_give
     from members.hospitals.models import Department, Hospital
     from members.points.models import PointsAccount
     from members.profiles.models import DoctorProfile
@@ -112,6 +115,8 @@ def bench_doctors(prefix: str, n: int):
             DoctorProfile.objects.create(user=user, real_name=f"基准{i}", hospital=hospital, department=department,
                                          title="attending", status="verified")
         PointsAccount.objects.get_or_create(user=user)
+        if privacy_consent_needed(user):  # pages send a doctor without it to the consent page first
+            consent_give(user=user, kind=ConsentKind.PRIVACY)
         users.append(user)
     return users
 

@@ -1,0 +1,71 @@
+"""engage.core.prepared: a queryset compiled once gives what the ORM gives for every value put in its stand-ins'
+places, and refuses to run when a stand-in could not be found among the parameters."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db.models import Count, F
+from django.utils import timezone
+
+from engage.core.prepared import Prepared
+from members.models import User
+from tests.factories import UserFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_call_gives_what_the_orm_gives_for_its_values():
+    builds = []
+
+    def build(user_id, joined):
+        builds.append(1)
+        return User.objects.filter(pk__gte=user_id, date_joined__lte=joined).annotate(
+            groups_held=Count("groups"), double=F("pk") * 2).order_by("pk")
+
+    prepared = Prepared(User, build, user_id=int, joined=datetime)
+    first, second, third = UserFactory(), user_with_role("doctor"), user_with_role("rep")
+    now = timezone.now()
+    for user_id, joined in [(first.pk, now), (second.pk, now), (third.pk + 1, now),
+                            (first.pk, now - timedelta(days=1))]:
+        expected = list(build(user_id, joined))
+        got = prepared.objects(user_id=user_id, joined=joined)
+        assert [user.pk for user in got] == [user.pk for user in expected]
+        assert [(user.groups_held, user.double) for user in got] == [(u.groups_held, u.double) for u in expected]
+    assert prepared.first(user_id=second.pk, joined=now).username == second.username
+    assert prepared.first(user_id=third.pk + 1, joined=now) is None
+    # Built once for the compilation, plus the reference querysets built above (one per call to `build` here).
+    assert len(builds) == 1 + 4
+
+
+def test_a_string_stand_in_and_a_slice():
+    prepared = Prepared(Session, lambda key, now: Session.objects.filter(session_key=key, expire_date__gt=now)[:1],
+                        key=str, now=datetime)
+    Session.objects.create(session_key="k" * 32, session_data="x", expire_date=timezone.now() + timedelta(hours=1))
+    assert prepared.first(key="k" * 32, now=timezone.now()).session_data == "x"
+    assert prepared.first(key="k" * 32, now=timezone.now() + timedelta(hours=2)) is None  # expired by then
+    assert prepared.first(key="j" * 32, now=timezone.now()) is None
+    # A value that looks like SQL stays a parameter.
+    assert prepared.first(key="' OR '1'='1", now=timezone.now()) is None
+
+
+def test_a_lookup_that_changes_its_value_is_refused_before_anything_runs():
+    prepared = Prepared(User, lambda name: User.objects.filter(username__contains=name), name=str)
+    with pytest.raises(RuntimeError, match="did not reach the SQL parameters"):
+        prepared.objects(name="x")
+
+
+def test_values_must_match_the_declared_stand_ins():
+    prepared = Prepared(User, lambda user_id: User.objects.filter(pk=user_id), user_id=int)
+    with pytest.raises(TypeError):
+        prepared.objects()
+    with pytest.raises(TypeError):
+        prepared.objects(user_id=1, other=2)
+    with pytest.raises(ValueError):
+        prepared.objects(user_id="not a number")
+
+
+def test_a_build_of_another_model_is_refused():
+    prepared = Prepared(Session, lambda user_id: User.objects.filter(pk=user_id), user_id=int)
+    with pytest.raises(TypeError, match="built a User query"):
+        prepared.objects(user_id=1)
