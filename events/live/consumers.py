@@ -10,7 +10,8 @@ code, success `{"type": "ok", "ref", ...}`. Oversized, malformed or unknown mess
 
 Outbound: the room's events arrive as ready JSON text (events.live.broadcast serialises each once). One
 `RoomHub` per process holds the room's channel-layer subscriptions (one per group: audience / moderators) and
-receives every frame once; it hands the same ASGI message (the same text) to each local socket of the group. A
+receives every frame once; it hands the same ASGI message (the same text) to each local socket of the group, or,
+under uvicorn, writes the frame's bytes (built once) to each socket's transport (events.live.direct). A
 socket sends it at once when its transport takes it (the usual case: no task, no queue); behind a send that has to
 wait, frames wait in a bounded backlog, and a socket whose backlog is full cannot keep up: it is closed with 4429
 and the page reconnects and resyncs from the snapshot. Join and leave are never broadcast; the viewer count is a
@@ -36,7 +37,7 @@ from channels.layers import get_channel_layer
 from django.utils.translation import gettext as _
 
 from engage.core.errors import DomainError
-from events.live import broadcast, selectors, services
+from events.live import broadcast, direct, selectors, services
 from events.live.models import LiveSession
 
 logger = logging.getLogger(__name__)
@@ -167,8 +168,14 @@ class RoomHub:
             if not isinstance(text, str):
                 continue
             frame = {"type": "websocket.send", "text": text}  # one message for every socket: nobody changes it
+            wire = None  # the frame's bytes, built once for the sockets that take them directly (events.live.direct)
             for consumer in list(self.groups.get(group, ())):
-                consumer.push(frame)
+                if consumer.direct is not None and consumer.sending is None and not consumer.dropped:
+                    if wire is None:
+                        wire = direct.text_frame(text)
+                    consumer.write(wire)
+                else:
+                    consumer.push(frame)
 
     async def _read_control(self, channel: str, layer) -> None:
         while True:
@@ -376,6 +383,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         self.address = None
         self.groups_joined: list[str] = []
         self.backlog: deque[dict] | None = None  # made when a send first has to wait: most sockets never need one
+        self.direct = None  # writes ready frames to the transport, under uvicorn (events.live.direct)
         self.sending: asyncio.Task | None = None
         self.replaced = False
         self.dropped = False
@@ -384,6 +392,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         await self.accept()
+        self.direct = direct.writer_for(self.base_send)
         if user is None or not user.is_authenticated:
             await self._refuse("not_signed_in", _("Sign in to join the live session."))
             return
@@ -432,6 +441,22 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         waiting_on = _step(coro)
         if waiting_on is not None:
             self.sending = asyncio.ensure_future(self._send_backlog(coro, waiting_on))
+
+    def write(self, wire: bytes) -> None:
+        """Writes a room frame's ready bytes to this socket's transport (only when no ASGI send is in flight, so
+        frames keep their order); a socket too far behind is dropped like one whose backlog is full."""
+        outcome = self.direct(wire)
+        if outcome == direct.TOO_SLOW:
+            logger.warning("live room %s: socket of user %s cannot keep up, closed (4429)", self.session_id,
+                           getattr(self.user, "pk", None))
+            self.dropped = True
+            self.sending = asyncio.ensure_future(self._close_too_slow())
+
+    async def _close_too_slow(self) -> None:
+        try:
+            await self.close(code=CLOSE_CODES["too_slow"])
+        except Exception:
+            logger.debug("live room: closing a slow socket failed", exc_info=True)
 
     def enqueue(self, text: str) -> None:
         """Queues a text frame for this socket (see `push`)."""

@@ -169,6 +169,9 @@ def live(ctx: Context) -> list[Row]:
             table.append((size, engage, floor))
             label = f"live room, {size:,} sockets"
             note = f"{seconds}s; connected {engage['connected']}/{size} (floor {floor['connected']})"
+            for side, figures in (("", engage), ("floor ", floor)):
+                if figures.get("closed"):  # sockets the server closed during the run, by close code
+                    note += f"; {side}closed early {figures['closed']}"
             rows += [
                 Row(f"{label}: chat latency p50", engage["p50_ms"], floor["p50_ms"], "ms", BASELINE_NAME, note),
                 Row(f"{label}: chat latency p99", engage["p99_ms"], floor["p99_ms"], "ms", BASELINE_NAME, note),
@@ -246,7 +249,11 @@ class Viewers:
                 "nan")
 
         connected = sum(part["connected"] for part in parts)
-        return {"connected": connected, "p50_ms": pct(50), "p99_ms": pct(99),
+        closed: dict[str, int] = {}
+        for part in parts:
+            for code, n in part.get("closed", {}).items():
+                closed[code] = closed.get(code, 0) + n
+        return {"connected": connected, "p50_ms": pct(50), "p99_ms": pct(99), "closed": closed,
                 "delivered_pct": 100.0 * sum(part["chat"] for part in parts) / (self.seconds * self.size),
                 "tallies_per_s": sum(part["tally"] for part in parts) / max(connected, 1) / self.seconds,
                 "client_cpu_share": sum(part["client_cpu_share"] for part in parts)}
@@ -454,7 +461,8 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
     _raise_nofile()
     keys = Path(cookies_path).read_text().split()[offset:offset + count]
     latencies: list[float] = []
-    counts = {"chat": 0, "tally": 0}
+    counts = {"chat": 0, "tally": 0, "closed": {}}
+    stopping: list[bool] = []
     sockets = []
     semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
     first_at: list[float] = []
@@ -475,7 +483,10 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
                             first_cpu.append(time.process_time())
                 elif raw.startswith('{"type":"tally"') and '"bench"' in raw:
                     counts["tally"] += 1
-        except websockets.ConnectionClosed:
+        except websockets.ConnectionClosed as closed:
+            if not stopping:  # closed by the server during the run: a socket the room dropped
+                code = str(closed.rcvd.code if closed.rcvd else None)
+                counts["closed"][code] = counts["closed"].get(code, 0) + 1
             return
 
     async def connect(key):
@@ -507,6 +518,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
         if first_at:  # the share of one core this client used while the frames came in
             busy["share"] = (time.process_time() - first_cpu[0]) / max(time.time() - first_at[0], 1e-9)
         await asyncio.sleep(2)
+        stopping.append(True)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*(c.close() for c in sockets), return_exceptions=True)
@@ -514,6 +526,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
     asyncio.run(main())
     # raw figures: the parent merges the clients' (Viewers.finish)
     result = {"connected": len(sockets), "latencies": [round(x, 5) for x in latencies], "chat": counts["chat"],
+              "closed": counts["closed"],
               "tally": counts["tally"], "client_cpu_share": busy.get("share", float("nan"))}
     Path(out).write_text(json.dumps(result))
 
