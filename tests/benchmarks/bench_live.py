@@ -172,6 +172,8 @@ def live(ctx: Context) -> list[Row]:
             for side, figures in (("", engage), ("floor ", floor)):
                 if figures.get("closed"):  # sockets the server closed during the run, by close code
                     note += f"; {side}closed early {figures['closed']}"
+                if figures.get("short"):  # {frames missed: sockets}
+                    note += f"; {side}sockets short of chat frames {figures['short']}"
             rows += [
                 Row(f"{label}: chat latency p50", engage["p50_ms"], floor["p50_ms"], "ms", BASELINE_NAME, note),
                 Row(f"{label}: chat latency p99", engage["p99_ms"], floor["p99_ms"], "ms", BASELINE_NAME, note),
@@ -250,10 +252,12 @@ class Viewers:
 
         connected = sum(part["connected"] for part in parts)
         closed: dict[str, int] = {}
+        short: dict[str, int] = {}
         for part in parts:
-            for code, n in part.get("closed", {}).items():
-                closed[code] = closed.get(code, 0) + n
-        return {"connected": connected, "p50_ms": pct(50), "p99_ms": pct(99), "closed": closed,
+            for mine, theirs in ((closed, part.get("closed", {})), (short, part.get("short", {}))):
+                for key, n in theirs.items():
+                    mine[key] = mine.get(key, 0) + n
+        return {"connected": connected, "p50_ms": pct(50), "p99_ms": pct(99), "closed": closed, "short": short,
                 "delivered_pct": 100.0 * sum(part["chat"] for part in parts) / (self.seconds * self.size),
                 "tallies_per_s": sum(part["tally"] for part in parts) / max(connected, 1) / self.seconds,
                 "client_cpu_share": sum(part["client_cpu_share"] for part in parts)}
@@ -462,6 +466,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
     keys = Path(cookies_path).read_text().split()[offset:offset + count]
     latencies: list[float] = []
     counts = {"chat": 0, "tally": 0, "closed": {}}
+    received: dict[int, int] = {}  # chat frames per socket
     stopping: list[bool] = []
     sockets = []
     semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -477,6 +482,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
                     frame = json.loads(raw)
                     if frame.get("type") == "chat":
                         counts["chat"] += 1
+                        received[id(connection)] = received.get(id(connection), 0) + 1
                         latencies.append(now - frame["sent_at"])
                         if not first_at:
                             first_at.append(now)
@@ -527,8 +533,19 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
     # raw figures: the parent merges the clients' (Viewers.finish)
     result = {"connected": len(sockets), "latencies": [round(x, 5) for x in latencies], "chat": counts["chat"],
               "closed": counts["closed"],
+              # sockets that got fewer chat frames than were sent, by how many they missed
+              "short": _shortfalls([received.get(id(c), 0) for c in sockets], seconds),
               "tally": counts["tally"], "client_cpu_share": busy.get("share", float("nan"))}
     Path(out).write_text(json.dumps(result))
+
+
+def _shortfalls(per_socket: list[int], expected: int) -> dict[str, int]:
+    """{frames missed: sockets} over the sockets that received fewer than `expected` chat frames."""
+    short: dict[str, int] = {}
+    for n in per_socket:
+        if n < expected:
+            short[str(expected - n)] = short.get(str(expected - n), 0) + 1
+    return short
 
 
 if __name__ == "__main__":
