@@ -3,8 +3,8 @@ with subqueries), often more than the database takes to answer it. A `Prepared` 
 ORM code once per process and database, with stand-in values for what changes from call to call; each call puts
 the call's values in the stand-ins' places among the parameters and runs the same SQL.
 
-    record_of = Prepared(lambda doctor, page: ReadingRecord.objects.filter(doctor_id=doctor, page_id=page),
-                         doctor=int, page=int)
+    record_of = Prepared(ReadingRecord, lambda doctor, page: ReadingRecord.objects.filter(
+        doctor_id=doctor, page_id=page).order_by("pk")[:1], doctor=int, page=int)
     record = record_of.first(doctor=user.pk, page=page.pk)
 
 Stand-ins are distinctive values of the declared type (int, str or datetime; a datetime is compared as the database

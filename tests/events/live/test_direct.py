@@ -2,6 +2,7 @@
 would send, only to an open socket, never past the write-buffer limit, and only where the socket really is
 uvicorn's websockets protocol without compression."""
 
+import contextlib
 import json
 
 import pytest
@@ -121,15 +122,16 @@ def test_viewers_under_uvicorn_get_room_frames_identical_and_in_order(live_asgi_
     session = make_live_session(state="live")
     doctors = [registered_doctor(session) for _ in range(2)]
     url = live_asgi_server.replace("http://", "ws://") + f"/ws/live/{session.pk}/"
-    sockets = []
-    for doctor in doctors:
-        client = Client()
-        client.force_login(doctor)
-        socket = connect(url, compression=None, open_timeout=20, origin="http://localhost",
-                         additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"})
-        assert json.loads(socket.recv(timeout=20))["type"] == "hello"  # through ASGI
-        sockets.append(socket)
-    try:
+    with contextlib.ExitStack() as opened:
+        sockets = []
+        for doctor in doctors:
+            client = Client()
+            client.force_login(doctor)
+            socket = opened.enter_context(connect(
+                url, compression=None, open_timeout=20, origin="http://localhost",
+                additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"}))
+            assert json.loads(socket.recv(timeout=20))["type"] == "hello"  # through ASGI
+            sockets.append(socket)
         for n in range(5):
             broadcast.send_event_now(session_id=session.pk, event={"type": "chat", "text": f"第{n}条", "n": n})
         received = [_chats(socket, 5) for socket in sockets]
@@ -137,9 +139,6 @@ def test_viewers_under_uvicorn_get_room_frames_identical_and_in_order(live_asgi_
             assert [frame["n"] for frame in chats] == list(range(5))
             assert [frame["text"] for frame in chats] == [f"第{n}条" for n in range(5)]
         assert received[0] == received[1]
-    finally:
-        for socket in sockets:
-            socket.close()
 
 
 def _chats(socket, count: int) -> list[dict]:
