@@ -191,12 +191,9 @@ def share_code_for(*, user) -> ShareCode:
 
 
 def share_code_text(*, user) -> str:
-    """The user's share code as it goes into links (remembered when the session loaded them; made on first use)."""
-    code = getattr(user, SHARE_CODE_ATTR, None)
-    if not code:
-        code = share_code_for(user=user).code
-        setattr(user, SHARE_CODE_ATTR, code)
-    return code
+    """The user's share code as it goes into links (remembered when the session loaded them; else `share_code_for`,
+    which makes it on first use and remembers it for the request)."""
+    return getattr(user, SHARE_CODE_ATTR, None) or share_code_for(user=user).code
 
 
 def content_share_code(*, user, page_id: int) -> tuple[ContentPage, ShareCode]:

@@ -9,7 +9,7 @@ did not come from the session (a service's argument, a test's factory) has nothi
 the database as before. Areas that change one of these facts for the signed-in person during a request forget the
 remembered value (e.g. `forget_roles`), as they did for their own per-request caches before.
 
-    register_user_preload("access_level", expression=_level_of_user, remember=_remember_level)
+    register_user_preload("access_level", expression=access_level_expression, remember=remember_access_level)
 """
 
 from collections.abc import Callable
