@@ -1,9 +1,12 @@
-"""One-statement inserts for the hot write paths: `INSERT … ON CONFLICT DO NOTHING RETURNING id` on PostgreSQL.
+"""One-statement inserts for the hot write paths: `INSERT … ON CONFLICT DO NOTHING RETURNING id` on PostgreSQL,
+and several rows that belong together written in one statement (`insert_together`).
 
 A service that keeps a fact once (a ledger row per idempotency key, an engagement event per source key) used to
 try the insert inside a savepoint and catch the IntegrityError: three round trips (SAVEPOINT, INSERT, RELEASE)
 where one does. `insert_once` is that one statement; elsewhere (SQLite) it falls back to the savepoint.
 """
+
+from contextlib import nullcontext
 
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models.constants import OnConflict
@@ -44,3 +47,71 @@ def insert_once(obj: models.Model, *, key: str) -> bool:
     obj.pk = row[0]
     obj._state.adding, obj._state.db = False, using
     return True
+
+
+def reserve_pks(*model_classes: type[models.Model], using: str = "default") -> list[int | None]:
+    """Primary keys for rows that `insert_together` will write and that name each other: drawn from the tables'
+    sequences in one statement on PostgreSQL; None elsewhere (there the rows are saved one by one, in order, and
+    the ORM fills each reference from the row saved before it)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not model_classes:
+        return [None] * len(model_classes)
+    quote = connection.ops.quote_name
+    places = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(model_classes))
+    params = []
+    for model in model_classes:
+        params += [quote(model._meta.db_table), model._meta.pk.column]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {places}", params)
+        return list(cursor.fetchone())
+
+
+def insert_together(*items, using: str = "default") -> list[models.Model]:
+    """Inserts unsaved model instances all or none, and returns them saved: in ONE statement on PostgreSQL (their
+    INSERTs chained in one WITH: one round trip; a savepoint only inside a transaction), in order inside one
+    transaction elsewhere. An item may be a callable that makes its instance from the ones before it (an audit
+    entry naming the row it records): it is called once those have their keys, which on PostgreSQL is before
+    anything is written, so a row naming another of them needs that one's key from `reserve_pks`. A constraint
+    that refuses any row raises IntegrityError and none is written. Model signals are not sent (as for
+    bulk_create)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        objs = []
+        with transaction.atomic(using=using):
+            for item in items:
+                obj = item() if callable(item) else item
+                _check_insertable(obj)
+                obj.save(force_insert=True, using=using)
+                objs.append(obj)
+        return objs
+    objs = [item() if callable(item) else item for item in items]
+    for obj in objs:
+        _check_insertable(obj)
+    parts, params = [], []
+    for n, obj in enumerate(objs):
+        meta = obj._meta
+        fields = [f for f in meta.local_concrete_fields
+                  if not f.generated and not (f.primary_key and obj.pk is None and f.db_returning)]
+        query = InsertQuery(type(obj))
+        query.insert_values(fields, [obj])
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = [meta.pk]
+        [(sql, values)] = compiler.as_sql()
+        parts.append(f"i{n} AS ({sql})")
+        params += values
+    keys = ", ".join(f"(SELECT * FROM i{n})" for n in range(len(objs)))  # noqa: S608  (names made here)
+    # Inside a transaction a refused statement would abort it: a savepoint keeps the caller's transaction usable.
+    with transaction.atomic(using=using) if connection.in_atomic_block else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} SELECT {keys}", params)
+            row = cursor.fetchone()
+    for obj, pk in zip(objs, row, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, using
+    return objs
+
+
+def _check_insertable(obj: models.Model) -> None:
+    if obj._meta.parents:
+        raise TypeError(f"insert_together cannot write {obj._meta.label} (a multi-table child)")
+    obj._prepare_related_fields_for_save(operation_name="insert_together")

@@ -21,7 +21,7 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthAuthen
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Expression
+from django.db.models import Expression, QuerySet
 from django.utils import timezone
 
 from engage.core.prepared import Prepared
@@ -38,30 +38,49 @@ _preloads: dict[str, UserPreload] = {}
 _PREFIX = "_preload_"
 
 
-def _users(user_id, now):
-    return get_user_model()._default_manager.filter(pk=user_id).annotate(
-        **{_PREFIX + preload.name: preload.expression(now) for preload in _preloads.values()})
+_queries: list[Prepared] = []
 
 
-# Building and compiling the annotated query costs several milliseconds of Python, more than the queries it
-# replaces: it is compiled once per process (engage.core.prepared).
-_preloaded = Prepared(settings.AUTH_USER_MODEL, _users, user_id=int, now=datetime)
+def preloaded_users_query(build: Callable[..., QuerySet], **kinds: type) -> Prepared:
+    """A compiled-once query of users, found another way than by their id (an API token, say): `build(now=…,
+    **stand_ins)` filters users; every registered fact is annotated on them. Read its users with `preloaded`."""
+
+    def annotated(now, **values):
+        return build(now=now, **values).annotate(
+            **{_PREFIX + preload.name: preload.expression(now) for preload in _preloads.values()})
+
+    # Building and compiling the annotated query costs several milliseconds of Python, more than the queries it
+    # replaces: it is compiled once per process (engage.core.prepared).
+    query = Prepared(settings.AUTH_USER_MODEL, annotated, now=datetime, **kinds)
+    _queries.append(query)
+    return query
+
+
+def preloaded(query: Prepared, **values) -> Any | None:
+    """The first user `query` (from `preloaded_users_query`) finds with `values`, every registered fact
+    remembered on them; None if there is none."""
+    user = query.first(now=timezone.now(), **values)
+    if user is not None:
+        for preload in _preloads.values():
+            preload.remember(user, user.__dict__.pop(_PREFIX + preload.name))
+    return user
+
+
+_by_id = preloaded_users_query(lambda now, user_id: get_user_model()._default_manager.filter(pk=user_id),
+                               user_id=int)
 
 
 def register_user_preload(name: str, *, expression: Callable[[datetime], Expression],
                           remember: Callable[[Any, Any], None]) -> None:
     """Called by the area that owns the fact, in its AppConfig.ready(); registering again replaces the entry."""
     _preloads[name] = UserPreload(name, expression, remember)
-    _preloaded.forget()
+    for query in _queries:
+        query.forget()
 
 
 def user_preloaded(user_id) -> Any | None:
     """The user `user_id` (active or not) with every registered fact remembered on it; None if there is none."""
-    user = _preloaded.first(user_id=get_user_model()._meta.pk.to_python(user_id), now=timezone.now())
-    if user is not None:
-        for preload in _preloads.values():
-            preload.remember(user, user.__dict__.pop(_PREFIX + preload.name))
-    return user
+    return preloaded(_by_id, user_id=get_user_model()._meta.pk.to_python(user_id))
 
 
 class _PreloadingGetUser:

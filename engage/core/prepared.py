@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from django.apps import apps
 from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 
 _numbers = itertools.count(1)
 
@@ -35,6 +36,42 @@ def _stand_in(kind: type, ops):
     raise TypeError(f"no stand-in for {kind!r}")
 
 
+class _Compiled:
+    """A compiled statement and how its rows become instances: what Django's ModelIterable does after running a
+    query, kept from the one compilation."""
+
+    def __init__(self, sql: str, params: list, places: list[tuple[int, str]], compiler, alias: str):
+        self.sql, self.params, self.places, self.alias = sql, params, places, alias
+        # Nothing here holds the compiler or its connection: a compiled statement serves every thread.
+        select, klass_info = compiler.select, compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [column[0].target.attname for column in select[self.start:self.end]]
+        self.populators = get_related_populators(klass_info, select, alias)
+        self.annotations = list(compiler.annotation_col_map.items())
+        self.converters = compiler.get_converters([column[0] for column in select[0:compiler.col_count]])
+
+    def instances(self, rows: list) -> list:
+        connection = connections[self.alias]  # this thread's, not the compiling thread's
+        found = []
+        for row in rows:
+            if self.converters:
+                row = list(row)
+                for position, (converters, expression) in self.converters.items():
+                    value = row[position]
+                    for converter in converters:
+                        value = converter(value, expression, connection)
+                    row[position] = value
+            obj = self.model.from_db(self.alias, self.init_list, row[self.start:self.end])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
+
+
 class Prepared:
     """`build(**stand_ins)` -> a queryset of `model` (a model or "app_label.Model"); `kinds` names each value that
     changes and its type."""
@@ -43,7 +80,7 @@ class Prepared:
         self._model = model
         self.build = build
         self.kinds = kinds
-        self._compiled: dict[str, tuple[str, list, list[tuple[int, str]]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
     @property
     def model(self):
@@ -51,7 +88,7 @@ class Prepared:
             self._model = apps.get_model(self._model)
         return self._model
 
-    def _statement(self, alias: str) -> tuple[str, list, list[tuple[int, str]]]:
+    def _statement(self, alias: str) -> _Compiled:
         if alias not in self._compiled:
             ops = connections[alias].ops
             stand_ins, matches = {}, {}
@@ -62,28 +99,33 @@ class Prepared:
             queryset = self.build(**stand_ins).using(alias)
             if queryset.model is not self.model:
                 raise TypeError(f"prepared query of {self.model.__name__} built a {queryset.model.__name__} query")
-            sql, params = queryset.query.sql_with_params()
+            compiler = queryset.query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()  # also fills what turns a row into instances (select, klass_info)
             places = [(index, matches[param]) for index, param in enumerate(params)
                       if isinstance(param, int | str | datetime) and not isinstance(param, bool) and param in matches]
             missing = set(self.kinds) - {name for _, name in places}
             if missing:
                 raise RuntimeError(f"prepared query: {sorted(missing)} did not reach the SQL parameters unchanged")
-            self._compiled[alias] = (sql, list(params), places)
+            self._compiled[alias] = _Compiled(sql, list(params), places, compiler, alias)
         return self._compiled[alias]
 
     def objects(self, **values) -> list:
-        """The model instances the queryset gives (its annotations as attributes; no select_related)."""
+        """The model instances the queryset gives, as the ORM builds them: its select_related objects attached,
+        its annotations as attributes."""
         if set(values) != set(self.kinds):
             raise TypeError(f"prepared query takes {sorted(self.kinds)}, got {sorted(values)}")
         alias = router.db_for_read(self.model)
-        sql, params, places = self._statement(alias)
+        compiled = self._statement(alias)
         ops = connections[alias].ops
-        params = list(params)
-        for index, name in places:
+        params = list(compiled.params)
+        for index, name in compiled.places:
             value = values[name]
             kind = self.kinds[name]
             params[index] = ops.adapt_datetimefield_value(value) if kind is datetime else kind(value)
-        return list(self.model._default_manager.db_manager(alias).raw(sql, params))
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        return compiled.instances(rows)
 
     def first(self, **values):
         """The first instance, or None (the queryset decides the order and should be sliced to one row)."""

@@ -18,13 +18,16 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from engage.audit.services import audit_log
+from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
+from engage.core.inserts import insert_together, reserve_pks
 from engage.core.jobs import enqueue_now, enqueue_on_commit
+from engage.core.prepared import Prepared
 from engage.core.times import local_text
 from events.checkin.models import CheckIn, Scan
 from events.checkin.selectors import (
@@ -48,6 +51,7 @@ RAW_INPUT_MAX = 500
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 STEP_RE = re.compile(r"[0-9]{1,12}")
 PK_MAX = 2**31 - 1  # a registration id beyond PostgreSQL's integer is no registration
+CHECKIN_ONCE = "checkin_one_per_ticket"
 HTTP_STATUS = {
     Scan.Result.OK: 201,
     Scan.Result.ALREADY: 409,
@@ -102,8 +106,8 @@ def _replay(event: EventPage, nonce: str) -> CheckinResult | None:
     return CheckinResult(scan.result, scan.http_status, dict(scan.response), replayed=True)
 
 
-def _decide(*, event: EventPage, ticket: Ticket | None, now: datetime) -> tuple[str, CheckIn | None]:
-    """The result for a locked ticket, and the active check-in when there is one."""
+def _decide(*, event: EventPage, ticket: Ticket | None, now: datetime) -> tuple[str, datetime | None]:
+    """The result for a ticket read with `_ticket`, and when it was checked in if it is."""
     if ticket is None:
         return Scan.Result.INVALID, None
     if ticket.event_id != event.pk:
@@ -112,9 +116,8 @@ def _decide(*, event: EventPage, ticket: Ticket | None, now: datetime) -> tuple[
         return Scan.Result.REVOKED, None
     if ticket.registration.status != Registration.Status.CONFIRMED:
         return Scan.Result.NOT_APPROVED, None
-    first = CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).first()
-    if first is not None:
-        return Scan.Result.ALREADY, first
+    if ticket.checked_in_at is not None:
+        return Scan.Result.ALREADY, ticket.checked_in_at
     opens, closes = checkin_window(event)
     if not opens <= now <= closes:
         return Scan.Result.OUTSIDE_WINDOW, None
@@ -131,9 +134,9 @@ def _body(result: str, *, ticket: Ticket | None, checked_in_at: datetime | None)
     return body
 
 
-def _record(*, event, ticket, result, body, staff, method, device, nonce, client_time, ip, raw_input, latitude,
-            longitude) -> Scan:
-    return Scan.objects.create(
+def _scan(*, event, ticket, result, body, staff, method, device, nonce, client_time, ip, raw_input, latitude,
+          longitude) -> Scan:
+    return Scan(
         event=event, ticket=ticket, staff=staff if getattr(staff, "is_authenticated", False) else None,
         method=method, device=device, nonce=nonce, raw_input=raw_input, result=result,
         http_status=HTTP_STATUS[result], response=body, client_time=client_time, ip_address=ip,
@@ -141,44 +144,85 @@ def _record(*, event, ticket, result, body, staff, method, device, nonce, client
     )
 
 
-def _locked_ticket(*, secret: str, registration_id: int | None) -> Ticket | None:
-    """The ticket scanned (`secret`) or chosen (`registration_id`), locked; None when there is none."""
-    if registration_id is not None:
-        valid = isinstance(registration_id, int) and 0 < registration_id <= PK_MAX
-        match = {"registration_id": registration_id} if valid else None
-    else:
-        match = {"secret": secret} if SECRET_RE.fullmatch(secret) else None
-    if match is None:
-        return None
-    return (Ticket.objects.select_for_update(of=("self",))
+def _record(**fields) -> Scan:
+    """Writes the scan row of a refused attempt (one statement; a repeated nonce raises IntegrityError)."""
+    [scan] = insert_together(_scan(**fields))
+    return scan
+
+
+def _tickets(**match):
+    # The first active check-in rides along: the decision needs nothing more from the database.
+    active = CheckIn.objects.filter(ticket=OuterRef("pk"), annulled_at__isnull=True).order_by("checked_in_at", "pk")
+    return (Ticket.objects.filter(**match)
             .select_related("registration__doctor__doctor_profile__hospital",
                             "registration__doctor__doctor_profile__department")
-            .filter(**match).first())
+            .annotate(checked_in_at=Subquery(active.values("checked_in_at")[:1]))[:1])
+
+
+# The door's hot read, compiled once per process (engage.core.prepared).
+_ticket_by_secret = Prepared(Ticket, lambda secret: _tickets(secret=secret), secret=str)
+_ticket_by_registration = Prepared(Ticket, lambda registration: _tickets(registration_id=registration),
+                                   registration=int)
+
+
+def _lost_race(exc: IntegrityError, ticket: Ticket) -> bool:
+    """Whether `exc` is `checkin_one_per_ticket` refusing this scan's check-in (named by PostgreSQL; elsewhere
+    an active check-in of the ticket says so)."""
+    diagnosis = getattr(exc.__cause__, "diag", None)
+    if diagnosis is not None:
+        return diagnosis.constraint_name == CHECKIN_ONCE
+    return CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).exists()
+
+
+def _ticket(*, event: EventPage, secret: str, registration_id: int | None) -> Ticket | None:
+    """The ticket scanned (`secret`) or chosen (`registration_id`) with its registration, doctor and profile and
+    `checked_in_at` (its active check-in's time, or None); None when there is none."""
+    if registration_id is not None:
+        valid = isinstance(registration_id, int) and 0 < registration_id <= PK_MAX
+        ticket = _ticket_by_registration.first(registration=registration_id) if valid else None
+    else:
+        ticket = _ticket_by_secret.first(secret=secret) if SECRET_RE.fullmatch(secret) else None
+    if ticket is not None and ticket.registration.event_id == event.pk:
+        ticket.registration.event = event  # str(registration) in the audit entry: no query for the meeting
+    return ticket
+
+
+class _CheckedInMeanwhile(Exception):
+    """Another scan of the same ticket wrote its check-in between this scan's read and its write."""
 
 
 def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan_fields: dict) -> CheckinResult:
+    """One read and one write, without a transaction around them: the write is one statement (the scan row, and
+    for a check-in also the check-in and its audit entry), and the partial unique constraint
+    `checkin_one_per_ticket` refuses a second active check-in, whoever reads first. The losing scan of a race
+    raises `_CheckedInMeanwhile` and is tried again: it then answers `already_checked_in`."""
     now = timezone.now()
-    with transaction.atomic():
-        ticket = _locked_ticket(secret=secret, registration_id=registration_id)
-        if ticket is not None and ticket.registration.event_id == event.pk:
-            ticket.registration.event = event  # str(registration) in the audit entry: no query for the meeting
-        # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code
-        # and the answer tells nothing about them; the Scan row keeps the ticket, for the log.
-        shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
-                                                             registration=ticket.registration) else None
-        result, first = _decide(event=event, ticket=shown, now=now)
-        checked_in_at = now if result == Scan.Result.OK else (first.checked_in_at if first else None)
-        body = _body(result, ticket=shown, checked_in_at=checked_in_at)
-        scan = _record(event=event, ticket=ticket, result=result, body=body, **scan_fields)
-        if result == Scan.Result.OK:
-            checkin = CheckIn.objects.create(ticket=ticket, event=event, registration=ticket.registration, scan=scan,
-                                             method=scan.method, checked_in_at=now)
-            audit_log(actor=scan_fields["staff"], action="event.checkin", obj=checkin,
-                      after={"ticket": ticket.pk, "method": scan.method, "device": scan.device, "scan": scan.pk},
-                      ip_address=scan_fields["ip"])
-            # A worker pays the credit: the scanner at the door waits only for the check-in itself.
-            enqueue_on_commit("events.registrations.tasks.attendance_credit_task", ticket.registration_id)
-            transaction.on_commit(lambda: _push_coalesced(event), robust=True)
+    ticket = _ticket(event=event, secret=secret, registration_id=registration_id)
+    # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code and
+    # the answer tells nothing about them; the Scan row keeps the ticket, for the log.
+    shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
+                                                         registration=ticket.registration) else None
+    result, first_at = _decide(event=event, ticket=shown, now=now)
+    body = _body(result, ticket=shown, checked_in_at=now if result == Scan.Result.OK else first_at)
+    if result != Scan.Result.OK:
+        _record(event=event, ticket=ticket, result=result, body=body, **scan_fields)
+        return CheckinResult(result, HTTP_STATUS[result], body)
+    scan_pk, checkin_pk = reserve_pks(Scan, CheckIn)
+    scan = _scan(event=event, ticket=ticket, result=result, body=body, **scan_fields)
+    scan.pk = scan_pk
+    checkin = CheckIn(pk=checkin_pk, ticket=ticket, event=event, registration=ticket.registration, scan=scan,
+                      method=scan.method, checked_in_at=now)
+    try:
+        insert_together(scan, checkin, lambda: audit_entry(
+            actor=scan_fields["staff"], action="event.checkin", obj=checkin, ip_address=scan_fields["ip"],
+            after={"ticket": ticket.pk, "method": scan.method, "device": scan.device, "scan": scan.pk}))
+    except IntegrityError as exc:
+        if _lost_race(exc, ticket):
+            raise _CheckedInMeanwhile from exc
+        raise
+    # A worker pays the credit: the scanner at the door waits only for the check-in itself.
+    enqueue_on_commit("events.registrations.tasks.attendance_credit_task", ticket.registration_id)
+    transaction.on_commit(lambda: _push_coalesced(event), robust=True)
     return CheckinResult(result, HTTP_STATUS[result], body)
 
 
@@ -220,7 +264,10 @@ def checkin_perform(
         "latitude": _coordinate(latitude, 90), "longitude": _coordinate(longitude, 180),
     }
     try:
-        return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
+        try:
+            return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
+        except _CheckedInMeanwhile:  # the ticket was checked in by a concurrent scan: this one now says so
+            return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
     except IntegrityError:
         # The nonce was used before (a retry), or by a concurrent request that committed first: the unique
         # constraint refused this scan's row, everything it wrote was rolled back, and the first answer stands.

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cms.pages.models import AUDIENCE_LEVEL, Audience, audiences_for
 from engage.core.errors import NotFound, PermissionDenied
+from engage.core.prepared import Prepared
 from engage.core.qualification import unqualified_products
 from engage.core.roles import Capability, can, is_staff_member
 from engage.core.sections import PageSection
@@ -366,8 +367,17 @@ def access_event(*, user, event_id, use: EventUse = EventUse.VIEW) -> EventPage:
     return event
 
 
+PAGE_PK_MAX = 2**31 - 1  # beyond a page id's integer column there is no page
+# The door's scanners ask for the meeting on every scan: compiled once per process (engage.core.prepared).
+_event_by_pk = Prepared(EventPage, lambda pk: EventPage.objects.filter(pk=pk)[:1], pk=int)
+
+
 def _access_event_at_site(*, user, event_id, use: EventUse) -> EventPage:
-    event = EventPage.objects.filter(pk=event_id).first()
+    try:
+        event_id = int(event_id)
+    except (TypeError, ValueError):
+        event_id = 0
+    event = _event_by_pk.first(pk=event_id) if 0 < event_id <= PAGE_PK_MAX else None
     if event is None:
         raise NotFound("not_found", _("There is no such meeting."))
     if use == EventUse.ON_SITE and not can_work_on_site(user, event):

@@ -60,6 +60,19 @@ def test_forged_token_does_not_fall_back_to_the_session(client, doctor):
     client.force_login(doctor)
     assert client.get(ME).status_code == 200
     assert client.get(ME, **bearer("wagtail_forged")).status_code == 401
+    assert client.get(ME, **bearer("x" * 5000)).status_code == 401  # an oversized one neither
+
+
+def test_a_token_user_is_read_with_their_roles_in_the_statement_that_resolves_the_token(client, token, doctor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME, **bearer(token)).json()["roles"] == ["doctor"]
+    token_reads = [q["sql"] for q in queries if "wagtailcore_apitoken" in q["sql"] and q["sql"].startswith("SELECT")]
+    assert len(token_reads) == 1 and "members_user" in token_reads[0]
+    # The roles came with it: no separate read of the user's groups.
+    assert not [q for q in queries if q["sql"].startswith('SELECT "auth_group"')]
 
 
 def test_token_command_refuses_unknown_user():

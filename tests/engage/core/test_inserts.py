@@ -3,9 +3,11 @@ usable, any other refusal still raises."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engage.core.inserts import insert_once
+from engage.audit.models import AuditEntry
+from engage.core.inserts import insert_once, insert_together, reserve_pks
 from members.engagement.models import EngagementEvent, EngagementKind
 from members.engagement.services import engagement_record
 from tests.factories import make_doctor
@@ -46,3 +48,39 @@ def test_engagement_record_says_whether_it_created():
     again, created_again = engagement_record(doctor=doctor, kind=EngagementKind.MEETING_REGISTERED, source_key="k-3")
     assert (created, created_again) == (True, False)
     assert again.pk == event.pk
+
+
+def _entry(action: str, **fields):
+    return AuditEntry(actor_label="system", action=action, **fields)
+
+
+def test_insert_together_writes_every_row_in_one_statement_with_reserved_keys_linking_them():
+    doctor = make_doctor()
+    [event_pk] = reserve_pks(EngagementEvent)
+    event = _event(doctor, "together-1")
+    event.pk = event_pk
+    with CaptureQueriesContext(connection) as queries:
+        saved = insert_together(event, lambda: _entry("x.linked", object_id=str(event.pk)))
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 1 and statements[0].startswith("WITH ")  # the test's transaction adds a savepoint
+    assert [row.pk is not None and not row._state.adding for row in saved] == [True, True]
+    assert saved[0].pk == event_pk
+    assert AuditEntry.objects.get(pk=saved[1].pk).object_id == str(event_pk)
+
+
+def test_insert_together_writes_nothing_when_one_row_is_refused_and_keeps_the_transaction_usable():
+    doctor = make_doctor()
+    engagement_record(doctor=doctor, kind=EngagementKind.MEETING_REGISTERED, source_key="together-taken")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_together(_entry("x.first"), _event(doctor, "together-taken"))  # the key is taken
+        assert not AuditEntry.objects.filter(action="x.first").exists()  # the first row went with the second
+    assert EngagementEvent.objects.filter(source_key="together-taken").count() == 1
+
+
+def test_insert_together_refuses_a_row_naming_an_unsaved_one():
+    orphan = EngagementEvent(kind=EngagementKind.MEETING_REGISTERED, source_key="orphan", occurred_at=timezone.now())
+    orphan.doctor = type(make_doctor())(username="never-saved")
+    with pytest.raises(ValueError):
+        insert_together(orphan)
+    assert not EngagementEvent.objects.filter(source_key="orphan").exists()

@@ -5,12 +5,15 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.db.models import Count, F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engage.core.prepared import Prepared
 from members.models import User
-from tests.factories import UserFactory, user_with_role
+from members.profiles.models import DoctorProfile
+from tests.factories import UserFactory, make_doctor, user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +72,18 @@ def test_a_build_of_another_model_is_refused():
     prepared = Prepared(Session, lambda user_id: User.objects.filter(pk=user_id), user_id=int)
     with pytest.raises(TypeError, match="built a User query"):
         prepared.objects(user_id=1)
+
+
+def test_select_related_objects_come_attached_as_the_orm_attaches_them():
+    doctor = make_doctor()
+    prepared = Prepared(DoctorProfile, lambda user_id: DoctorProfile.objects.filter(user_id=user_id)
+                        .select_related("user", "hospital", "department")[:1], user_id=int)
+    expected = DoctorProfile.objects.select_related("user", "hospital", "department").get(user=doctor)
+    with CaptureQueriesContext(connection) as queries:
+        got = prepared.first(user_id=doctor.pk)
+        names = (got.user.username, got.hospital.name if got.hospital else None,
+                 got.department.name if got.department else None)
+    assert len(queries) == 1  # the related rows came in the one statement
+    assert names == (expected.user.username, expected.hospital.name if expected.hospital else None,
+                     expected.department.name if expected.department else None)
+    assert got.pk == expected.pk and not got._state.adding and got._state.db == "default"

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engage.audit.models import AuditEntry
@@ -66,6 +68,22 @@ def test_ok_answers_201_with_the_doctor_card(event, staff_client, staff):
     assert scan.raw_input == ticket.secret and scan.ip_address == "127.0.0.1"
     assert scan.response["status"] == "ok"
     assert AuditEntry.objects.filter(action="event.checkin", object_id=str(checkin.pk)).count() == 1
+
+
+def test_a_check_in_reads_once_and_writes_its_scan_check_in_and_audit_entry_in_one_statement(event, staff):
+    ticket = ticket_for(event)
+    with CaptureQueriesContext(connection) as queries:
+        result = checkin_perform(event=event, secret=ticket.secret, staff=staff, nonce="one-statement")
+    assert result.status == "ok"
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    writes = [sql for sql in statements if "INSERT" in sql]
+    assert len(writes) == 1 and all(f'INSERT INTO "{table}"' in writes[0]
+                                    for table in ("events_scan", "events_checkin", "audit_auditentry"))
+    reads = [sql for sql in statements if sql.startswith("SELECT") and "events_ticket" in sql]
+    assert len(reads) == 1  # the ticket, its doctor's card and its active check-in together
+    checkin = CheckIn.objects.get(ticket=ticket)
+    entry = AuditEntry.objects.get(action="event.checkin", object_id=str(checkin.pk))
+    assert entry.after["scan"] == checkin.scan_id and entry.actor_id == staff.pk
 
 
 def test_second_scan_is_409_with_the_first_time(event, staff_client):
