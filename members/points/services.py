@@ -6,26 +6,31 @@ balance and `balance_after` always agree. Lock order, wherever two rows are lock
 """
 
 import hashlib
+import json
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from engage.audit.services import audit_log
+from engage.audit.models import AuditEntry
+from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.inserts import insert_once
+from engage.core.prepared import Prepared
 from engage.core.roles import Capability, can
 from engage.inbox.services import notify_user
 from members.accounts.models import User
 from members.accounts.selectors import AccessLevel, access_level_of
 from members.consents.delivery import doctor_notify
-from members.engagement.models import EngagementKind
+from members.engagement.models import EngagementEvent, EngagementKind
 from members.engagement.services import engagement_record
 from members.points.models import PointsAccount, PointsRule, PointsSettings, PointsTransaction, Redemption, Reward
 from members.points.selectors import (
@@ -126,6 +131,12 @@ def _rule_active(rule: PointsRule, today: date) -> bool:
     return not (rule.active_until and today > rule.active_until)
 
 
+# The settings' expiry rides along with the rule: one round trip for both, compiled once (engage.core.prepared).
+_rule_by_code = Prepared(PointsRule, lambda code: PointsRule.objects.filter(code=code).annotate(
+    settings_expiry_years=Subquery(PointsSettings.objects.filter(pk=1).values("expiry_years")[:1]),  # load()'s row
+).order_by("pk")[:1], code=str)
+
+
 def points_award(
     *,
     member: User,
@@ -150,20 +161,58 @@ def points_award(
     if rule is None:
         if not rule_code:
             raise DomainError("unknown_rule", _("Name a points rule."))
-        # The settings' expiry rides along with the rule: one round trip for both.
-        rule = PointsRule.objects.filter(code=rule_code).annotate(settings_expiry_years=Subquery(
-            PointsSettings.objects.filter(pk=1).values("expiry_years")[:1])).first()  # load()'s row
+        rule_code = str(rule_code)
+        # The rule as this process last read it: the one statement pays only if the database still holds it so
+        # (its guard), which saves reading the rule before every award. Otherwise it is read again below.
+        seen = _rules_seen.get(rule_code)
+        if seen is not None and (paid := _award(member=member, rule=seen, source=source, source_label=source_label,
+                                                idempotency_key=idempotency_key, actor=actor, at_once_only=True)):
+            return paid
+        rule = _rule_by_code.first(code=rule_code)
         if rule is None:
             raise NotFound("unknown_rule", _("There is no points rule %(code)s.") % {"code": rule_code})
+        _rules_seen[rule_code] = rule
+        if seen is not None and _rule_facts(seen) == _rule_facts(rule):
+            # The same rule was just tried in one statement: that found no account or a paid key.
+            return _award(member=member, rule=rule, source=source, source_label=source_label,
+                          idempotency_key=idempotency_key, actor=actor, at_once=False)
+    return _award(member=member, rule=rule, source=source, source_label=source_label,
+                  idempotency_key=idempotency_key, actor=actor)
+
+
+_rules_seen: dict[str, PointsRule] = {}
+
+
+def _rule_facts(rule: PointsRule) -> tuple:
+    """What an award takes from a rule and its settings (what the one statement's guard compares)."""
+    return (rule.pk, rule.code, rule.points, rule.daily_cap, rule.yearly_cap, rule.enabled, rule.active_from,
+            rule.active_until, getattr(rule, "settings_expiry_years", None))
+
+
+def _award(*, member, rule, source, source_label, idempotency_key, actor, at_once: bool = True,
+           at_once_only: bool = False) -> AwardResult | None:
+    """`points_award` once its rule is known. `at_once_only`: only the one statement is tried, and None says it
+    did not pay (the caller reads the rule and tries everything)."""
     source_type, source_id, source_repr = _source_parts(source)
     source_repr = source_label[:300] or source_repr
     if not is_points_member(member):
-        return AwardResult(0, None, "not_a_member")
+        return None if at_once_only else AwardResult(0, None, "not_a_member")
     now = timezone.now()
     today = local_today(now)
     if not _rule_active(rule, today):
-        return AwardResult(0, None, "rule_inactive")
+        return None if at_once_only else AwardResult(0, None, "rule_inactive")
     key = _short_key(idempotency_key or _award_key(rule.code, source_type, source_id, member))
+    if at_once:
+        try:
+            if paid := _award_at_once(member=member, rule=rule, key=key, today=today, actor=actor,
+                                      source=(source_type, source_id, source_repr)):
+                return paid
+        except IntegrityError:
+            if PointsTransaction.objects.filter(idempotency_key=key).exists():  # paid by a concurrent award
+                return AwardResult(0, None, "duplicate")
+            raise
+    if at_once_only:
+        return None
     if PointsTransaction.objects.filter(idempotency_key=key).exists():  # the common repeat, without a lock
         return AwardResult(0, None, "duplicate")
     try:
@@ -174,6 +223,94 @@ def points_award(
     except IntegrityError:
         # Only a caller-chosen key shared across members reaches here; same-member repeats wait on the lock.
         return AwardResult(0, None, "duplicate")
+
+
+def _award_statement() -> str:
+    account, ledger = PointsAccount._meta.db_table, PointsTransaction._meta.db_table
+    engagement, audit = EngagementEvent._meta.db_table, AuditEntry._meta.db_table
+    rule, settings = PointsRule._meta.db_table, PointsSettings._meta.db_table
+    # Table names from the models; every value a parameter.
+    return f"""WITH account AS (
+    UPDATE "{account}" SET "balance" = "balance" + %(amount)s, "updated_at" = clock_timestamp()
+    WHERE "user_id" = %(member)s AND NOT EXISTS (SELECT 1 FROM "{ledger}" WHERE "idempotency_key" = %(key)s)
+      -- the rule (and the expiry setting) as the award was computed from: else nothing is paid here
+      AND EXISTS (SELECT 1 FROM "{rule}" WHERE "id" = %(rule)s AND "code" = %(code)s AND "points" = %(amount)s
+                  AND "enabled" AND "daily_cap" IS NULL AND "yearly_cap" IS NULL
+                  AND ("active_from" IS NULL OR "active_from" <= %(today)s)
+                  AND ("active_until" IS NULL OR "active_until" >= %(today)s))
+      AND (SELECT "expiry_years" FROM "{settings}" WHERE "id" = 1) IS NOT DISTINCT FROM %(years)s
+    RETURNING "id", "balance", "updated_at", nextval(pg_get_serial_sequence('"{ledger}"', 'id')) AS "ledger"
+), ledger AS (
+    INSERT INTO "{ledger}" ("id", "account_id", "amount", "kind", "rule_id", "source_type", "source_id",
+                            "source_repr", "idempotency_key", "balance_after", "expires_on", "actor_id", "reason",
+                            "created_at")
+    SELECT "ledger", "id", %(amount)s, %(kind)s, %(rule)s, %(source_type)s, %(source_id)s, %(source_repr)s, %(key)s,
+           "balance", %(expires_on)s, %(actor)s, '', "updated_at" FROM account
+), engagement AS (
+    INSERT INTO "{engagement}" ("doctor_id", "kind", "object_type", "object_id", "object_repr", "therapy_area_id",
+                                "occurred_at", "metadata", "source_key")
+    SELECT %(member)s, %(engagement_kind)s, %(label_type)s, "ledger"::text, %(label)s, NULL, %(now)s,
+           %(metadata)s::jsonb, %(engagement_key)s FROM account
+), audit AS (
+    INSERT INTO "{audit}" ("created_at", "actor_id", "actor_label", "action", "object_type", "object_id",
+                           "object_repr", "before", "after", "reason", "ip_address", "user_agent")
+    SELECT %(now)s, %(actor_id)s, %(actor_label)s, %(action)s, %(label_type)s, "ledger"::text, %(label)s, NULL,
+           jsonb_set(%(after)s::jsonb, '{{balance}}', to_jsonb("balance")), '', %(ip)s, %(user_agent)s FROM account
+)
+SELECT "id", "balance", "updated_at", "ledger" FROM account"""  # noqa: S608
+
+
+_AWARD_STATEMENT: list[str] = []  # built on first use, once the models are loaded
+
+
+def _award_at_once(*, member, rule, key, source, today, actor) -> AwardResult | None:
+    """The common award in ONE statement and one round trip (PostgreSQL, a rule without caps): the account's
+    balance moves (the UPDATE locks its row until the statement ends), the ledger row takes the moved balance as
+    `balance_after`, the lock's time as its time and a key drawn under the lock, and the engagement event and the
+    audit entry name it; all or none. The same rows `_award_locked` writes. None when the UPDATE found nothing to
+    do (no account yet, the key paid before): the general path then decides and says why. A key paid by a
+    concurrent award raises IntegrityError (the ledger's unique key), undoing the whole statement."""
+    if connection.vendor != "postgresql" or rule.daily_cap is not None or rule.yearly_cap is not None:
+        return None
+    years = getattr(rule, "settings_expiry_years", None)
+    if years is None:  # a rule the caller read: the setting is read here (the guard compares it)
+        years = PointsSettings.load().expiry_years
+    expires_on = expiry_date(today, PointsSettings(expiry_years=years))
+    source_type, source_id, source_repr = source
+    amount, now = rule.points, timezone.now()
+    row = PointsTransaction(
+        account=PointsAccount(user=member), amount=amount, kind=Kind.EARN, idempotency_key=key, rule=rule,
+        source_type=source_type, source_id=source_id, source_repr=source_repr, expires_on=expires_on, actor=actor,
+    )
+    entry = audit_entry(actor=actor, action="points.award")  # who and from where, as every audit entry says it
+    label = str(row)[:300]
+    values = {
+        "amount": amount, "member": member.pk, "key": key, "kind": Kind.EARN, "rule": rule.pk, "code": rule.code,
+        "today": today, "years": years,
+        "source_type": source_type, "source_id": source_id, "source_repr": source_repr, "expires_on": expires_on,
+        "actor": actor.pk if actor is not None else None, "now": now, "label": label,
+        "label_type": PointsTransaction._meta.label_lower, "engagement_kind": EngagementKind.POINTS_EARNED.value,
+        "engagement_key": f"points:{key}"[:200],
+        "metadata": json.dumps({"rule": rule.code, "points": amount, "source_type": source_type,
+                                "source_id": source_id}, cls=DjangoJSONEncoder),
+        "actor_id": entry.actor_id, "actor_label": entry.actor_label, "action": entry.action, "ip": entry.ip_address,
+        "user_agent": entry.user_agent,
+        "after": json.dumps({"rule": rule.code, "points": amount, "balance": None, "source": source_repr,
+                             "capped": False}, cls=DjangoJSONEncoder),
+    }
+    if not _AWARD_STATEMENT:
+        _AWARD_STATEMENT.append(_award_statement())
+    # Inside a transaction a refused statement would abort it: a savepoint keeps the caller's transaction usable.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(_AWARD_STATEMENT[0], values)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    account_id, balance, at, ledger_id = found
+    row.pk, row.balance_after, row.created_at = ledger_id, balance, at
+    row.account = PointsAccount(pk=account_id, user=member, balance=balance, updated_at=at)
+    row._state.adding, row._state.db = False, connection.alias
+    return AwardResult(amount, row, "")
 
 
 def _award_key(rule_code: str, source_type: str, source_id: str, member: User) -> str:

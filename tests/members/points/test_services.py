@@ -6,13 +6,21 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from engage.audit.models import AuditEntry
 from engage.core.errors import DomainError
 from members.engagement.models import EngagementEvent
 from members.points import services
 from members.points.models import PointsAccount, PointsSettings, PointsTransaction, Redemption, Reward
-from members.points.selectors import accounts_with_expired_credits, ledger_balance, points_summary, rewards_visible_to
+from members.points.selectors import (
+    accounts_with_expired_credits,
+    ledger_balance,
+    local_today,
+    points_summary,
+    rewards_visible_to,
+)
 from members.points.services import AwardResult, account_for, expiring_amount, points_award
 from members.points.tasks import points_expire
 from tests.factories import HospitalFactory, assert_append_only, make_doctor, user_with_role
@@ -768,3 +776,80 @@ def test_redemption_tells_the_doctor_in_the_inbox_and_by_sms_with_consent(celery
         assert note.key == f"redemption:{result.redemption.pk}" and "NEJM 全文" in note.title and "150" in note.body
     deliver_outbox()
     assert [m["To"] for m in fake_twilio.sent] == [doctor.mobile]
+
+
+def _uncapped(code: str = "survey_answer"):
+    return rule(code, daily_cap=None, yearly_cap=None)
+
+
+def test_an_uncapped_award_is_one_statement_that_writes_the_ledger_row_engagement_and_audit_entry():
+    paid = _uncapped()
+    doctor = make_doctor()
+    give_points(doctor, 40)  # the account exists, with a balance to move
+    with CaptureQueriesContext(connection) as queries:
+        result = points_award(member=doctor, rule_code=paid.code, source=("events.survey", 11))
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("WITH", "INSERT", "UPDATE"))]
+    assert len(writes) == 1 and writes[0].startswith("WITH account AS (\n    UPDATE")
+    row = PointsTransaction.objects.get(pk=result.transaction.pk)
+    assert (result.points, result.reason, result.capped) == (paid.points, "", False)
+    assert (row.kind, row.amount, row.balance_after, row.rule_id) == ("earn", paid.points, 40 + paid.points, paid.pk)
+    assert (row.source_type, row.source_id, row.source_repr) == ("events.survey", "11", "events.survey#11")
+    assert row.expires_on == date(local_today().year + 1, 12, 31)
+    assert result.transaction.balance_after == row.balance_after and result.transaction.account.user == doctor
+    assert PointsAccount.objects.get(user=doctor).balance == 40 + paid.points
+    event = EngagementEvent.objects.get(doctor=doctor, kind="points_earned",
+                                        source_key__endswith=f":11:{doctor.pk}")
+    label = "members.pointstransaction"
+    assert (event.object_type, event.object_id, event.object_repr) == (label, str(row.pk), str(row))
+    assert event.metadata == {"rule": paid.code, "points": paid.points, "source_type": "events.survey",
+                              "source_id": "11"}
+    entry = AuditEntry.objects.get(action="points.award", object_id=str(row.pk))
+    assert entry.object_repr == str(row) and entry.object_type == label
+    assert entry.after == {"rule": paid.code, "points": paid.points, "balance": 40 + paid.points,
+                           "source": "events.survey#11", "capped": False}
+    assert_ledger_agrees(doctor)
+    # The repeat pays nothing and says why.
+    assert points_award(member=doctor, rule_code=paid.code, source=("events.survey", 11)).reason == "duplicate"
+
+
+def test_the_first_uncapped_award_opens_the_account():
+    paid = _uncapped()
+    doctor = make_doctor()
+    assert not PointsAccount.objects.filter(user=doctor).exists()
+    assert points_award(member=doctor, rule_code=paid.code, source=("events.survey", 12)).points == paid.points
+    assert PointsAccount.objects.get(user=doctor).balance == paid.points
+    assert_ledger_agrees(doctor)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_fifty_threads_paying_one_doctor_uncapped_awards_keep_the_ledger_chained():
+    paid = _uncapped()
+    doctor = make_doctor()
+    give_points(doctor, 1)
+    results = race(50, lambda i: points_award(member=doctor, rule_code=paid.code, source=("events.survey", i % 25)))
+    assert all(isinstance(r, AwardResult) for r in results), [r for r in results if not isinstance(r, AwardResult)]
+    assert sum(r.points for r in results) == 25 * paid.points
+    assert [r.reason for r in results].count("duplicate") == 25
+    assert PointsAccount.objects.get(user=doctor).balance == 1 + 25 * paid.points
+    assert EngagementEvent.objects.filter(doctor=doctor, kind="points_earned").count() == 25
+    assert_ledger_agrees(doctor)
+
+
+def test_an_award_never_pays_from_a_rule_changed_since_this_process_last_read_it():
+    paid = _uncapped()
+    doctor = make_doctor()
+    give_points(doctor, 1)
+    assert points_award(member=doctor, rule_code=paid.code, source=("events.survey", 21)).points == paid.points
+    # Marketing changes the rule; the next award pays the new amount, then nothing once it is disabled.
+    rule(paid.code, points=paid.points + 7)
+    assert points_award(member=doctor, rule_code=paid.code, source=("events.survey", 22)).points == paid.points + 7
+    rule(paid.code, enabled=False)
+    assert points_award(member=doctor, rule_code=paid.code, source=("events.survey", 23)).reason == "rule_inactive"
+    rule(paid.code, enabled=True, daily_cap=paid.points + 7)  # capped now: the general path pays up to the cap
+    result = points_award(member=doctor, rule_code=paid.code, source=("events.survey", 24))
+    assert (result.points, result.reason) == (0, "daily_cap")
+    PointsSettings.objects.update_or_create(pk=1, defaults={"expiry_years": 3})
+    rule(paid.code, daily_cap=None)
+    row = points_award(member=doctor, rule_code=paid.code, source=("events.survey", 25)).transaction
+    assert row.expires_on == date(local_today().year + 3, 12, 31)
+    assert_ledger_agrees(doctor)
