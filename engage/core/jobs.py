@@ -9,6 +9,8 @@ also deferred is harmless.
 
 import importlib
 import logging
+import math
+import time
 
 from django.db import transaction
 
@@ -51,6 +53,26 @@ def _defer(name: str, args, kwargs: dict, exc: Exception) -> None:
 def enqueue_on_commit(name: str, *args, countdown: float | None = None, **kwargs) -> None:
     """Sends the task named `name` with `args`/`kwargs` after the current transaction commits; never raises."""
     transaction.on_commit(lambda: enqueue_now(name, args, kwargs, countdown=countdown), robust=True)
+
+
+_coalesced: dict[tuple, float] = {}
+
+
+def enqueue_coalesced(name: str, args: tuple | list = (), *, delay: float, window: float) -> bool:
+    """Sends the task `name(*args)` to run `delay` seconds from now, unless this process sent the same one less
+    than `window` seconds ago: that one has not started yet (`window` < `delay`; the difference allows for clocks
+    that disagree) and covers whatever made this call, which happened before it starts. For work a burst asks for
+    many times and one run does for all (crediting every check-in of a meeting not yet credited). Call it after
+    the commit it follows. Eager runs (tests) happen at once and are never skipped."""
+    if window >= delay:
+        raise ValueError("enqueue_coalesced needs window < delay")
+    key = (name, tuple(args))
+    if not _task(name).app.conf.task_always_eager:
+        now = time.monotonic()
+        if now - _coalesced.get(key, -math.inf) < window:
+            return True
+        _coalesced[key] = now
+    return enqueue_now(name, args, countdown=delay)
 
 
 def deferred_tasks_resend(*, limit: int = 500) -> dict:

@@ -240,6 +240,10 @@ CELERY_BEAT_SCHEDULE["members-points-expire"] = {  # expire due academic points 
 CELERY_BEAT_SCHEDULE["members-segments-recompute"] = {  # regrade doctors' segments nightly at 02:30
     "task": "members.segments.tasks.segments_recompute_task", "schedule": crontab(hour=2, minute=30),
 }
+CELERY_BEAT_SCHEDULE["events-attendance-credit"] = {  # check-ins whose meeting sweep was never sent; every 10 min
+    "task": "events.registrations.tasks.attendance_credit_sweep_all_task", "schedule": 600.0,
+    "options": {"expires": 540},
+}
 CELERY_BEAT_SCHEDULE["messaging-sweep"] = {  # outbox: re-dispatch lost tasks, settle stuck sends; every minute
     "task": "engage.messaging.tasks.messages_sweep", "schedule": 60.0, "options": {"expires": 55},
 }

@@ -90,11 +90,18 @@ class CheckIn(models.Model):
     annulled_by = models.ForeignKey("members.User", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("annulled by"))
     annul_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # When the attendance credit (points, engagement event) was settled for this check-in; a meeting's sweep pays
+    # the check-ins without it (events.checkin.services.attendance_credit_sweep).
+    credited_at = models.DateTimeField(_("credited"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("check-in")
         verbose_name_plural = _("check-ins")
         ordering = ["checked_in_at", "id"]
+        indexes = [
+            models.Index(fields=["event"], condition=Q(credited_at__isnull=True, annulled_at__isnull=True),
+                         name="checkin_to_credit_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["ticket"], condition=Q(annulled_at__isnull=True),
                                     name="checkin_one_per_ticket"),

@@ -26,7 +26,7 @@ from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
 from engage.core.inserts import insert_together, reserve_pks
-from engage.core.jobs import enqueue_now, enqueue_on_commit
+from engage.core.jobs import enqueue_coalesced, enqueue_now
 from engage.core.prepared import Prepared
 from engage.core.times import local_text
 from events.checkin.models import CheckIn, Scan
@@ -220,8 +220,10 @@ def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan
         if _lost_race(exc, ticket):
             raise _CheckedInMeanwhile from exc
         raise
-    # A worker pays the credit: the scanner at the door waits only for the check-in itself.
-    enqueue_on_commit("events.registrations.tasks.attendance_credit_task", ticket.registration_id)
+    # A worker pays the credit: the scanner at the door waits only for the check-in itself, and a burst of
+    # check-ins sends one sweep per meeting per moment, not one task each.
+    transaction.on_commit(lambda: enqueue_coalesced(CREDIT_SWEEP_TASK, (event.pk,), delay=CREDIT_SWEEP_DELAY,
+                                                    window=CREDIT_SWEEP_WINDOW), robust=True)
     transaction.on_commit(lambda: _push_coalesced(event), robust=True)
     return CheckinResult(result, HTTP_STATUS[result], body)
 
@@ -277,17 +279,37 @@ def checkin_perform(
         raise
 
 
-def attendance_credit(*, registration_id: int) -> None:
+CREDIT_SWEEP_TASK = "events.registrations.tasks.attendance_credit_sweep_task"
+CREDIT_SWEEP_DELAY = 2.0  # seconds after the first check-in of a burst
+CREDIT_SWEEP_WINDOW = 1.0  # later check-ins of the burst within this rely on that sweep (1 s for clock skew)
+
+
+def attendance_credit_sweep(*, event_id: int | None = None) -> int:
+    """Pays the attendance credit of every active check-in not yet credited, of meeting `event_id` (sent after
+    check-ins) or of every meeting (the periodic safety net for a sweep that was never sent); how many it settled.
+    Each one as `attendance_credit`: a repeated or concurrent sweep pays nothing twice."""
+    pending = CheckIn.objects.filter(credited_at__isnull=True, annulled_at__isnull=True)
+    if event_id is not None:
+        pending = pending.filter(event_id=event_id)
+    settled = 0
+    for registration_id in pending.order_by("pk").values_list("registration_id", flat=True):
+        settled += attendance_credit(registration_id=registration_id)
+    return settled
+
+
+def attendance_credit(*, registration_id: int) -> bool:
     """Points for the registration's active check-in (keyed to that check-in: an annulled check-in's points were
     taken back, so a new check-in pays once more) and the engagement event (once per registration). Runs after
     the check-in committed (from a task): a failure here never undoes the check-in, and a repeated run pays
     nothing twice. The check-in row is locked, as `checkin_annul` locks it: an annulment either sees the award
-    and reverses it, or comes first and nothing is paid."""
+    and reverses it, or comes first and nothing is paid.
+
+    Returns True when it settled the credit now, False when there is no active check-in or it was settled before."""
     with transaction.atomic():
         checkin = (CheckIn.objects.select_for_update(of=("self",)).select_related("registration__doctor", "event")
                    .filter(registration_id=registration_id, annulled_at__isnull=True).first())
-        if checkin is None:
-            return
+        if checkin is None or checkin.credited_at is not None:
+            return False
         doctor, event = checkin.registration.doctor, checkin.event
         try:
             points_award(member=doctor, rule_code=ATTEND_RULE, source=checkin, source_label=event.title)
@@ -296,6 +318,8 @@ def attendance_credit(*, registration_id: int) -> None:
         engagement_record(doctor=doctor, kind=EngagementKind.MEETING_ATTENDED,
                           source_key=f"events.registration:{registration_id}:attended", obj=event,
                           therapy_area=event.therapy_area)
+        CheckIn.objects.filter(pk=checkin.pk).update(credited_at=timezone.now())
+    return True
 
 
 def checkin_annul(*, checkin: CheckIn, actor, reason: str) -> CheckIn:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from events.checkin.services import attendance_credit, live_counters_push
+from events.checkin.services import attendance_credit, attendance_credit_sweep, live_counters_push
 from events.registrations.services import registration_notify, registration_reminders_send
 
 
@@ -21,8 +21,21 @@ def registration_reminders_task() -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def attendance_credit_task(registration_id: int) -> None:
-    """After a check-in: the attendance points and engagement event, once per registration."""
+    """One registration's attendance credit (as sent per check-in before the sweep; kept for tasks in flight)."""
     attendance_credit(registration_id=registration_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def attendance_credit_sweep_task(event_id: int) -> None:
+    """A moment after check-ins at a meeting: the attendance credit of each of them not yet credited."""
+    attendance_credit_sweep(event_id=event_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, expires=540)
+def attendance_credit_sweep_all_task() -> None:
+    """Beat, every 10 minutes: credits a check-in whose meeting sweep was never sent (a process that died between
+    its commit and the send)."""
+    attendance_credit_sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True, expires=60)

@@ -9,7 +9,8 @@ from django.conf import settings
 from kombu import pools
 
 from engage.celery import app
-from engage.core.jobs import deferred_tasks_resend, enqueue_now, enqueue_on_commit
+from engage.core import jobs
+from engage.core.jobs import deferred_tasks_resend, enqueue_coalesced, enqueue_now, enqueue_on_commit
 from engage.core.models import DeferredTask
 from engage.inbox.models import Notification
 from events.registrations.models import Registration
@@ -100,3 +101,33 @@ def test_beat_resends_deferred_tasks_every_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["core-deferred-tasks"]
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks and entry["schedule"] == 60.0
+
+
+SWEEP = "events.registrations.tasks.attendance_credit_sweep_task"
+
+
+def test_a_burst_of_coalesced_sends_is_one_task_per_arguments(monkeypatch, celery_eager):
+    clock = [1000.0]
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(jobs, "_coalesced", {})
+    app.conf.task_always_eager = False
+    with broker(DEAD_BROKER):  # every task that is really sent is kept as a row: the rows count the sends
+        for _ in range(5):
+            enqueue_coalesced(SWEEP, (1,), delay=2.0, window=1.0)
+        enqueue_coalesced(SWEEP, (2,), delay=2.0, window=1.0)  # another meeting: its own task
+        clock[0] += 0.9
+        enqueue_coalesced(SWEEP, (1,), delay=2.0, window=1.0)  # still covered by the first
+        clock[0] += 0.2
+        enqueue_coalesced(SWEEP, (1,), delay=2.0, window=1.0)  # the first may have started: a new one
+    assert sorted(DeferredTask.objects.values_list("args", flat=True)) == [[1], [1], [2]]
+
+
+def test_coalescing_needs_a_window_shorter_than_the_delay():
+    with pytest.raises(ValueError):
+        enqueue_coalesced(SWEEP, (1,), delay=1.0, window=1.0)
+
+
+def test_beat_sweeps_check_ins_never_credited_every_ten_minutes():
+    entry = settings.CELERY_BEAT_SCHEDULE["events-attendance-credit"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks and entry["schedule"] == 600.0

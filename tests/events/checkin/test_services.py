@@ -11,13 +11,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engage.audit.models import AuditEntry
+from engage.core import jobs
 from engage.core.errors import DomainError
+from engage.core.models import DeferredTask
 from events.checkin.models import CheckIn, Scan
-from events.checkin.services import attendance_credit, checkin_annul, checkin_perform
+from events.checkin.services import attendance_credit, attendance_credit_sweep, checkin_annul, checkin_perform
 from events.registrations.models import Registration
 from members.engagement.models import EngagementEvent
 from members.points.models import PointsAccount, PointsRule, PointsTransaction
 from members.points.services import points_award_reverse
+from tests.engage.core.test_jobs import DEAD_BROKER, broker
 from tests.events.factories import (
     CHECKIN_URL,
     attend_rule,
@@ -419,3 +422,38 @@ def test_openapi_lists_the_checkin_routes_next_to_the_other_events_routers(staff
     assert "/api/v1/events/{event_id}/checkins" in paths
     assert "/api/v1/events/{event_id}/checkins/search" in paths
     assert any(p.startswith("/api/v1/events/") and "checkins" not in p for p in paths)  # the registration router
+
+
+def test_a_burst_of_check_ins_sends_one_credit_sweep_which_pays_each_once(
+        event, staff, django_capture_on_commit_callbacks, celery_eager, monkeypatch):
+    attend_rule(points=50)
+    tickets = [ticket_for(event) for _ in range(4)]
+    monkeypatch.setattr(jobs, "_coalesced", {})
+    celery_eager.conf.task_always_eager = False  # really send, to a broker that is down: the rows count the sends
+    with broker(DEAD_BROKER), django_capture_on_commit_callbacks(execute=True):
+        for n, ticket in enumerate(tickets):
+            assert checkin_perform(event=event, secret=ticket.secret, staff=staff, nonce=f"burst-{n}").ok
+    sweeps = DeferredTask.objects.filter(name="events.registrations.tasks.attendance_credit_sweep_task")
+    assert list(sweeps.values_list("args", flat=True)) == [[event.pk]]
+    assert not PointsTransaction.objects.filter(kind="earn").exists()  # nothing paid before the sweep runs
+    assert CheckIn.objects.filter(event=event, credited_at__isnull=True).count() == 4
+
+    assert attendance_credit_sweep(event_id=event.pk) == 4
+    for ticket in tickets:
+        assert PointsAccount.objects.get(user=ticket.registration.doctor).balance == 50
+    assert not CheckIn.objects.filter(event=event, credited_at__isnull=True).exists()
+    assert attendance_credit_sweep(event_id=event.pk) == 0  # a repeated sweep pays nothing
+    assert attendance_credit_sweep() == 0
+    assert PointsTransaction.objects.filter(kind="earn").count() == 4
+
+
+def test_the_periodic_sweep_credits_a_check_in_whose_meeting_sweep_never_came(event, staff):
+    attend_rule(points=50)
+    ticket = ticket_for(event)
+    checkin_perform(event=event, secret=ticket.secret, staff=staff, nonce="lost-sweep")  # its send is never run
+    assert CheckIn.objects.get(ticket=ticket).credited_at is None
+    assert attendance_credit_sweep() == 1
+    assert PointsAccount.objects.get(user=ticket.registration.doctor).balance == 50
+    annulled = CheckIn.objects.get(ticket=ticket)
+    checkin_annul(checkin=annulled, actor=staff, reason="扫错了人")
+    assert attendance_credit_sweep() == 0  # an annulled check-in is never credited again
