@@ -1,8 +1,9 @@
 """Check-in: the one place a ticket is checked in (scanner page, scanner devices, manual search, self check-in).
 
-Every attempt is a Scan row, failed ones too. Exactly one active CheckIn per ticket is kept by a row lock on the
-ticket and by the partial unique constraint `checkin_one_per_ticket`. A repeated client nonce is the same scan:
-it returns the stored answer and writes nothing.
+Every attempt is a Scan row, failed ones too. Exactly one active CheckIn per ticket is kept by the partial unique
+constraint `checkin_one_per_ticket` (a scan reads, then writes in one statement; the loser of a race is answered
+again as `already_checked_in`). A repeated client nonce is the same scan: it returns the stored answer and writes
+nothing. The attendance credit follows from one sweep per meeting (`attendance_credit_sweep`).
 """
 
 import hashlib

@@ -1,8 +1,9 @@
 """Writes for academic points: awards, redemptions, expiry, adjustments and the rewards catalogue.
 
-Every balance change locks the doctor's `PointsAccount` row (`select_for_update`) and appends one
-`PointsTransaction` whose `balance_after` is the locked balance plus the amount, so the ledger, the cached
-balance and `balance_after` always agree. Lock order, wherever two rows are locked: account, then reward.
+Every balance change locks the doctor's `PointsAccount` row (`select_for_update`, or the UPDATE of the one-statement
+award) and appends one `PointsTransaction` whose `balance_after` is the locked balance plus the amount, so the
+ledger, the cached balance and `balance_after` always agree.
+Lock order, wherever two rows are locked: account, then reward.
 """
 
 import hashlib
