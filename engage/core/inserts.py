@@ -12,6 +12,8 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models.constants import OnConflict
 from django.db.models.sql.subqueries import InsertQuery
 
+from engage.core.prepared import planned_cursor
+
 
 def insert_once(obj: models.Model, *, key: str) -> bool:
     """Inserts the unsaved `obj` unless a row with the same value of its unique field `key` exists. True when
@@ -61,7 +63,7 @@ def reserve_pks(*model_classes: type[models.Model], using: str = "default") -> l
     params = []
     for model in model_classes:
         params += [quote(model._meta.db_table), model._meta.pk.column]
-    with connection.cursor() as cursor:
+    with planned_cursor(connection) as cursor:
         cursor.execute(f"SELECT {places}", params)
         return list(cursor.fetchone())
 
@@ -102,7 +104,7 @@ def insert_together(*items, using: str = "default") -> list[models.Model]:
     keys = ", ".join(f"(SELECT * FROM i{n})" for n in range(len(objs)))  # noqa: S608  (names made here)
     # Inside a transaction a refused statement would abort it: a savepoint keeps the caller's transaction usable.
     with transaction.atomic(using=using) if connection.in_atomic_block else nullcontext():
-        with connection.cursor() as cursor:
+        with planned_cursor(connection) as cursor:  # one text per kind of write: planned once
             cursor.execute(f"WITH {', '.join(parts)} SELECT {keys}", params)
             row = cursor.fetchone()
     for obj, pk in zip(objs, row, strict=True):

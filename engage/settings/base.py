@@ -145,6 +145,11 @@ if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POO
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": float(env("DB_POOL_TIMEOUT", "10")),
     }
+# Hot statements (engage.core.prepared.planned_cursor) are planned once per connection as prepared statements; the
+# ORM's own cursors bind on the client and never prepare, so this changes nothing else. DB_PREPARE=0 turns it off
+# (needed behind a pooler in transaction mode, which cannot keep prepared statements).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env("DB_PREPARE", "1") != "0":
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

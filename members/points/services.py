@@ -25,7 +25,7 @@ from engage.audit.models import AuditEntry
 from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from engage.core.inserts import insert_once
-from engage.core.prepared import Prepared
+from engage.core.prepared import Prepared, planned_cursor
 from engage.core.roles import Capability, can
 from engage.inbox.services import notify_user
 from members.accounts.models import User
@@ -302,7 +302,7 @@ def _award_at_once(*, member, rule, key, source, today, actor) -> AwardResult | 
     if not _AWARD_STATEMENT:
         _AWARD_STATEMENT.append(_award_statement())
     # Inside a transaction a refused statement would abort it: a savepoint keeps the caller's transaction usable.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), planned_cursor(connection) as cursor:
         cursor.execute(_AWARD_STATEMENT[0], values)
         found = cursor.fetchone()
     if found is None:

@@ -87,3 +87,34 @@ def test_select_related_objects_come_attached_as_the_orm_attaches_them():
     assert names == (expected.user.username, expected.hospital.name if expected.hospital else None,
                      expected.department.name if expected.department else None)
     assert got.pk == expected.pk and not got._state.adding and got._state.db == "default"
+
+
+def _prepared_statements_naming(text: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall() if text in row[0]]
+
+
+def test_a_prepared_query_is_planned_once_per_connection_and_the_orms_own_queries_never_are():
+    user = UserFactory()
+    marker = "prepared-marker-username"
+    prepared = Prepared(User, lambda user_id, name: User.objects.filter(pk=user_id).exclude(username=name)[:1],
+                        user_id=int, name=str)
+    before = len(_prepared_statements_naming('"members_user"'))
+    for _ in range(3):
+        assert prepared.first(user_id=user.pk, name=marker) == user
+    # one server-side statement, run three times
+    assert len(_prepared_statements_naming('"members_user"')) == before + 1
+    for _ in range(8):  # the ORM binds on the client: nothing of it is prepared, however often it runs
+        assert User.objects.filter(pk=user.pk).exclude(username="orm-only-marker").first() == user
+    assert len(_prepared_statements_naming('"members_user"')) == before + 1
+
+
+def test_with_prepared_statements_turned_off_the_query_is_sent_as_any_other(monkeypatch):
+    user = UserFactory()
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)  # DB_PREPARE=0
+    prepared = Prepared(User, lambda user_id: User.objects.filter(pk=user_id, is_staff=False)[:1], user_id=int)
+    before = len(_prepared_statements_naming('"members_user"'))
+    for _ in range(3):
+        assert prepared.first(user_id=user.pk) == user
+    assert len(_prepared_statements_naming('"members_user"')) == before
