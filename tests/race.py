@@ -65,3 +65,19 @@ def codes(results: list) -> list:
 
     return [result.code if isinstance(result, DomainError) else result
             for result in raise_first(results, allow=DomainError)]
+
+
+def someone_waits_for_a_lock(*, within: float = 20.0) -> bool:
+    """Whether another connection to the test database waits for a lock, asked until `within` seconds passed
+    (for a test that holds a lock while a thread runs into it)."""
+    deadline = time.monotonic() + within
+    while True:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction the view is otherwise frozen
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            if cursor.fetchone()[0] > 0:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)

@@ -3,7 +3,8 @@
 Tasks are named, never imported, so a service and the task that calls it back never import each other. The task is
 sent once the current transaction commits (at once outside one). Sending never raises into the request: a broker
 that cannot be reached costs a log line and a `DeferredTask` row, and `deferred_tasks_resend` (beat, every minute)
-sends the rows once the broker answers again. Tasks are idempotent, so a send that did reach the broker and was
+sends the rows once the broker answers again. The same rows serve as an outbox for writes made in one statement
+(`outbox_entry`, `outbox_flush_on_commit`). Tasks are idempotent, so a send that did reach the broker and was
 also deferred is harmless.
 """
 
@@ -58,7 +59,8 @@ def enqueue_on_commit(name: str, *args, countdown: float | None = None, **kwargs
 _coalesced: dict[tuple, float] = {}
 
 
-def enqueue_coalesced(name: str, args: tuple | list = (), *, delay: float, window: float) -> bool:
+def enqueue_coalesced(name: str, args: tuple | list = (), *, delay: float, window: float,
+                      defer: bool = True) -> bool:
     """Sends the task `name(*args)` to run `delay` seconds from now, unless this process sent the same one less
     than `window` seconds ago: that one has not started yet (`window` < `delay`; the difference allows for clocks
     that disagree) and covers whatever made this call, which happened before it starts. For work a burst asks for
@@ -72,7 +74,30 @@ def enqueue_coalesced(name: str, args: tuple | list = (), *, delay: float, windo
         if now - _coalesced.get(key, -math.inf) < window:
             return True
         _coalesced[key] = now
-    return enqueue_now(name, args, countdown=delay)
+    return enqueue_now(name, args, countdown=delay, defer=defer)
+
+
+# The outbox: a service that writes its rows in one statement writes the task it owes as a `DeferredTask` row in
+# that statement too (`outbox_entry`), so the task exists exactly when the write does, and asks for one resend
+# sweep after the commit (`outbox_flush_on_commit`) instead of one broker send per write. The sweep starts
+# OUTBOX_DELAY seconds later and a process asks at most once per OUTBOX_WINDOW: a burst of writes costs the
+# broker one send per process per moment, and the beat's minutely resend covers a sweep that was never sent.
+OUTBOX_RESEND_TASK = "engage.core.tasks.deferred_tasks_resend_task"
+OUTBOX_DELAY = 2.0
+OUTBOX_WINDOW = 1.0
+
+
+def outbox_entry(name: str, *args, **kwargs) -> DeferredTask:
+    """The unsaved row that has `deferred_tasks_resend` send the task `name(*args, **kwargs)`: write it with the
+    rows that owe the task, then call `outbox_flush_on_commit`."""
+    return DeferredTask(name=name, args=list(args), kwargs=kwargs, error="")
+
+
+def outbox_flush_on_commit() -> None:
+    """After the current transaction commits (at once outside one), asks for the sweep that sends the outbox."""
+    # With the broker away nothing more is kept: the outbox rows are there, and the beat's resend sends them.
+    transaction.on_commit(lambda: enqueue_coalesced(OUTBOX_RESEND_TASK, (), delay=OUTBOX_DELAY,
+                                                    window=OUTBOX_WINDOW, defer=False), robust=True)
 
 
 def deferred_tasks_resend(*, limit: int = 500) -> dict:

@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class DeferredTask(models.Model):
-    """A task that could not be handed to the broker after its transaction committed; sent again by
-    `engage.core.jobs.deferred_tasks_resend` once the broker answers."""
+    """A task not handed to the broker yet, sent by `engage.core.jobs.deferred_tasks_resend`: one that could not
+    be sent after its transaction committed (`error` says why), or one written in the outbox by the statement
+    that owes it (`error` empty)."""
 
     name = models.CharField(_("task"), max_length=200)
     args = models.JSONField(_("arguments"), default=list)

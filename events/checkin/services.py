@@ -28,7 +28,7 @@ from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
 from engage.core.inserts import insert_together, reserve_pks
 from engage.core.jobs import enqueue_coalesced, enqueue_now
-from engage.core.prepared import Prepared
+from engage.core.prepared import INT_PK_MAX, Prepared
 from engage.core.times import local_text
 from events.checkin.models import CheckIn, Scan
 from events.checkin.selectors import (
@@ -51,7 +51,7 @@ RAW_INPUT_MAX = 500
 # looked up (a NUL byte, for one, would make PostgreSQL refuse the query).
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 STEP_RE = re.compile(r"[0-9]{1,12}")
-PK_MAX = 2**31 - 1  # a registration id beyond PostgreSQL's integer is no registration
+PK_MAX = INT_PK_MAX  # a registration id beyond PostgreSQL's integer is no registration
 CHECKIN_ONCE = "checkin_one_per_ticket"
 HTTP_STATUS = {
     Scan.Result.OK: 201,

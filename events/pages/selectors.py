@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from cms.pages.models import AUDIENCE_LEVEL, Audience, audiences_for
 from engage.core.errors import NotFound, PermissionDenied
-from engage.core.prepared import Prepared
+from engage.core.prepared import INT_PK_MAX, Prepared
 from engage.core.qualification import unqualified_products
 from engage.core.roles import Capability, can, is_staff_member
 from engage.core.sections import PageSection
@@ -367,7 +367,7 @@ def access_event(*, user, event_id, use: EventUse = EventUse.VIEW) -> EventPage:
     return event
 
 
-PAGE_PK_MAX = 2**31 - 1  # beyond a page id's integer column there is no page
+PAGE_PK_MAX = INT_PK_MAX  # beyond a page id's integer column there is no page
 # The door's scanners ask for the meeting on every scan: compiled once per process (engage.core.prepared).
 _event_by_pk = Prepared(EventPage, lambda pk: EventPage.objects.filter(pk=pk)[:1], pk=int)
 

@@ -4,20 +4,22 @@ tickets and quotas are whose, and who may work on site (staff, or a rep holding 
 import re
 from dataclasses import dataclass
 
-from django.db.models import Min, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.pages.models import AUDIENCE_LEVEL, ContentPage
 from engage.core.errors import NotFound, PermissionDenied
+from engage.core.prepared import INT_PK_MAX, Prepared
 from engage.core.qualification import Missing, unqualified_products
 from engage.core.roles import Capability, can, is_staff_member
 from engage.core.sections import RepAction
 from events.pages.models import EventPage
-from events.registrations.models import Quota, Registration, RepInvitation, Ticket
+from events.registrations.models import FrequencyRule, Quota, Registration, RepInvitation, Ticket
 from events.surveys.models import SurveyResponse
 from members.accounts.models import User
-from members.accounts.selectors import AccessLevel, access_level_of
+from members.accounts.selectors import AccessLevel, access_level_expression, access_level_of
 from members.hospitals.selectors import territory_profiles
 from members.profiles.models import DoctorProfile
 
@@ -46,9 +48,10 @@ class Eligibility:
         return self.ok
 
 
-def event_eligibility(*, user, event: EventPage) -> Eligibility:
+def event_eligibility(*, user, event: EventPage, department_ids: list[int] | None = None) -> Eligibility:
     """The audience rules of `event` applied to `user`: the access level the meeting's audience needs, then the
-    optional departments, professional titles and provinces (of the doctor's hospital)."""
+    optional departments, professional titles and provinces (of the doctor's hospital). `department_ids`: the
+    meeting's audience departments when the caller read them already."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Eligibility(False, "sign_in_required", _("Sign in to register for this meeting."))
     needed = AUDIENCE_LEVEL.get(event.audience, AccessLevel.VERIFIED)
@@ -61,7 +64,8 @@ def event_eligibility(*, user, event: EventPage) -> Eligibility:
         else:
             message = _("Sign in to register for this meeting.")
         return Eligibility(False, "not_eligible", message)
-    department_ids = [d.pk for d in event.audience_departments.all()] if event.pk else []
+    if department_ids is None:
+        department_ids = [d.pk for d in event.audience_departments.all()] if event.pk else []
     titles = [t for t in (event.audience_titles or []) if t]
     provinces = [p for p in (event.audience_provinces or []) if p]
     if department_ids or titles or provinces:
@@ -141,6 +145,46 @@ def access_quota_by_invite(*, code: str, event: EventPage | None = None) -> Quot
     if quota is None:
         raise NotFound("invalid_invite", _("This invitation link is not valid."))
     return quota
+
+
+def _quota_to_register_into(by_invite: bool):
+    def build(*, event_id: int, doctor_id: int, code: str = "") -> QuerySet[Quota]:
+        quotas = Quota.objects.select_related("event", "event__therapy_area").filter(event_id=event_id)
+        quotas = quotas.filter(invite_code=code) if by_invite else quotas.filter(kind=Quota.Kind.OPEN)
+        return quotas.annotate(
+            doctor_registered=Exists(Registration.objects.filter(event_id=event_id, doctor_id=doctor_id,
+                                                                 status__in=Registration.ACTIVE)),
+            doctor_level=access_level_expression(user=doctor_id),
+            audience_department_ids=ArraySubquery(EventPage.audience_departments.through.objects
+                                                  .filter(eventpage_id=event_id).values("department_id")),
+            event_has_products=Exists(EventPage.products.through.objects.filter(eventpage_id=event_id)),
+            frequency_rules_active=Exists(FrequencyRule.objects.filter(active=True)),
+        ).order_by("pk")[:1]
+
+    kinds = {"event_id": int, "doctor_id": int} | ({"code": str} if by_invite else {})
+    return Prepared(Quota, build, **kinds)
+
+
+# PostgreSQL only (an array subquery); compiled once per process (engage.core.prepared).
+_quota_by_invite = _quota_to_register_into(by_invite=True)
+_open_quota = _quota_to_register_into(by_invite=False)
+
+
+def quota_to_register_into(*, event_id: int, doctor_id: int, invite: str | None) -> Quota | None:
+    """Everything a doctor's own registration decides on, in one statement (PostgreSQL): the quota the invitation
+    code opens (the open quota without one) with its meeting and therapy area attached, and as attributes whether
+    the doctor holds an active registration (`doctor_registered`), their access level (`doctor_level`, None: no
+    doctor profile), the meeting's audience departments (`audience_department_ids`), whether it has products
+    (`event_has_products`) and whether any frequency rule is active (`frequency_rules_active`). None when the
+    code is malformed or opens no quota of the meeting, when the meeting has no open quota yet, or for an id
+    the database cannot hold: the caller's general path then says why, or creates the open quota."""
+    if not (0 < event_id <= INT_PK_MAX and 0 < doctor_id <= INT_PK_MAX):
+        return None
+    if invite is None or invite == "":
+        return _open_quota.first(event_id=event_id, doctor_id=doctor_id)
+    if not isinstance(invite, str) or not _CODE_RE.fullmatch(invite.strip()):
+        return None
+    return _quota_by_invite.first(event_id=event_id, doctor_id=doctor_id, code=invite.strip().upper())
 
 
 def event_product_ids(event) -> list[int]:

@@ -5,6 +5,8 @@ Invariant kept here: the seats of a meeting's quotas add up to its capacity, the
 others leave. Every change locks all the meeting's quota rows in primary-key order (a registration locks one
 quota row), so two allocations cannot interleave and no lock cycle is possible."""
 
+import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,24 +18,29 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms.reading.selectors import share_code_owner
-from engage.audit.services import audit_log
+from engage.audit.models import AuditEntry
+from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from engage.core.jobs import enqueue_on_commit
+from engage.core.jobs import enqueue_on_commit, outbox_flush_on_commit
+from engage.core.models import DeferredTask
+from engage.core.prepared import planned_cursor
 from engage.core.qualification import not_qualified_error
 from engage.core.roles import Capability, can, is_staff_member
 from events.pages.models import EventPage
-from events.registrations.models import FrequencyRule, Quota, Registration, RepInvitation
+from events.registrations.models import FrequencyRule, Quota, Registration, RepInvitation, Ticket
 from events.registrations.selectors import (
     access_quota_by_invite,
     cancellation_open,
     event_eligibility,
+    quota_to_register_into,
     registration_window,
     rep_not_qualified_for,
 )
-from events.registrations.tickets import invite_code_new, ticket_issue, ticket_revoke
+from events.registrations.tickets import invite_code_new, ticket_issue, ticket_revoke, ticket_secret_new
 from members.accounts.models import User
+from members.accounts.selectors import remember_access_level
 from members.consents.delivery import doctor_notify
-from members.engagement.models import EngagementKind
+from members.engagement.models import EngagementEvent, EngagementKind
 from members.engagement.services import engagement_record
 from members.hospitals.selectors import access_territory_doctor
 
@@ -295,8 +302,12 @@ def _free_seat(quota: Quota) -> None:
     quota.taken -= 1
 
 
+NOTIFY_TASK = "events.registrations.tasks.registration_notify_task"
+ONE_ACTIVE_PER_DOCTOR = "registration_one_active_per_doctor"
+
+
 def _notify(registration: Registration, what: str) -> None:
-    enqueue_on_commit("events.registrations.tasks.registration_notify_task", registration.pk, what)
+    enqueue_on_commit(NOTIFY_TASK, registration.pk, what)
 
 
 def _confirm(registration: Registration, *, actor=None) -> None:
@@ -357,13 +368,18 @@ def _resolve_quota(*, event: EventPage, doctor, invite: str | None) -> Quota:
         quota = access_quota_by_invite(code=invite, event=event)
     except NotFound as error:
         raise DomainError("invalid_invite", error.message, status=400) from None
+    _region_check(quota, doctor)
+    return quota
+
+
+def _region_check(quota: Quota, doctor) -> None:
+    """A region's invitation is for the doctors of its province (of their hospital)."""
     if quota.kind == Quota.Kind.REGION:
         profile = getattr(doctor, "doctor_profile", None)
         province = profile.hospital.province if profile is not None and profile.hospital_id else ""
         if province != quota.province:
             raise PermissionDenied("not_eligible", _("This invitation is for doctors of %(province)s.")
                                    % {"province": quota.province})
-    return quota
 
 
 def _require_qualified_inviter(*, invited_by, event: EventPage, by_doctor: bool) -> None:
@@ -379,7 +395,21 @@ def _require_qualified_inviter(*, invited_by, event: EventPage, by_doctor: bool)
     raise error
 
 
-@transaction.atomic
+def _admissible(*, event: EventPage | None, doctor, by_staff: bool, now, registered: bool,
+                department_ids: list[int] | None = None) -> None:
+    """The checks before the invitation, in the order `registration_create` documents."""
+    if event is None or not event.live:
+        raise NotFound("event_not_found", _("No such meeting."))
+    window_open, window_message = registration_window(event=event, now=now)
+    if not window_open and not (by_staff and now < (event.registration_closes_at or event.starts_at)):
+        raise DomainError("registration_closed", window_message, status=400)
+    eligibility = event_eligibility(user=doctor, event=event, department_ids=department_ids)
+    if not eligibility.ok:
+        raise PermissionDenied("not_eligible", eligibility.message)
+    if registered:
+        raise Conflict("already_registered", _("You are already registered for this meeting."))
+
+
 def registration_create(*, event: EventPage, doctor, actor=None, invite: str | None = None,
                         ref: str = "") -> Registration:
     """Registers `doctor` for `event`: by themselves (actor None or the doctor), through a rep's or region's
@@ -393,23 +423,183 @@ def registration_create(*, event: EventPage, doctor, actor=None, invite: str | N
     a stored warning). Then takes a seat of the quota — confirmed (with a ticket) or awaiting approval — or
     joins its waiting list when it is full. Writes the audit entry and the engagement event; the confirmation
     is sent after commit.
+
+    A doctor's own registration where no frequency rule applies is one read and one write statement on
+    PostgreSQL (`_register_at_once`); the rest takes the general path (`_register_locked`). Both write the same
+    rows and keep the same guarantees.
     """
     actor = actor if actor is not None else doctor
     by_staff = actor.pk != doctor.pk and is_staff_member(actor)
     if actor.pk != doctor.pk and not by_staff:
         raise PermissionDenied("forbidden", _("You cannot register someone else."))
-    event = EventPage.objects.select_related("therapy_area").filter(pk=event.pk).first()
-    if event is None or not event.live:
-        raise NotFound("event_not_found", _("No such meeting."))
+    if not by_staff and (registration := _register_at_once(event_id=event.pk, doctor=doctor, invite=invite,
+                                                           ref=ref)) is not None:
+        return registration
+    return _register_locked(event_id=event.pk, doctor=doctor, actor=actor, by_staff=by_staff, invite=invite,
+                            ref=ref)
+
+
+def _register_statement() -> str:
+    quota, registration, ticket = Quota._meta.db_table, Registration._meta.db_table, Ticket._meta.db_table
+    engagement, audit, outbox = EngagementEvent._meta.db_table, AuditEntry._meta.db_table, DeferredTask._meta.db_table
+    written = {
+        Registration: ["event_id", "doctor_id", "quota_id", "holds_seat", "status", "source", "invited_by_id",
+                       "referrer_id", "frequency_warning", "created_at", "decided_at", "decided_by_id",
+                       "cancelled_at", "reason", "reminded_day_before_at", "reminded_hour_before_at"],
+        Ticket: ["registration_id", "event_id", "secret", "issued_at", "revoked_at", "revoked_reason"],
+        EngagementEvent: ["doctor_id", "kind", "object_type", "object_id", "object_repr", "therapy_area_id",
+                          "occurred_at", "metadata", "source_key"],
+        AuditEntry: ["created_at", "actor_id", "actor_label", "action", "object_type", "object_id", "object_repr",
+                     "before", "after", "reason", "ip_address", "user_agent"],
+        DeferredTask: ["name", "args", "kwargs", "error", "attempts", "created_at"],
+    }
+    for model, columns in written.items():  # a column added to one of these tables must be written here too
+        expected = {f.column for f in model._meta.concrete_fields if not f.primary_key}
+        if set(columns) != expected:
+            raise RuntimeError(f"registration statement: {model.__name__} columns {sorted(expected ^ set(columns))}")
+    # Table names from the models; every value a parameter.
+    return f"""WITH seat AS (
+    UPDATE "{quota}" SET "taken" = "taken" + 1 WHERE "id" = %(quota)s AND "taken" < "seats" RETURNING "id"
+), queue AS (
+    -- Full: the share lock keeps a cancellation (which locks the quota exclusively to give its seat away) waiting
+    -- until this waiting-list row is committed and visible to it; joiners of the list do not wait for each other.
+    SELECT "taken" >= "seats" AS "full" FROM "{quota}"
+    WHERE "id" = %(quota)s AND NOT EXISTS (SELECT 1 FROM seat) FOR SHARE
+), decided AS (
+    -- NULL: a seat was freed between the two (nothing is written; the caller tries again)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM seat) THEN %(seated)s
+                WHEN (SELECT "full" FROM queue) THEN %(waitlisted)s END AS "status"
+), registration AS (
+    INSERT INTO "{registration}" ("event_id", "doctor_id", "quota_id", "holds_seat", "status", "source",
+        "invited_by_id", "referrer_id", "frequency_warning", "created_at", "decided_at", "decided_by_id",
+        "cancelled_at", "reason", "reminded_day_before_at", "reminded_hour_before_at")
+    -- Its time is taken once the seat or the queue was decided (after any wait for the quota's lock), so the
+    -- seated registrations of a quota are older than its waiting ones, as under the general path.
+    SELECT %(event)s, %(doctor)s, %(quota)s, "status" <> %(waitlisted)s, "status", %(source)s, %(invited_by)s,
+           %(referrer)s, '', clock_timestamp(), NULL, NULL, NULL, '', NULL, NULL
+    FROM decided WHERE "status" IS NOT NULL
+    RETURNING "id", "status", "created_at"
+), ticket AS (
+    INSERT INTO "{ticket}" ("registration_id", "event_id", "secret", "issued_at", "revoked_at", "revoked_reason")
+    SELECT "id", %(event)s, %(secret)s, "created_at", NULL, '' FROM registration WHERE "status" = %(confirmed)s
+    RETURNING "id"
+), engagement AS (
+    INSERT INTO "{engagement}" ("doctor_id", "kind", "object_type", "object_id", "object_repr", "therapy_area_id",
+                                "occurred_at", "metadata", "source_key")
+    SELECT %(doctor)s, %(engagement_kind)s, %(event_type)s, %(event_id_text)s, %(event_repr)s, %(therapy_area)s,
+           "created_at", %(engagement_metadata)s::jsonb, %(engagement_key)s FROM registration
+    ON CONFLICT ("source_key") DO NOTHING
+), audit AS (
+    INSERT INTO "{audit}" ("created_at", "actor_id", "actor_label", "action", "object_type", "object_id",
+                           "object_repr", "before", "after", "reason", "ip_address", "user_agent")
+    SELECT "created_at", %(actor_id)s, %(actor_label)s, %(action)s, %(registration_type)s, "id"::text,
+           CASE WHEN "status" = %(waitlisted)s THEN %(repr_waitlisted)s ELSE %(repr_seated)s END, NULL,
+           jsonb_set(%(after)s::jsonb, '{{status}}', to_jsonb("status")), '', %(ip)s, %(user_agent)s
+    FROM registration
+), outbox AS (
+    INSERT INTO "{outbox}" ("name", "args", "kwargs", "error", "attempts", "created_at")
+    SELECT %(task)s, jsonb_build_array("id", "status"), '{{}}'::jsonb, '', 0, "created_at" FROM registration
+)
+SELECT "id", "status", "created_at", (SELECT "id" FROM ticket) FROM registration"""  # noqa: S608
+
+
+_REGISTER_STATEMENT: list[str] = []  # built on first use, once the models are loaded
+
+
+def _register_at_once(*, event_id: int, doctor, invite: str | None, ref: str) -> Registration | None:
+    """A doctor's own registration as one read and one write statement (PostgreSQL), where no frequency rule
+    applies: the read (`quota_to_register_into`) brings the quota with its meeting and what the checks need; the
+    write takes a seat if the quota has one (the UPDATE locks its row until the statement ends) or joins the
+    waiting list under a share lock, and writes the registration, its ticket, the engagement event, the audit
+    entry and the confirmation's outbox row — all or none, the same rows `_register_locked` writes. A concurrent
+    registration of the same doctor fails on `registration_one_active_per_doctor` and undoes the whole
+    statement. None when this path does not apply (another database, an invitation that opens no quota, no open
+    quota yet, active frequency rules for a sponsored meeting): the general path then decides."""
+    if connection.vendor != "postgresql":
+        return None
+    quota = quota_to_register_into(event_id=event_id, doctor_id=doctor.pk, invite=invite)
+    if quota is None:
+        return None
+    event = quota.event
+    if event.sponsored and quota.frequency_rules_active:
+        return None  # the frequency rules count the doctor's meetings under the doctor's lock: the general path
+    if getattr(doctor, "_engage_access_level", None) is None:
+        remember_access_level(doctor, quota.doctor_level)
     now = timezone.now()
-    window_open, window_message = registration_window(event=event, now=now)
-    if not window_open and not (by_staff and now < (event.registration_closes_at or event.starts_at)):
-        raise DomainError("registration_closed", window_message, status=400)
-    eligibility = event_eligibility(user=doctor, event=event)
-    if not eligibility.ok:
-        raise PermissionDenied("not_eligible", eligibility.message)
-    if Registration.objects.filter(event=event, doctor=doctor, status__in=Registration.ACTIVE).exists():
-        raise Conflict("already_registered", _("You are already registered for this meeting."))
+    _admissible(event=event, doctor=doctor, by_staff=False, now=now, registered=quota.doctor_registered,
+                department_ids=quota.audience_department_ids)
+    _region_check(quota, doctor)
+    if quota.kind == Quota.Kind.REP:
+        source, invited_by_id = Registration.Source.REP, quota.rep_id
+        if quota.event_has_products:
+            _require_qualified_inviter(invited_by=quota.rep, event=event, by_doctor=True)
+    else:
+        source, invited_by_id = Registration.Source.SELF, None
+    referrer = share_code_owner(code=ref, reader=doctor) if ref else None
+    seated = Status.PENDING if event.approval_required else Status.CONFIRMED
+    registration = Registration(event=event, doctor=doctor, quota=quota, source=source, invited_by_id=invited_by_id,
+                                referrer=referrer, frequency_warning="")
+    reprs = {}
+    for status in (seated, Status.WAITLISTED):
+        registration.status = status
+        reprs[status] = str(registration)[:300]
+    entry = audit_entry(actor=doctor, action="events.registration.created")  # who and from where
+    secret = ticket_secret_new()
+    values = {
+        "quota": quota.pk, "seated": seated, "waitlisted": Status.WAITLISTED, "confirmed": Status.CONFIRMED,
+        "event": event.pk, "doctor": doctor.pk, "source": source, "invited_by": invited_by_id,
+        "referrer": referrer.pk if referrer is not None else None, "secret": secret,
+        "engagement_kind": EngagementKind.MEETING_REGISTERED.value, "event_type": event._meta.label_lower,
+        "event_id_text": str(event.pk), "event_repr": str(event)[:300], "therapy_area": event.therapy_area_id,
+        "engagement_metadata": json.dumps({"source": source}),
+        "engagement_key": f"meeting_registered:{event.pk}:{doctor.pk}",
+        "actor_id": entry.actor_id, "actor_label": entry.actor_label, "action": entry.action,
+        "registration_type": Registration._meta.label_lower, "repr_seated": reprs[seated],
+        "repr_waitlisted": reprs[Status.WAITLISTED], "ip": entry.ip_address, "user_agent": entry.user_agent,
+        "after": json.dumps({"status": None, "quota": quota.pk, "source": source,
+                             "referrer": referrer.pk if referrer is not None else None, "frequency_warning": None}),
+        "task": NOTIFY_TASK,
+    }
+    if not _REGISTER_STATEMENT:
+        _REGISTER_STATEMENT.append(_register_statement())
+    for _attempt in range(3):
+        try:
+            # Inside a transaction a refused statement would abort it: a savepoint keeps it usable.
+            with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
+                  planned_cursor(connection) as cursor):
+                cursor.execute(_REGISTER_STATEMENT[0], values)
+                found = cursor.fetchone()
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "diag", None) is not None and \
+                    exc.__cause__.diag.constraint_name == ONE_ACTIVE_PER_DOCTOR:
+                raise Conflict("already_registered", _("You are already registered for this meeting.")) from None
+            raise
+        if found is not None:
+            break
+    else:
+        return None  # seats freed under it three times running: the general path locks and decides
+    registration.pk, registration.status, registration.created_at, ticket_id = found
+    registration.holds_seat = registration.status in HOLDING
+    registration._state.adding, registration._state.db = False, connection.alias
+    if ticket_id is not None:
+        ticket = Ticket(pk=ticket_id, registration=registration, event_id=event.pk, secret=secret,
+                        issued_at=registration.created_at,
+                        revoked_at=None, revoked_reason="")
+        ticket._state.adding, ticket._state.db = False, connection.alias
+        registration.ticket = ticket
+    outbox_flush_on_commit()
+    return registration
+
+
+@transaction.atomic
+def _register_locked(*, event_id: int, doctor, actor, by_staff: bool, invite: str | None,
+                     ref: str) -> Registration:
+    """`registration_create`'s general path: the checks, then the quota locked (see
+    `_quota_for_new_registration`) and the doctor's lock for the frequency rules, in one transaction."""
+    event = EventPage.objects.select_related("therapy_area").filter(pk=event_id).first()
+    now = timezone.now()
+    _admissible(event=event, doctor=doctor, by_staff=by_staff, now=now, registered=event is not None and (
+        Registration.objects.filter(event=event, doctor=doctor, status__in=Registration.ACTIVE).exists()))
     quota = _resolve_quota(event=event, doctor=doctor, invite=invite)
 
     if by_staff:

@@ -38,9 +38,12 @@ def _profile_level():
                 default=Value(AccessLevel.REGISTERED.value))
 
 
-def access_level_expression(now=None):
-    """`access_level_of`'s rule as a subquery on the user row (engage.core.preload)."""
-    return Subquery(DoctorProfile.objects.filter(user_id=OuterRef("pk")).values_list(_profile_level())[:1])
+def access_level_expression(now=None, *, user=None):
+    """`access_level_of`'s rule as a subquery: of the user row (engage.core.preload), or of `user` (an id or an
+    expression naming one) in another query. NULL means registered (no doctor profile): see
+    `remember_access_level`."""
+    user = OuterRef("pk") if user is None else user
+    return Subquery(DoctorProfile.objects.filter(user_id=user).values_list(_profile_level())[:1])
 
 
 def remember_access_level(user, level: int | None) -> None:

@@ -2,7 +2,6 @@
 
 import random
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -13,7 +12,7 @@ from events.registrations.models import FrequencyRule, Quota, Registration
 from events.registrations.selectors import waitlist_position
 from events.registrations.services import _quota_for_new_registration, registration_cancel, registration_create
 from tests.events.factories import make_doctor, make_event, make_quota, make_rep
-from tests.race import race, raise_first
+from tests.race import race, raise_first, someone_waits_for_a_lock
 
 S = Registration.Status
 THREADS = 24
@@ -171,19 +170,8 @@ def test_a_seat_freed_while_a_doctor_waits_for_the_share_lock_is_taken_not_queue
         Quota.objects.select_for_update().get(pk=quota.pk)  # a cancellation in progress holds the quota
         thread = threading.Thread(target=register)
         thread.start()
-        deadline = time.monotonic() + 20
-        while not _someone_waits_for_a_lock() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _someone_waits_for_a_lock(), result
+        assert someone_waits_for_a_lock(), result
         registration_cancel(registration=seated, actor=seated.doctor)  # frees the seat; nobody is waiting yet
     thread.join(timeout=30)
     assert result["status"] == S.CONFIRMED  # took the freed seat instead of joining an empty waiting list
     assert Quota.objects.get(pk=quota.pk).taken == 1
-
-
-def _someone_waits_for_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction the view is otherwise frozen
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-        return cursor.fetchone()[0] > 0
