@@ -117,3 +117,13 @@ def _check_insertable(obj: models.Model) -> None:
     if obj._meta.parents:
         raise TypeError(f"insert_together cannot write {obj._meta.label} (a multi-table child)")
     obj._prepare_related_fields_for_save(operation_name="insert_together")
+
+
+def require_columns(written: dict[type[models.Model], list[str]]) -> None:
+    """For a hand-written statement that inserts rows of these models: raises unless it names every column of each
+    table but the key, so a column added to a model later fails loudly here instead of going unwritten."""
+    for model, columns in written.items():
+        expected = {f.column for f in model._meta.concrete_fields if not f.primary_key}
+        if set(columns) != expected:
+            raise RuntimeError(f"hand-written insert of {model.__name__}: columns {sorted(expected ^ set(columns))}")
+

@@ -8,9 +8,11 @@ nothing. The attendance credit follows from one sweep per meeting (`attendance_c
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -18,17 +20,18 @@ from decimal import Decimal, InvalidOperation
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from engage.audit.models import AuditEntry
 from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, PermissionDenied
 from engage.core.geo import distance_m
-from engage.core.inserts import insert_together, reserve_pks
+from engage.core.inserts import insert_together, require_columns
 from engage.core.jobs import enqueue_coalesced, enqueue_now
-from engage.core.prepared import INT_PK_MAX, Prepared
+from engage.core.prepared import INT_PK_MAX, Prepared, planned_cursor
 from engage.core.times import local_text
 from events.checkin.models import CheckIn, Scan
 from events.checkin.selectors import (
@@ -39,6 +42,7 @@ from events.checkin.selectors import (
     registration_card,
 )
 from events.pages.models import EventPage
+from events.pages.selectors import EventUse, access_event
 from events.registrations.models import Registration, Ticket
 from members.engagement.models import EngagementKind
 from members.engagement.services import engagement_record
@@ -154,8 +158,10 @@ def _record(**fields) -> Scan:
 def _tickets(**match):
     # The first active check-in rides along: the decision needs nothing more from the database.
     active = CheckIn.objects.filter(ticket=OuterRef("pk"), annulled_at__isnull=True).order_by("checked_in_at", "pk")
+    # With its meeting: the scanner names the meeting in the URL, and nearly always it is the ticket's, which then
+    # needs no read of its own (checkin_perform with `event_id`).
     return (Ticket.objects.filter(**match)
-            .select_related("registration__doctor__doctor_profile__hospital",
+            .select_related("event", "registration__doctor__doctor_profile__hospital",
                             "registration__doctor__doctor_profile__department")
             .annotate(checked_in_at=Subquery(active.values("checked_in_at")[:1]))[:1])
 
@@ -175,30 +181,107 @@ def _lost_race(exc: IntegrityError, ticket: Ticket) -> bool:
     return CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).exists()
 
 
-def _ticket(*, event: EventPage, secret: str, registration_id: int | None) -> Ticket | None:
-    """The ticket scanned (`secret`) or chosen (`registration_id`) with its registration, doctor and profile and
-    `checked_in_at` (its active check-in's time, or None); None when there is none."""
+def _ticket(*, secret: str, registration_id: int | None) -> Ticket | None:
+    """The ticket scanned (`secret`) or chosen (`registration_id`) with its meeting, registration, doctor and
+    profile and `checked_in_at` (its active check-in's time, or None); None when there is none."""
     if registration_id is not None:
         valid = isinstance(registration_id, int) and 0 < registration_id <= PK_MAX
         ticket = _ticket_by_registration.first(registration=registration_id) if valid else None
     else:
         ticket = _ticket_by_secret.first(secret=secret) if SECRET_RE.fullmatch(secret) else None
-    if ticket is not None and ticket.registration.event_id == event.pk:
-        ticket.registration.event = event  # str(registration) in the audit entry: no query for the meeting
+    if ticket is not None and ticket.registration.event_id == ticket.event_id:
+        ticket.registration.event = ticket.event  # str(registration) in the audit entry: no query for the meeting
     return ticket
+
+
+_UNREAD = object()
+
+
+def _checkin_statement() -> str:
+    scan, checkin, audit = Scan._meta.db_table, CheckIn._meta.db_table, AuditEntry._meta.db_table
+    require_columns({
+        Scan: ["event_id", "ticket_id", "staff_id", "method", "device", "nonce", "raw_input", "result", "http_status",
+               "response", "server_time", "client_time", "ip_address", "latitude", "longitude"],
+        CheckIn: ["ticket_id", "event_id", "registration_id", "scan_id", "method", "checked_in_at", "annulled_at",
+                  "annulled_by_id", "annul_reason", "credited_at"],
+        AuditEntry: ["created_at", "actor_id", "actor_label", "action", "object_type", "object_id", "object_repr",
+                     "before", "after", "reason", "ip_address", "user_agent"],
+    })
+    # Table names from the models; every value a parameter.
+    return f"""WITH scan AS (
+    INSERT INTO "{scan}" ("event_id", "ticket_id", "staff_id", "method", "device", "nonce", "raw_input", "result",
+                          "http_status", "response", "server_time", "client_time", "ip_address", "latitude",
+                          "longitude")
+    VALUES (%(event)s, %(ticket)s, %(staff)s, %(method)s, %(device)s, %(nonce)s, %(raw_input)s, %(result)s,
+            %(http_status)s, %(response)s::jsonb, %(now)s, %(client_time)s, %(ip)s, %(latitude)s, %(longitude)s)
+    RETURNING "id"
+), checkin AS (
+    INSERT INTO "{checkin}" ("ticket_id", "event_id", "registration_id", "scan_id", "method", "checked_in_at",
+                             "annulled_at", "annulled_by_id", "annul_reason", "credited_at")
+    SELECT %(ticket)s, %(event)s, %(registration)s, "id", %(method)s, %(now)s, NULL, NULL, '', NULL FROM scan
+    RETURNING "id", "scan_id"
+), audit AS (
+    INSERT INTO "{audit}" ("created_at", "actor_id", "actor_label", "action", "object_type", "object_id",
+                           "object_repr", "before", "after", "reason", "ip_address", "user_agent")
+    SELECT %(now)s, %(actor_id)s, %(actor_label)s, %(action)s, %(object_type)s, "id"::text, %(object_repr)s, NULL,
+           jsonb_set(%(after)s::jsonb, '{{scan}}', to_jsonb("scan_id")), '', %(audit_ip)s, %(user_agent)s
+    FROM checkin
+)
+SELECT "id", "scan_id" FROM checkin"""  # noqa: S608
+
+
+_CHECKIN_STATEMENT: list[str] = []  # built on first use, once the models are loaded
+
+
+def _check_in(*, event: EventPage, ticket: Ticket, body: dict, now: datetime, staff, method: str, device: str,
+              nonce: str, client_time, ip, raw_input: str, latitude, longitude) -> None:
+    """A successful scan's rows — the scan, the check-in and its audit entry — in ONE statement and round trip on
+    PostgreSQL, their keys drawn by the statement itself (elsewhere through `insert_together`); all or none. The
+    same rows either way. `checkin_one_per_ticket` refusing the check-in raises IntegrityError."""
+    scan_fields = {"staff": staff, "method": method, "device": device, "nonce": nonce, "client_time": client_time,
+                   "ip": ip, "raw_input": raw_input, "latitude": latitude, "longitude": longitude}
+    result = Scan.Result.OK
+    checkin = CheckIn(ticket=ticket, event=event, registration=ticket.registration, method=method, checked_in_at=now)
+    after = {"ticket": ticket.pk, "method": method, "device": device, "scan": None}
+    if connection.vendor != "postgresql":
+        scan = _scan(event=event, ticket=ticket, result=result, body=body, **scan_fields)
+        scan.server_time = now
+        checkin.scan = scan
+        insert_together(scan, checkin, lambda: audit_entry(actor=staff, action="event.checkin", obj=checkin,
+                                                           ip_address=ip, after=after | {"scan": scan.pk}))
+        return
+    entry = audit_entry(actor=staff, action="event.checkin", object_type=CheckIn._meta.label_lower, ip_address=ip)
+    values = {
+        "event": event.pk, "ticket": ticket.pk, "registration": ticket.registration_id,
+        "staff": staff.pk if getattr(staff, "is_authenticated", False) else None, "method": method,
+        "device": device, "nonce": nonce, "raw_input": raw_input, "result": result,
+        "http_status": HTTP_STATUS[result], "response": json.dumps(body), "now": now, "client_time": client_time,
+        "ip": ip, "latitude": latitude, "longitude": longitude,
+        "actor_id": entry.actor_id, "actor_label": entry.actor_label, "action": entry.action,
+        "object_type": entry.object_type, "object_repr": str(checkin)[:300], "after": json.dumps(after),
+        "audit_ip": entry.ip_address, "user_agent": entry.user_agent,
+    }
+    if not _CHECKIN_STATEMENT:
+        _CHECKIN_STATEMENT.append(_checkin_statement())
+    # Inside a transaction a refused statement would abort it: a savepoint keeps the caller's transaction usable.
+    with (transaction.atomic() if connection.in_atomic_block else nullcontext(),
+          planned_cursor(connection) as cursor):
+        cursor.execute(_CHECKIN_STATEMENT[0], values)
 
 
 class _CheckedInMeanwhile(Exception):
     """Another scan of the same ticket wrote its check-in between this scan's read and its write."""
 
 
-def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan_fields: dict) -> CheckinResult:
+def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan_fields: dict,
+             ticket=_UNREAD) -> CheckinResult:
     """One read and one write, without a transaction around them: the write is one statement (the scan row, and
     for a check-in also the check-in and its audit entry), and the partial unique constraint
     `checkin_one_per_ticket` refuses a second active check-in, whoever reads first. The losing scan of a race
     raises `_CheckedInMeanwhile` and is tried again: it then answers `already_checked_in`."""
     now = timezone.now()
-    ticket = _ticket(event=event, secret=secret, registration_id=registration_id)
+    if ticket is _UNREAD:  # `ticket`: as checkin_perform read it to find the meeting
+        ticket = _ticket(secret=secret, registration_id=registration_id)
     # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code and
     # the answer tells nothing about them; the Scan row keeps the ticket, for the log.
     shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
@@ -208,15 +291,8 @@ def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan
     if result != Scan.Result.OK:
         _record(event=event, ticket=ticket, result=result, body=body, **scan_fields)
         return CheckinResult(result, HTTP_STATUS[result], body)
-    scan_pk, checkin_pk = reserve_pks(Scan, CheckIn)
-    scan = _scan(event=event, ticket=ticket, result=result, body=body, **scan_fields)
-    scan.pk = scan_pk
-    checkin = CheckIn(pk=checkin_pk, ticket=ticket, event=event, registration=ticket.registration, scan=scan,
-                      method=scan.method, checked_in_at=now)
     try:
-        insert_together(scan, checkin, lambda: audit_entry(
-            actor=scan_fields["staff"], action="event.checkin", obj=checkin, ip_address=scan_fields["ip"],
-            after={"ticket": ticket.pk, "method": scan.method, "device": scan.device, "scan": scan.pk}))
+        _check_in(event=event, ticket=ticket, body=body, now=now, **scan_fields)
     except IntegrityError as exc:
         if _lost_race(exc, ticket):
             raise _CheckedInMeanwhile from exc
@@ -231,7 +307,8 @@ def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan
 
 def checkin_perform(
     *,
-    event: EventPage,
+    event: EventPage | None = None,
+    event_id: int | None = None,
     secret: str = "",
     registration_id: int | None = None,
     staff,
@@ -245,9 +322,11 @@ def checkin_perform(
     longitude=None,
 ) -> CheckinResult:
     """Checks the ticket with `secret` (scanned) or of the registration `registration_id` (chosen from the
-    search) in at `event` and says how it went; never raises for bad input. A ticket whose doctor is outside
-    `staff`'s check-in scope (`checkin_scope`: a rep checks in only the doctors of their own quota) answers
-    `invalid`, as an unknown code does.
+    search) in at `event` and says how it went; never raises for bad input. Given `event_id` instead of `event`,
+    it checks that `staff` may work on site there (`access_event`, NotFound / PermissionDenied before anything
+    is written), taking the meeting from the ticket's read when it is the ticket's: no read of its own. A ticket
+    whose doctor is outside `staff`'s check-in scope (`checkin_scope`: a rep checks in only the doctors of their
+    own quota) answers `invalid`, as an unknown code does.
 
     Guarantees: one Scan row per attempt (none for a repeated nonce, which returns the first answer); at most
     one active CheckIn per ticket whatever the concurrency; on success the attendance credit (points rule
@@ -266,9 +345,16 @@ def checkin_perform(
         "ip": ip or None, "raw_input": raw,
         "latitude": _coordinate(latitude, 90), "longitude": _coordinate(longitude, 180),
     }
+    first_read = {}
+    if event is None:
+        ticket = _ticket(secret=secret, registration_id=registration_id)
+        event = access_event(user=staff, event_id=event_id, use=EventUse.ON_SITE,
+                             read=ticket.event if ticket is not None else None)
+        first_read = {"ticket": ticket}
     try:
         try:
-            return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
+            return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields,
+                            **first_read)
         except _CheckedInMeanwhile:  # the ticket was checked in by a concurrent scan: this one now says so
             return _attempt(event=event, secret=secret, registration_id=registration_id, scan_fields=scan_fields)
     except IntegrityError:

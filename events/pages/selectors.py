@@ -348,14 +348,16 @@ class EventUse(StrEnum):
     MANAGE_CHECKIN = "manage_checkin"  # the check-in dashboard, log, annulment and on-site code: staff
 
 
-def access_event(*, user, event_id, use: EventUse = EventUse.VIEW) -> EventPage:
+def access_event(*, user, event_id, use: EventUse = EventUse.VIEW, read: EventPage | None = None) -> EventPage:
     """The meeting `event_id` for `use`, or NotFound / PermissionDenied. The one access rule for meetings.
+    `read`: for ON_SITE and MANAGE_CHECKIN, the meeting as the caller read it already (with a scanned ticket):
+    checked, not read again.
 
     VIEW: live meetings (staff also reach drafts). Every live meeting page shows its title and how to become
     eligible, so its existence is no secret: who may register is decided by `event_eligibility` (403
     `not_eligible`), not by hiding the meeting. ON_SITE and MANAGE_CHECKIN: any meeting, for those allowed."""
     if use != EventUse.VIEW:
-        return _access_event_at_site(user=user, event_id=event_id, use=use)
+        return _access_event_at_site(user=user, event_id=event_id, use=use, read=read)
     try:
         event_id = int(event_id)
     except (TypeError, ValueError):
@@ -372,12 +374,15 @@ PAGE_PK_MAX = INT_PK_MAX  # beyond a page id's integer column there is no page
 _event_by_pk = Prepared(EventPage, lambda pk: EventPage.objects.filter(pk=pk)[:1], pk=int)
 
 
-def _access_event_at_site(*, user, event_id, use: EventUse) -> EventPage:
+def _access_event_at_site(*, user, event_id, use: EventUse, read: EventPage | None) -> EventPage:
     try:
         event_id = int(event_id)
     except (TypeError, ValueError):
         event_id = 0
-    event = _event_by_pk.first(pk=event_id) if 0 < event_id <= PAGE_PK_MAX else None
+    if read is not None and read.pk == event_id:
+        event = read
+    else:
+        event = _event_by_pk.first(pk=event_id) if 0 < event_id <= PAGE_PK_MAX else None
     if event is None:
         raise NotFound("not_found", _("There is no such meeting."))
     if use == EventUse.ON_SITE and not can_work_on_site(user, event):

@@ -21,6 +21,7 @@ from cms.reading.selectors import share_code_owner
 from engage.audit.models import AuditEntry
 from engage.audit.services import audit_entry, audit_log
 from engage.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from engage.core.inserts import require_columns
 from engage.core.jobs import enqueue_on_commit, outbox_flush_on_commit
 from engage.core.models import DeferredTask
 from engage.core.prepared import planned_cursor
@@ -453,10 +454,7 @@ def _register_statement() -> str:
                      "before", "after", "reason", "ip_address", "user_agent"],
         DeferredTask: ["name", "args", "kwargs", "error", "attempts", "created_at"],
     }
-    for model, columns in written.items():  # a column added to one of these tables must be written here too
-        expected = {f.column for f in model._meta.concrete_fields if not f.primary_key}
-        if set(columns) != expected:
-            raise RuntimeError(f"registration statement: {model.__name__} columns {sorted(expected ^ set(columns))}")
+    require_columns(written)
     # Table names from the models; every value a parameter.
     return f"""WITH seat AS (
     UPDATE "{quota}" SET "taken" = "taken" + 1 WHERE "id" = %(quota)s AND "taken" < "seats" RETURNING "id"

@@ -74,7 +74,10 @@ def test_ok_answers_201_with_the_doctor_card(event, staff_client, staff):
 
 
 def test_a_check_in_reads_once_and_writes_its_scan_check_in_and_audit_entry_in_one_statement(event, staff):
+    from engage.core.preload import user_preloaded  # the scanner as a request has them: with their roles
+
     ticket = ticket_for(event)
+    staff = user_preloaded(staff.pk)
     with CaptureQueriesContext(connection) as queries:
         result = checkin_perform(event=event, secret=ticket.secret, staff=staff, nonce="one-statement")
     assert result.status == "ok"
@@ -82,11 +85,46 @@ def test_a_check_in_reads_once_and_writes_its_scan_check_in_and_audit_entry_in_o
     writes = [sql for sql in statements if "INSERT" in sql]
     assert len(writes) == 1 and all(f'INSERT INTO "{table}"' in writes[0]
                                     for table in ("events_scan", "events_checkin", "audit_auditentry"))
-    reads = [sql for sql in statements if sql.startswith("SELECT") and "events_ticket" in sql]
-    assert len(reads) == 1  # the ticket, its doctor's card and its active check-in together
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    # the ticket, its doctor's card and its active check-in together; the keys are drawn by the write itself
+    assert len(reads) == 1 and "events_ticket" in reads[0], reads
+    assert len(statements) == 2, statements
     checkin = CheckIn.objects.get(ticket=ticket)
     entry = AuditEntry.objects.get(action="event.checkin", object_id=str(checkin.pk))
-    assert entry.after["scan"] == checkin.scan_id and entry.actor_id == staff.pk
+    assert entry.after == {"ticket": ticket.pk, "method": "api", "device": "", "scan": checkin.scan_id}
+    assert entry.actor_id == staff.pk and entry.object_repr == str(checkin)
+    scan = checkin.scan
+    assert (scan.result, scan.http_status, scan.nonce, scan.response) == ("ok", 201, "one-statement",
+                                                                         result.body)
+    assert scan.server_time == checkin.checked_in_at and checkin.credited_at is None
+
+
+def test_given_the_meetings_id_a_scan_takes_the_meeting_from_the_tickets_read(event, staff):
+    from engage.core.preload import user_preloaded  # the scanner as a request has them: with their roles
+
+    ticket = ticket_for(event)
+    staff = user_preloaded(staff.pk)
+    with CaptureQueriesContext(connection) as queries:
+        result = checkin_perform(event_id=event.pk, secret=ticket.secret, staff=staff, nonce="by-id")
+    assert result.status == "ok"
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 2 and '"events_eventpage"' in statements[0], statements  # ticket + meeting; write
+    assert CheckIn.objects.get(ticket=ticket).event_id == event.pk
+
+
+def test_given_the_meetings_id_another_meetings_ticket_is_wrong_event_and_strangers_are_refused(event, staff):
+    other = open_event()
+    ticket = ticket_for(other)
+    assert checkin_perform(event_id=event.pk, secret=ticket.secret, staff=staff).status == "wrong_event"
+    assert Scan.objects.get(ticket=ticket).event_id == event.pk
+    for who, code in ((make_doctor(), "forbidden"), (make_rep(), "forbidden")):
+        with pytest.raises(DomainError) as refused:
+            checkin_perform(event_id=event.pk, secret=ticket_for(event).secret, staff=who)
+        assert refused.value.code == code
+    with pytest.raises(DomainError) as missing:
+        checkin_perform(event_id=2**40, secret=ticket.secret, staff=staff)
+    assert missing.value.code == "not_found"
+    assert Scan.objects.count() == 1 and not CheckIn.objects.exists()  # the refusals wrote nothing
 
 
 def test_second_scan_is_409_with_the_first_time(event, staff_client):
