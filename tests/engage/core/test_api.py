@@ -75,6 +75,40 @@ def test_a_token_user_is_read_with_their_roles_in_the_statement_that_resolves_th
     assert not [q for q in queries if q["sql"].startswith('SELECT "auth_group"')]
 
 
+def test_a_scanners_token_is_resolved_once_per_moment_and_each_request_gets_its_own_user(client, token, doctor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from engage.core.authentication import _token_user
+
+    for _ in range(2):  # resolves it and writes its first use; then resolves it again with that time
+        assert client.get(ME, **bearer(token)).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert client.get(ME, **bearer(token)).json()["roles"] == ["doctor"]
+    assert not [q for q in queries if "wagtailcore_apitoken" in q["sql"]]  # remembered: no statement for it
+    first, second = _token_user(token), _token_user(token)
+    first.marked_by_this_request = True
+    assert first is not second and not hasattr(second, "marked_by_this_request") and second.pk == doctor.pk
+
+
+def test_a_revoked_token_stops_working_within_the_remembered_time(client, token, settings):
+    import time
+
+    from django.utils import timezone
+    from wagtail.models import APIToken
+
+    settings.ENGAGE_API_TOKEN_CACHE_SECONDS = 0.5
+    for _ in range(2):  # the second request's token is remembered
+        assert client.get(ME, **bearer(token)).status_code == 200
+    APIToken.objects.update(revoked_at=timezone.now())
+    assert client.get(ME, **bearer(token)).status_code == 200  # the documented delay
+    time.sleep(0.6)
+    assert client.get(ME, **bearer(token)).status_code == 401
+    settings.ENGAGE_API_TOKEN_CACHE_SECONDS = 0  # turned off: every request resolves its token
+    assert client.get(ME, **bearer(token)).status_code == 401
+
+
 def test_token_command_refuses_unknown_user():
     from django.core.management.base import CommandError
 
