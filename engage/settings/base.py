@@ -145,6 +145,8 @@ if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POO
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": float(env("DB_POOL_TIMEOUT", "10")),
     }
+# A resolved API token is remembered this long per process (engage.core.authentication); 0 turns it off.
+ENGAGE_API_TOKEN_CACHE_SECONDS = float(env("ENGAGE_API_TOKEN_CACHE_SECONDS", "2"))
 # Hot statements (engage.core.prepared.planned_cursor) are planned once per connection as prepared statements; the
 # ORM's own cursors bind on the client and never prepare, so this changes nothing else. DB_PREPARE=0 turns it off
 # (needed behind a pooler in transaction mode, which cannot keep prepared statements).
