@@ -74,7 +74,10 @@ def enqueue_coalesced(name: str, args: tuple | list = (), *, delay: float, windo
         if now - _coalesced.get(key, -math.inf) < window:
             return True
         _coalesced[key] = now
-    return enqueue_now(name, args, countdown=delay, defer=defer)
+    sent = enqueue_now(name, args, countdown=delay, defer=defer)
+    if not sent and not defer:
+        _coalesced.pop(key, None)  # neither sent nor kept for the resend: the next call tries again
+    return sent
 
 
 # The outbox: a service that writes its rows in one statement writes the task it owes as a `DeferredTask` row in

@@ -131,3 +131,16 @@ def test_beat_sweeps_check_ins_never_credited_every_ten_minutes():
     entry = settings.CELERY_BEAT_SCHEDULE["events-attendance-credit"]
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks and entry["schedule"] == 600.0
+
+
+def test_a_coalesced_send_neither_sent_nor_kept_is_tried_again_by_the_next_call(monkeypatch, celery_eager):
+    clock = [1000.0]
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(jobs, "_coalesced", {})
+    app.conf.task_always_eager = False
+    with broker(DEAD_BROKER):
+        assert enqueue_coalesced(SWEEP, (3,), delay=2.0, window=1.0, defer=False) is False
+        assert not DeferredTask.objects.exists()  # nothing kept (the outbox's rows wait for the beat instead)
+        clock[0] += 0.1
+        assert enqueue_coalesced(SWEEP, (3,), delay=2.0, window=1.0) is False  # not skipped: tried, and kept
+    assert list(DeferredTask.objects.values_list("args", flat=True)) == [[3]]
