@@ -26,8 +26,10 @@ def test_rep_opens_the_certificate_and_its_qr_verifies_valid(live_asgi_server, i
     page.goto(live_asgi_server + "/learning/certificates/")
     page.locator(f"[data-testid=certificate][data-certificate='{certificate.pk}'] a").click()
     page.wait_for_selector("[data-testid=certificate-page][data-status=valid]")
-    qr = page.locator("[data-testid=certificate-qr]")
-    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The QR is an image fetched after the page: wait for it to have loaded (a broken one never gets a width).
+    page.wait_for_function(
+        "() => { const img = document.querySelector('[data-testid=certificate-qr]');"
+        " return img && img.complete && img.naturalWidth > 0; }")
     pdf = page.request.get(live_asgi_server + page.locator("[data-testid=certificate-pdf]").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.screenshot(path=str(ARTIFACTS / "learning-certificate.png"))
