@@ -112,3 +112,12 @@ def sign_in(page, base_url, user) -> None:
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+
+
+def loaded_image_width(page, selector: str) -> int:
+    """Waits until the image has finished loading (images come after the page) and gives its natural width; a
+    broken image never finishes with a width, so the wait times out and the test fails."""
+    page.wait_for_function(
+        "selector => { const img = document.querySelector(selector);"
+        " return img && img.complete && img.naturalWidth > 0; }", arg=selector)
+    return page.eval_on_selector(selector, "img => img.naturalWidth")

@@ -13,7 +13,7 @@ from engage.messaging.models import OutboundMessage
 from members.accounts import demo as demo_data
 from members.accounts.models import User
 from members.profiles.models import DoctorProfile
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, loaded_image_width
 
 pytestmark = pytest.mark.e2e
 
@@ -89,9 +89,8 @@ def test_new_doctor_is_verified_by_staff(live_asgi_server, browser_page, tmp_pat
         staff.goto(base + "/admin/verification/")
         staff.locator(f"tr[data-profile-id='{profile.pk}'] [data-testid=verification-open]").click()
         staff.wait_for_url(re.compile(rf".*/admin/verification/{profile.pk}/$"))
-        image = staff.locator("[data-testid=verification-certificate] img")
-        image.wait_for()
-        assert staff.evaluate("img => img.naturalWidth", image.element_handle()) == 640  # served by the checked view
+        # served by the checked view
+        assert loaded_image_width(staff, "[data-testid=verification-certificate] img") == 640
         staff.screenshot(path=str(ARTIFACTS / "verification-03-admin-detail.png"), full_page=True)
         staff.locator("[data-testid=decision-verify]").click()
         staff.wait_for_url(re.compile(r".*/admin/verification/$"))

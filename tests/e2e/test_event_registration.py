@@ -4,14 +4,10 @@ My meetings; cancelling gives the seat back."""
 import pytest
 
 from events.registrations.models import Registration
-from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.e2e.conftest import ARTIFACTS, loaded_image_width, sign_in
 from tests.events.factories import make_doctor, make_event
 
 pytestmark = pytest.mark.e2e
-
-
-def _image_loaded(page, selector: str) -> bool:
-    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
 
 
 def test_verified_doctor_registers_and_sees_the_qr_ticket(live_asgi_server, browser_page):
@@ -29,13 +25,13 @@ def test_verified_doctor_registers_and_sees_the_qr_ticket(live_asgi_server, brow
     assert registration.status == "confirmed"
     assert page.inner_text("[data-testid=ticket-secret]").strip() == registration.ticket.secret
     assert "上海国际会议中心" in page.inner_text("[data-testid=ticket-venue]")
-    assert _image_loaded(page, "[data-testid=ticket-qr]")
+    assert loaded_image_width(page, "[data-testid=ticket-qr]") > 0
     page.screenshot(path=str(ARTIFACTS / "event-ticket.png"), full_page=True)
 
     # Back on the meeting page the box shows the confirmed registration with its QR; My meetings lists it.
     page.goto(live_asgi_server + event.url)
     page.wait_for_selector("[data-testid=registration-box][data-status=confirmed]")
-    assert _image_loaded(page, "[data-testid=registration-qr]")
+    assert loaded_image_width(page, "[data-testid=registration-qr]") > 0
     page.goto(live_asgi_server + "/members/me/")
     page.click("[data-testid=link-my-meetings]")
     page.wait_for_selector(f"[data-testid=my-meeting][data-event='{event.pk}'][data-status=confirmed]")

@@ -3,7 +3,7 @@ verification page (no sign-in) says the certificate is valid, with the rep's nam
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.e2e.conftest import ARTIFACTS, loaded_image_width, sign_in
 from tests.learning.quals import certify, make_course, make_rep
 
 pytestmark = pytest.mark.e2e
@@ -26,10 +26,7 @@ def test_rep_opens_the_certificate_and_its_qr_verifies_valid(live_asgi_server, i
     page.goto(live_asgi_server + "/learning/certificates/")
     page.locator(f"[data-testid=certificate][data-certificate='{certificate.pk}'] a").click()
     page.wait_for_selector("[data-testid=certificate-page][data-status=valid]")
-    # The QR is an image fetched after the page: wait for it to have loaded (a broken one never gets a width).
-    page.wait_for_function(
-        "() => { const img = document.querySelector('[data-testid=certificate-qr]');"
-        " return img && img.complete && img.naturalWidth > 0; }")
+    assert loaded_image_width(page, "[data-testid=certificate-qr]") > 0
     pdf = page.request.get(live_asgi_server + page.locator("[data-testid=certificate-pdf]").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.screenshot(path=str(ARTIFACTS / "learning-certificate.png"))
