@@ -31,24 +31,45 @@ def insert_once(obj: models.Model, *, key: str) -> bool:
             if model._default_manager.using(using).filter(**{key: getattr(obj, key)}).exists():
                 return False
             raise
-    meta = model._meta
-    fields = [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning) and not f.generated]
-    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [obj])
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = [meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    with connection.cursor() as cursor:
+    sql, params = _insert_statement(obj, using, on_conflict=OnConflict.IGNORE)
+    with planned_cursor(connection) as cursor:  # one text per model: planned once per connection
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         # DO NOTHING skips on any unique constraint: only the one on `key` means "already there".
         if model._default_manager.using(using).filter(**{key: getattr(obj, key)}).exists():
             return False
-        raise IntegrityError(f"{meta.label}: a unique constraint other than {key} refused the row")
+        raise IntegrityError(f"{model._meta.label}: a unique constraint other than {key} refused the row")
     obj.pk = row[0]
     obj._state.adding, obj._state.db = False, using
     return True
+
+
+_insert_texts: dict[tuple, str] = {}
+
+
+def _insert_statement(obj: models.Model, using: str, *, on_conflict=None) -> tuple[str, list]:
+    """`INSERT … RETURNING pk` of the unsaved `obj` with its parameters. The text is compiled by the ORM once per
+    model (compiling costs more than running it) and reused while every value is a plain value; a value that is an
+    expression, or a field with its own placeholder, is compiled afresh each time."""
+    model, meta, connection = type(obj), obj._meta, connections[using]
+    fields = [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning) and not f.generated]
+    key = (model, using, on_conflict)
+    if key in _insert_texts:
+        values = [field.pre_save(obj, True) for field in fields]
+        if not any(hasattr(value, "resolve_expression") for value in values):
+            return _insert_texts[key], [field.get_db_prep_save(value, connection=connection)
+                                        for field, value in zip(fields, values, strict=True)]
+    query = InsertQuery(model, on_conflict=on_conflict)
+    query.insert_values(fields, [obj])
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    values = [getattr(obj, field.attname) for field in fields]  # as pre_save left them
+    if len(params) == len(fields) and not any(hasattr(field, "get_placeholder") for field in fields) and not any(
+            hasattr(value, "resolve_expression") for value in values):
+        _insert_texts[key] = sql
+    return sql, list(params)
 
 
 def reserve_pks(*model_classes: type[models.Model], using: str = "default") -> list[int | None]:

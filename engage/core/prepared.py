@@ -73,6 +73,40 @@ def _preparing_cursor_classes():
     return PreparingCursor, DebugWrapper
 
 
+def returned_instances(model, cursor, rows: list, using: str = "default", *, statement: str = "") -> list:
+    """Instances of `model` from the rows of a hand-written statement that returned its columns (`RETURNING *`, or
+    any subset of them by column name): each value through its field's converters, as the ORM reads it. The
+    table's column order need not be the model's (a column added by a later migration comes last). `statement`
+    (its text) lets the columns be learnt once per statement instead of from every result's description."""
+    connection = connections[using]
+    key = (model, statement or tuple(column.name for column in cursor.description), using)
+    if key not in _returned_shapes:
+        columns = [column.name for column in cursor.description]
+        position = {name: index for index, name in enumerate(columns)}
+        # Model.from_db takes the values in the order of the model's fields
+        fields = [field for field in model._meta.concrete_fields if field.column in position]
+        order = [position[field.column] for field in fields]
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((index, column, found))
+        _returned_shapes[key] = ([field.attname for field in fields], order, converters)
+    names, order, converters = _returned_shapes[key]
+    found = []
+    for row in rows:
+        values = [row[index] for index in order]
+        for index, column, functions in converters:
+            for function in functions:
+                values[index] = function(values[index], column, connection)
+        found.append(model.from_db(using, names, values))
+    return found
+
+
+_returned_shapes: dict[tuple, tuple[list[str], list[int], list]] = {}
+
+
 def _stand_in(kind: type, ops):
     n = next(_numbers)
     if kind is int:

@@ -14,7 +14,8 @@ fresh OutboundMessage. `message.fallback_of` is set on the SMS the gateway enque
 reach its user (both carry the same `purpose`). A handler that raises is logged and does not stop the others.
 
 The batch sender gathers the outcomes of a batch (`outcomes_gathered()`) and reports them together when the batch
-ends: one query loads the messages and a `many` handler is called once for all of them.
+ends: one query loads the messages (none when the statement that changed them returned them) and a `many`
+handler is called once for all of them.
 """
 
 import logging
@@ -43,10 +44,18 @@ def unregister_outcome_handler(fn: Callable) -> None:
     _HANDLERS[:] = [(handler, many) for handler, many in _HANDLERS if handler is not fn]
 
 
-def _notify(message_ids: list[int]) -> None:
-    messages = list(OutboundMessage.objects.filter(pk__in=set(message_ids)).order_by("pk"))
+def _notify(message_ids: list[int], rows: dict | None = None) -> None:
+    """Calls the handlers with the messages as committed: the rows the change returned (`rows`, by id) where the
+    changing statement gave them, the others read in one query."""
+    rows = rows or {}
+    wanted = set(message_ids)
+    unread = wanted - set(rows)
+    messages = [rows[pk] for pk in wanted - unread]
+    if unread:
+        messages += list(OutboundMessage.objects.filter(pk__in=unread))
     if not messages:
         return
+    messages.sort(key=lambda message: message.pk)
     for handler, many in list(_HANDLERS):
         for argument in ([messages] if many else messages):
             try:
@@ -55,12 +64,16 @@ def _notify(message_ids: list[int]) -> None:
                 logger.exception("outcome handler %r failed for %r", handler, argument)
 
 
-def _committed(message_id: int) -> None:
+def _committed(message_id: int, row) -> None:
     gathered = getattr(_gathering, "ids", None)
     if gathered is not None:
         gathered.append(message_id)
+        if row is not None:
+            _gathering.rows[message_id] = row
+        else:  # a later change without its row: the handlers get the row as read then
+            _gathering.rows.pop(message_id, None)
     else:
-        _notify([message_id])
+        _notify([message_id], {message_id: row} if row is not None else None)
 
 
 @contextmanager
@@ -69,16 +82,18 @@ def outcomes_gathered():
     if getattr(_gathering, "ids", None) is not None:
         yield
         return
-    _gathering.ids = []
+    _gathering.ids, _gathering.rows = [], {}
     try:
         yield
     finally:
-        ids, _gathering.ids = _gathering.ids, None
+        ids, rows = _gathering.ids, _gathering.rows
+        _gathering.ids, _gathering.rows = None, {}
         if ids:
-            _notify(ids)
+            _notify(ids, rows)
 
 
-def outcome_changed(message_id: int, status: str) -> None:
-    """Schedules the handlers for after the current transaction commits (at once outside one)."""
+def outcome_changed(message_id: int, status: str, row=None) -> None:
+    """Schedules the handlers for after the current transaction commits (at once outside one). `row`: the message as
+    the change wrote it (a statement's RETURNING), which spares reading it again."""
     if status in REPORTED and _HANDLERS:
-        transaction.on_commit(lambda: _committed(message_id))
+        transaction.on_commit(lambda: _committed(message_id, row))

@@ -84,3 +84,23 @@ def test_insert_together_refuses_a_row_naming_an_unsaved_one():
     with pytest.raises(ValueError):
         insert_together(orphan)
     assert not EngagementEvent.objects.filter(source_key="orphan").exists()
+
+
+def test_a_models_insert_is_compiled_once_and_an_expression_value_still_lands():
+    from django.db.models.functions import Now
+
+    from engage.core.inserts import _insert_texts
+
+    doctor = make_doctor()
+    assert insert_once(_event(doctor, "c-1"), key="source_key")
+    texts = dict(_insert_texts)
+    assert any(key[0] is EngagementEvent for key in texts)
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_once(_event(doctor, "c-2", object_repr="第二"), key="source_key")
+    assert queries.captured_queries[0]["sql"] == texts[next(k for k in texts if k[0] is EngagementEvent)]
+    expression = EngagementEvent(doctor=doctor, kind=EngagementKind.MEETING_REGISTERED, source_key="c-3",
+                                 occurred_at=Now())
+    assert insert_once(expression, key="source_key")  # compiled afresh: the cached text has a plain placeholder
+    rows = {e.source_key: e for e in EngagementEvent.objects.filter(source_key__startswith="c-")}
+    assert set(rows) == {"c-1", "c-2", "c-3"} and rows["c-3"].occurred_at is not None
+    assert rows["c-2"].object_repr == "第二"

@@ -117,3 +117,26 @@ def test_with_prepared_statements_turned_off_the_query_is_sent_as_any_other(monk
     for _ in range(3):
         assert prepared.first(user_id=user.pk, email="nobody@example.invalid") == user
     assert not _prepared_statements_naming('"members_user"."email" = ')
+
+
+def test_returned_rows_become_the_instances_the_orm_reads_whatever_the_tables_column_order():
+    from engage.core.prepared import planned_cursor, returned_instances
+    from engage.messaging.models import OutboundMessage
+
+    message = OutboundMessage.objects.create(
+        channel="sms", recipient="+8613800138000", recipient_hash="h", template_key="t", params={"a": [1, "二"]},
+        secret_params='{"code": "1"}', idempotency_key="returned-1", provider_call_started_at=timezone.now())
+    with connection.cursor() as cursor:  # a table whose later migrations added columns at its end
+        cursor.execute("SELECT * FROM messaging_outboundmessage LIMIT 0")
+        table_order = [column.name for column in cursor.description]
+    model_order = [field.column for field in OutboundMessage._meta.concrete_fields]
+    assert table_order != model_order and sorted(table_order) == sorted(model_order)
+    with planned_cursor(connection) as cursor:
+        cursor.execute("UPDATE messaging_outboundmessage SET attempts = attempts + 1 WHERE id = %s RETURNING *",
+                       [message.pk])
+        [got] = returned_instances(OutboundMessage, cursor, cursor.fetchall())
+    expected = OutboundMessage.objects.get(pk=message.pk)
+    for field in OutboundMessage._meta.concrete_fields:
+        assert getattr(got, field.attname) == getattr(expected, field.attname), field.name
+    assert got.params == {"a": [1, "二"]} and got.recipient == "+8613800138000" and got.attempts == 1
+    assert not got._state.adding and got._state.db == "default"

@@ -58,20 +58,40 @@ def test_subprocess_worker_sends(fake_twilio, test_database_url):
 
 
 def test_killed_after_claim_before_provider_call_is_requeued_and_sent_once(fake_twilio, test_database_url,
-                                                                          deliver_outbox):
+                                                                          deliver_outbox, settings):
+    # A batch larger than the sends in flight takes the general path: claimed first, started group by group.
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 1
+    messages = [sms("x1"), sms("x2")]
+    assert run_worker([m.pk for m in messages], test_database_url, crash_at="after_claim") == 17
+    for message in messages:
+        message.refresh_from_db()
+        assert message.status == Status.SENDING and message.provider_call_started_at is None
+    assert fake_twilio.requests == []
+    # a duplicate delivery of the task while the rows are claimed does nothing
+    assert message_deliver_now(message_id=messages[0].pk).status == Status.SENDING
+    assert message_sweep() == {"requeued": 0, "unknown": 0, "dispatched": 0}  # inside the lease: left alone
+    assert message_sweep(now=after_lease())["requeued"] == 2
+    deliver_outbox(include_later=True)
+    for message in messages:
+        message.refresh_from_db()
+        assert message.status == Status.SENT and message.attempts == 1
+    assert len(fake_twilio.sent) == 2
+
+
+def test_killed_right_after_the_one_statement_claim_is_unknown_and_never_sent(fake_twilio, test_database_url,
+                                                                             deliver_outbox):
+    """A single message's task claims and start-marks it in one statement: a worker dying right after it leaves a
+    row whose call may have started, which the sweeper marks unknown and nobody sends again (staff may resend)."""
     message = sms()
     assert run_worker(message.pk, test_database_url, crash_at="after_claim") == 17
     message.refresh_from_db()
-    assert message.status == Status.SENDING and message.provider_call_started_at is None
-    assert fake_twilio.requests == []
-    # a duplicate delivery of the task while the row is claimed does nothing
-    assert message_deliver_now(message_id=message.pk).status == Status.SENDING
-    assert message_sweep() == {"requeued": 0, "unknown": 0, "dispatched": 0}  # inside the lease: left alone
-    assert message_sweep(now=after_lease())["requeued"] == 1
-    deliver_outbox(include_later=True)
+    assert message.status == Status.SENDING and message.provider_call_started_at is not None
+    assert message.attempts == 1 and fake_twilio.requests == []
+    assert message_deliver_now(message_id=message.pk).status == Status.SENDING  # a redelivered task: nothing
+    assert message_sweep(now=after_lease()) == {"requeued": 0, "unknown": 1, "dispatched": 0}
+    assert deliver_outbox(include_later=True) == 0
     message.refresh_from_db()
-    assert message.status == Status.SENT and message.attempts == 1
-    assert len(fake_twilio.sent) == 1
+    assert message.status == Status.UNKNOWN and fake_twilio.requests == []
 
 
 def test_killed_after_provider_call_becomes_unknown_and_is_never_resent(fake_twilio, test_database_url,

@@ -423,7 +423,9 @@ def test_several_sends_in_flight_each_settle_once_and_leave_commits_synchronous(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_right_after_claiming_a_batch(fake_twilio, test_database_url, batch_tasks, deliver_outbox):
+def test_a_worker_killed_right_after_claiming_a_batch(fake_twilio, test_database_url, batch_tasks, deliver_outbox,
+                                                     settings):
+    settings.ENGAGE_MESSAGING_SENDS_IN_FLIGHT = 2  # a batch larger than the sends in flight: claimed, then started
     ids = sorted(messages_enqueue_many([spec(i) for i in range(3)], dispatch=False).values())
     assert run_worker(ids, test_database_url, crash_at="after_claim") == 17
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {Status.SENDING}
