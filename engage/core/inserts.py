@@ -45,7 +45,44 @@ def insert_once(obj: models.Model, *, key: str) -> bool:
     return True
 
 
-_insert_texts: dict[tuple, str] = {}
+def insert_many_once(objs: list[models.Model], *, key: str, using: str = "default") -> dict:
+    """PostgreSQL: inserts the unsaved `objs` (one model) in ONE statement whose text does not depend on how many
+    there are (`INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT DO NOTHING`), so it is planned
+    once per connection and its values travel as arrays instead of thousands of parameters. Rows whose unique
+    `key` is already taken (or repeated among `objs`) are skipped. Returns {key value: pk} of the rows inserted;
+    their instances get their pk. Model signals are not sent (as for bulk_create)."""
+    if not objs:
+        return {}
+    model, meta, connection = type(objs[0]), objs[0]._meta, connections[using]
+    fields = [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning) and not f.generated]
+    if (model, using, "many") not in _insert_texts:
+        quote = connection.ops.quote_name
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        _insert_texts[(model, using, "many")] = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING "  # (names and types from the model)
+            f"RETURNING {quote(meta.pk.column)}, {quote(meta.get_field(key).column)}")
+    columns = [[] for _ in fields]
+    for obj in objs:
+        for column, field in zip(columns, fields, strict=True):
+            value = field.pre_save(obj, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"insert_many_once: {field.name} is an expression, not a value")
+            column.append(field.get_db_prep_save(value, connection=connection))
+    with planned_cursor(connection) as cursor:
+        cursor.execute(_insert_texts[(model, using, "many")], columns)
+        inserted = dict((value, pk) for pk, value in cursor.fetchall())
+    given = set()
+    for obj in objs:  # a key repeated among objs was written from its first occurrence (the arrays' order)
+        value = getattr(obj, key)
+        if value in inserted and value not in given:
+            given.add(value)
+            obj.pk = inserted[value]
+            obj._state.adding, obj._state.db = False, using
+    return inserted
+
+
+_insert_texts: dict[tuple, str] = {}  # (model, database, kind) -> statement
 
 
 def _insert_statement(obj: models.Model, using: str, *, on_conflict=None) -> tuple[str, list]:

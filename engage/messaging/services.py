@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from engage.audit.services import audit_log
 from engage.core.crypto import lookup_hash
 from engage.core.errors import DomainError, PermissionDenied
-from engage.core.inserts import insert_once
+from engage.core.inserts import insert_many_once, insert_once
 from engage.core.jobs import enqueue_on_commit
 from engage.core.prepared import planned_cursor, returned_instances
 from engage.core.roles import Capability, can
@@ -213,7 +213,8 @@ def _subscribe_grant_spend(message: OutboundMessage, template_id: str) -> None:
 
 
 def messages_enqueue_many(specs: list[MessageSpec], *, dispatch: bool = True) -> dict[str, int]:
-    """Records many messages with one INSERT per 1,000 (`ON CONFLICT DO NOTHING` on the idempotency key) and
+    """Records many messages in one statement on PostgreSQL (`insert_many_once`: an INSERT from one array per column;
+    one INSERT per 1,000 elsewhere), `ON CONFLICT DO NOTHING` on the idempotency key, and
     returns {idempotency key: message id} for all of them, new or existing. With `dispatch`, the new and still
     queued ones are handed to `messages_deliver` tasks of DELIVER_BATCH after commit; without it the caller
     delivers them (`messages_deliver_now`) after its commit, and the sweeper does if the caller dies first.
@@ -223,10 +224,19 @@ def messages_enqueue_many(specs: list[MessageSpec], *, dispatch: bool = True) ->
     if not rows:
         return {}
     keys = [row.idempotency_key for row in rows]
-    with transaction.atomic():
-        OutboundMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        found = {key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
-            idempotency_key__in=keys).values_list("idempotency_key", "pk", "status")}
+    if connection.vendor == "postgresql":
+        # One statement of one text for any number of rows; only keys that were there already are read back.
+        with transaction.atomic():
+            found = {key: (pk, Status.QUEUED) for key, pk in insert_many_once(rows, key="idempotency_key").items()}
+            if len(found) < len(set(keys)):
+                found.update({key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
+                    idempotency_key__in=[k for k in keys if k not in found]).values_list(
+                    "idempotency_key", "pk", "status")})
+    else:
+        with transaction.atomic():
+            OutboundMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+            found = {key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
+                idempotency_key__in=keys).values_list("idempotency_key", "pk", "status")}
     if dispatch:
         _dispatch_many([pk for pk, status in found.values() if status == Status.QUEUED])
     return {key: pk for key, (pk, _status) in found.items()}
@@ -514,6 +524,16 @@ def _unflushed_commit():
         yield
 
 
+CLAIM_SQL = (
+    'UPDATE "messaging_outboundmessage" SET "status" = %s, "claim_token" = %s, "claimed_at" = %s, '
+    '"provider_call_started_at" = NULL, "updated_at" = %s '
+    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed "
+    'WHERE "messaging_outboundmessage"."id" = ANY(%s::int8[]) AND "messaging_outboundmessage"."status" = %s '
+    'AND ("messaging_outboundmessage"."next_attempt_at" IS NULL '
+    'OR "messaging_outboundmessage"."next_attempt_at" <= %s) RETURNING "messaging_outboundmessage".*'
+)
+
+
 def _claim(message_ids: list[int], token: str, now: datetime) -> list[OutboundMessage]:
     """Marks the queued, due messages among `message_ids` `sending` under `token` and returns them, in one unflushed
     commit. A copy of the task claiming at once waits for the row locks, then finds the rows taken."""
@@ -525,16 +545,11 @@ def _claim(message_ids: list[int], token: str, now: datetime) -> list[OutboundMe
         return []
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # One round trip: UPDATE … RETURNING, its own transaction, committed without waiting for the disk.
-        sql = (
-            'UPDATE "messaging_outboundmessage" SET "status" = %s, "claim_token" = %s, "claimed_at" = %s, '
-            '"provider_call_started_at" = NULL, "updated_at" = %s '
-            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed "
-            'WHERE "messaging_outboundmessage"."id" = ANY(%s) AND "messaging_outboundmessage"."status" = %s '
-            'AND ("messaging_outboundmessage"."next_attempt_at" IS NULL '
-            'OR "messaging_outboundmessage"."next_attempt_at" <= %s) RETURNING "messaging_outboundmessage".*'
-        )
-        params = [Status.SENDING, token, now, now, ids, Status.QUEUED, now + timedelta(seconds=1)]
-        return sorted(OutboundMessage.objects.raw(sql, params), key=lambda m: m.pk)
+        with planned_cursor(connection) as cursor:  # planned once per connection; the ids sent as one array
+            cursor.execute(CLAIM_SQL, [Status.SENDING, token, now, now, ids, Status.QUEUED,
+                                       now + timedelta(seconds=1)])
+            messages = returned_instances(OutboundMessage, cursor, cursor.fetchall(), statement=CLAIM_SQL)
+        return sorted(messages, key=lambda m: m.pk)
     with _unflushed_commit():
         messages = list(OutboundMessage.objects.select_for_update().filter(due, pk__in=ids, status=Status.QUEUED)
                         .order_by("pk"))
@@ -545,17 +560,29 @@ def _claim(message_ids: list[int], token: str, now: datetime) -> list[OutboundMe
     return messages
 
 
+MARK_STARTED_SQL = (
+    'UPDATE "messaging_outboundmessage" SET "provider_call_started_at" = %s, "attempts" = "attempts" + 1, '
+    '"updated_at" = %s WHERE "id" = ANY(%s::int8[]) AND "status" = %s AND "claim_token" = %s RETURNING "id"'
+)
+
+
 def _mark_started(messages: list[OutboundMessage], token: str) -> list[OutboundMessage]:
     """Writes the start mark of `messages` in one UPDATE (inside the caller's transaction); returns those still
     claimed by `token` (the sweeper may have requeued one meanwhile: someone else sends it)."""
     if not messages:
         return []
     mark = timezone.now()
-    claimed = OutboundMessage.objects.filter(pk__in=[m.pk for m in messages], status=Status.SENDING,
-                                             claim_token=token)
-    count = claimed.update(provider_call_started_at=mark, attempts=F("attempts") + 1, updated_at=mark)
-    if count != len(messages):
-        still = set(claimed.filter(provider_call_started_at=mark).values_list("pk", flat=True))
+    ids = [m.pk for m in messages]
+    if connection.vendor == "postgresql":
+        with planned_cursor(connection) as cursor:
+            cursor.execute(MARK_STARTED_SQL, [mark, mark, ids, Status.SENDING, token])
+            still = {pk for (pk,) in cursor.fetchall()}
+    else:
+        claimed = OutboundMessage.objects.filter(pk__in=ids, status=Status.SENDING, claim_token=token)
+        count = claimed.update(provider_call_started_at=mark, attempts=F("attempts") + 1, updated_at=mark)
+        still = set(ids) if count == len(ids) else set(
+            claimed.filter(provider_call_started_at=mark).values_list("pk", flat=True))
+    if len(still) != len(messages):
         messages = [m for m in messages if m.pk in still]
     for message in messages:
         message.attempts += 1

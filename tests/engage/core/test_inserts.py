@@ -104,3 +104,23 @@ def test_a_models_insert_is_compiled_once_and_an_expression_value_still_lands():
     rows = {e.source_key: e for e in EngagementEvent.objects.filter(source_key__startswith="c-")}
     assert set(rows) == {"c-1", "c-2", "c-3"} and rows["c-3"].occurred_at is not None
     assert rows["c-2"].object_repr == "第二"
+
+
+def test_insert_many_once_writes_rows_from_arrays_and_skips_keys_already_there_or_repeated():
+    from engage.core.inserts import insert_many_once
+
+    doctor = make_doctor()
+    assert insert_once(_event(doctor, "m-0"), key="source_key")
+    rows = [_event(doctor, f"m-{i}", object_repr=f"第{i}", metadata={"n": [i, "二"]}) for i in range(4)]
+    rows.append(_event(doctor, "m-1"))  # the same key twice among the new rows
+    with CaptureQueriesContext(connection) as queries:
+        inserted = insert_many_once(rows, key="source_key")
+    assert len(queries.captured_queries) == 1 and "unnest(" in queries.captured_queries[0]["sql"]
+    assert set(inserted) == {"m-1", "m-2", "m-3"} and rows[0].pk is None and rows[4].pk is None
+    for row in rows[1:4]:
+        stored = EngagementEvent.objects.get(pk=row.pk)
+        assert stored.pk == inserted[stored.source_key]
+        assert stored.object_repr == row.object_repr and stored.metadata == row.metadata
+        assert stored.occurred_at == row.occurred_at and stored.doctor_id == doctor.pk
+    assert insert_many_once([_event(doctor, "m-2"), _event(doctor, "m-9")], key="source_key").keys() == {"m-9"}
+    assert insert_many_once([], key="source_key") == {}

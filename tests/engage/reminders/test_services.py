@@ -343,3 +343,31 @@ def test_every_enrolment_form_needs_a_birth_date_and_a_guardian_under_14(client,
     assert enrolled.status_code == 302
     patient = Patient.objects.get()
     assert patient.caregiver.is_guardian and patient.birth_date.isoformat() == child
+
+
+@pytest.mark.django_db
+def test_the_ticks_reachability_from_the_hashes_agrees_with_the_route_from_the_contact_details(make_patient):
+    """The minute tick decides from the look-up hashes alone (nothing decrypted) whether a dose can be sent; for
+    every contact and consent combination that is exactly when the reminder finds a route."""
+    from itertools import combinations
+
+    from django.utils import timezone
+
+    everything = {"programme", "health_information", "sms", "wechat"}
+    patients = [make_patient(), make_patient(openid="oBOTH-1", preferred_channel="wechat"),
+                make_patient(openid="oBOTH-2", preferred_channel="sms")]
+    opted_out = make_patient()
+    Patient.objects.filter(pk=opted_out.pk).update(opted_out_at=timezone.now())
+    opted_out.refresh_from_db()
+    no_mobile = make_patient(openid="oONLY-3", kinds=everything - {"sms"}, preferred_channel="wechat")
+    Patient.objects.filter(pk=no_mobile.pk).update(mobile="", mobile_hash="")
+    no_mobile.refresh_from_db()
+    checked = reachable = 0
+    for patient in [*patients, opted_out, no_mobile]:
+        lean = Patient.objects.only("opted_out_at", "mobile_hash", "openid_hash").get(pk=patient.pk)
+        for size in range(len(everything) + 1):
+            for kinds in map(set, combinations(sorted(everything), size)):
+                expected = services.patient_route(patient, kinds) is not None
+                assert services.patient_reachable(lean, kinds) is expected, (patient.pk, kinds)
+                checked, reachable = checked + 1, reachable + expected
+    assert checked == 80 and 0 < reachable < checked
