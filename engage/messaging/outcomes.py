@@ -14,8 +14,8 @@ fresh OutboundMessage. `message.fallback_of` is set on the SMS the gateway enque
 reach its user (both carry the same `purpose`). A handler that raises is logged and does not stop the others.
 
 The batch sender gathers the outcomes of a batch (`outcomes_gathered()`) and reports them together when the batch
-ends: one query loads the messages (none when the statement that changed them returned them) and a `many`
-handler is called once for all of them.
+ends: one query loads the messages (none when the change handed over the rows it wrote) and a `many` handler is
+called once for all of them.
 """
 
 import logging
@@ -45,8 +45,8 @@ def unregister_outcome_handler(fn: Callable) -> None:
 
 
 def _notify(message_ids: list[int], rows: dict | None = None) -> None:
-    """Calls the handlers with the messages as committed: the rows the change returned (`rows`, by id) where the
-    changing statement gave them, the others read in one query."""
+    """Calls the handlers with the messages as committed: the rows the change handed over (`rows`, by id), the others
+    read in one query."""
     rows = rows or {}
     wanted = set(message_ids)
     unread = wanted - set(rows)
@@ -94,6 +94,6 @@ def outcomes_gathered():
 
 def outcome_changed(message_id: int, status: str, row=None) -> None:
     """Schedules the handlers for after the current transaction commits (at once outside one). `row`: the message as
-    the change wrote it (a statement's RETURNING), which spares reading it again."""
+    the change left it (the claimed row with the change's values), which spares reading it again."""
     if status in REPORTED and _HANDLERS:
         transaction.on_commit(lambda: _committed(message_id, row))
