@@ -54,7 +54,7 @@ def insert_many_once(objs: list[models.Model], *, key: str, using: str = "defaul
     if not objs:
         return {}
     model, meta, connection = type(objs[0]), objs[0]._meta, connections[using]
-    fields = [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning) and not f.generated]
+    fields = _insert_fields(meta)
     if (model, using, "many") not in _insert_texts:
         quote = connection.ops.quote_name
         arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
@@ -85,12 +85,17 @@ def insert_many_once(objs: list[models.Model], *, key: str, using: str = "defaul
 _insert_texts: dict[tuple, str] = {}  # (model, database, kind) -> statement
 
 
+def _insert_fields(meta) -> list:
+    """The columns an INSERT writes: all but a key the database draws and generated ones."""
+    return [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning) and not f.generated]
+
+
 def _insert_statement(obj: models.Model, using: str, *, on_conflict=None) -> tuple[str, list]:
     """`INSERT … RETURNING pk` of the unsaved `obj` with its parameters. The text is compiled by the ORM once per
     model (compiling costs more than running it) and reused while every value is a plain value; a value that is an
     expression, or a field with its own placeholder, is compiled afresh each time."""
     model, meta, connection = type(obj), obj._meta, connections[using]
-    fields = [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning) and not f.generated]
+    fields = _insert_fields(meta)
     key = (model, using, on_conflict)
     if key in _insert_texts:
         values = [field.pre_save(obj, True) for field in fields]

@@ -224,19 +224,15 @@ def messages_enqueue_many(specs: list[MessageSpec], *, dispatch: bool = True) ->
     if not rows:
         return {}
     keys = [row.idempotency_key for row in rows]
-    if connection.vendor == "postgresql":
-        # One statement of one text for any number of rows; only keys that were there already are read back.
-        with transaction.atomic():
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # one statement of one text for any number of rows
             found = {key: (pk, Status.QUEUED) for key, pk in insert_many_once(rows, key="idempotency_key").items()}
-            if len(found) < len(set(keys)):
-                found.update({key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
-                    idempotency_key__in=[k for k in keys if k not in found]).values_list(
-                    "idempotency_key", "pk", "status")})
-    else:
-        with transaction.atomic():
+        else:
             OutboundMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-            found = {key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
-                idempotency_key__in=keys).values_list("idempotency_key", "pk", "status")}
+            found = {}
+        if missing := [key for key in keys if key not in found]:  # keys that were there already: read back
+            found.update({key: (pk, status) for key, pk, status in OutboundMessage.objects.filter(
+                idempotency_key__in=missing).values_list("idempotency_key", "pk", "status")})
     if dispatch:
         _dispatch_many([pk for pk, status in found.values() if status == Status.QUEUED])
     return {key: pk for key, (pk, _status) in found.items()}
@@ -633,6 +629,24 @@ def _claim_started(ids: list[int], token: str, now: datetime) -> list[OutboundMe
     return sorted(messages, key=lambda m: m.pk)
 
 
+def _tokens_for(messages: list[OutboundMessage]) -> tuple[list[OutboundMessage], float]:
+    """Takes a rate-limit token per message, in order, until a provider's bucket is empty: the messages that may
+    go now, and how long to wait before the next token (0 when all may go)."""
+    allowed, wait = [], 0.0
+    for message in messages:
+        if (wait := ratelimit.acquire(provider_key(message))) > 0:
+            break
+        allowed.append(message)
+    return allowed, wait
+
+
+def _give_back(messages: list[OutboundMessage], token: str, wait: float, **fields) -> None:
+    """Claimed messages the rate limit holds back go back to `queued` and are dispatched again shortly."""
+    delay = min(wait, 60.0) + random.random() * 0.5
+    given_back = [m.pk for m in messages if _requeue(m.pk, token, delay, dispatch=False, **fields)]
+    _dispatch_many(given_back, countdown=delay)
+
+
 def _deliver_at_once(ids: list[int], token: str, in_flight: int) -> tuple[int, list[int]]:
     """A task of at most `in_flight` messages on PostgreSQL, outside a transaction: claim and start mark in one
     statement, the calls, the outcomes in one more. Returns the calls made and the ids it did not take (capped,
@@ -643,16 +657,9 @@ def _deliver_at_once(ids: list[int], token: str, in_flight: int) -> tuple[int, l
     _crash_point("after_claim")
     taken = {message.pk for message in started}
     rest = [pk for pk in ids if pk not in taken]
-    sendable, wait = [], 0.0
-    for message in started:
-        if (wait := ratelimit.acquire(provider_key(message))) > 0:
-            break
-        sendable.append(message)
+    sendable, wait = _tokens_for(started)
     if wait > 0:  # the provider's bucket is empty: the others are given back unsent, the attempt not counted
-        delay = min(wait, 60.0) + random.random() * 0.5
-        given_back = [m.pk for m in started[len(sendable):]
-                      if _requeue(m.pk, token, delay, dispatch=False, attempts=F("attempts") - 1)]
-        _dispatch_many(given_back, countdown=delay)
+        _give_back(started[len(sendable):], token, wait, attempts=F("attempts") - 1)
     if sendable:
         _settle_alone(list(zip(sendable, _provider_calls(sendable), strict=True)), token)
     return len(sendable), rest
@@ -709,11 +716,7 @@ def _deliver_in_groups(message_ids: list[int], token: str, in_flight: int) -> in
     rest = messages
     try:
         while rest:
-            group, wait = [], 0.0
-            for message in rest[:in_flight]:
-                if (wait := ratelimit.acquire(provider_key(message))) > 0:
-                    break
-                group.append(message)
+            group, wait = _tokens_for(rest[:in_flight])
             alone = not pending and wait <= 0 and not any(_may_be_capped(m) for m in group)
             with nullcontext() if alone else transaction.atomic():  # alone: one UPDATE, its own transaction
                 _settle_many(pending, token)
@@ -726,9 +729,7 @@ def _deliver_in_groups(message_ids: list[int], token: str, in_flight: int) -> in
                         startable.append(message)
                 started = _mark_started(startable, token)
                 if wait > 0:  # the provider's bucket is empty: give the other claims back, try again shortly
-                    delay = min(wait, 60.0) + random.random() * 0.5
-                    given_back = [m.pk for m in rest[len(group):] if _requeue(m.pk, token, delay, dispatch=False)]
-                    _dispatch_many(given_back, countdown=delay)
+                    _give_back(rest[len(group):], token, wait)
             rest = rest[len(group):] if wait <= 0 else []
             # From here on the provider may have these messages: their outcomes are applied by the one-way
             # state machine alone (the sweeper never requeues a row whose provider call started).

@@ -919,10 +919,15 @@ def active_consents(patient_ids) -> dict[int, set[str]]:
     return kinds
 
 
+def _may_remind(patient: Patient, kinds: set[str]) -> bool:
+    """Not opted out, and the consents every reminder needs were given."""
+    return patient.opted_out_at is None and REQUIRED_KINDS <= kinds
+
+
 def patient_route(patient: Patient, kinds: set[str]) -> Route | None:
     """Where a patient's reminder goes: their preferred channel they consented to; WeChat with an SMS fallback
     only when they consented to SMS too. None: opted out, consent missing, or no consented channel."""
-    if patient.opted_out_at is not None or not REQUIRED_KINDS <= kinds:
+    if not _may_remind(patient, kinds):
         return None
     sms = patient.mobile if Kind.SMS in kinds and patient.mobile else ""
     wechat = patient.wechat_openid if Kind.WECHAT in kinds and patient.wechat_openid else ""
@@ -936,7 +941,7 @@ def patient_route(patient: Patient, kinds: set[str]) -> Route | None:
 def patient_reachable(patient: Patient, kinds: set[str]) -> bool:
     """Whether `patient_route` finds a route, answered from the look-up hashes (set with the contact details they
     stand for) without decrypting anything: the minute tick asks it of every due dose."""
-    if patient.opted_out_at is not None or not REQUIRED_KINDS <= kinds:
+    if not _may_remind(patient, kinds):
         return False
     return bool((Kind.SMS in kinds and patient.mobile_hash) or (Kind.WECHAT in kinds and patient.openid_hash))
 
