@@ -21,13 +21,16 @@ after the request left us ends in `unknown` and is never resent automatically. S
 (queued → sending → unknown → sent → delivered | undelivered | failed), so late or repeated reports change nothing.
 """
 
+import asyncio
+import atexit
 import json
 import logging
 import os
 import random
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -45,7 +48,7 @@ from engage.core.jobs import enqueue_on_commit
 from engage.core.prepared import planned_cursor, returned_instances
 from engage.core.roles import Capability, can
 from engage.messaging import conf, ratelimit
-from engage.messaging.backends import SendError, sms_backend
+from engage.messaging.backends import SendError, async_clients_close, sms_backend
 from engage.messaging.inbound import Inbound, handlers
 from engage.messaging.models import (
     FrequencyCap,
@@ -327,11 +330,35 @@ def _provider_call(message: OutboundMessage):
     goes wrong once the request may have left us is an unknown outcome (never resent)."""
     try:
         outcome = _call_provider(message)
-    except (SendError, DomainError) as exc:
-        outcome = exc
     except Exception as exc:
-        logger.exception("provider call for message %s failed unexpectedly", message.pk)
-        outcome = SendError("internal_error", f"{type(exc).__name__}: {exc}"[:500], kind=SendError.UNKNOWN)
+        outcome = _failure(message, exc)
+    _crash_point("after_provider_call")
+    return outcome
+
+
+def _failure(message: OutboundMessage, exc: Exception):
+    """The outcome a provider call that raised `exc` ends with (call it in the `except` block)."""
+    if isinstance(exc, SendError | DomainError):
+        return exc
+    logger.exception("provider call for message %s failed unexpectedly", message.pk)
+    return SendError("internal_error", f"{type(exc).__name__}: {exc}"[:500], kind=SendError.UNKNOWN)
+
+
+def _async_send(message: OutboundMessage):
+    """The backend's coroutine for this message's call, when it has one (twilio's asynchronous client)."""
+    return getattr(sms_backend(), "send_async", None) if message.channel == Channel.SMS else None
+
+
+async def _provider_call_async(message: OutboundMessage, pool: ThreadPoolExecutor | None):
+    """`_provider_call` in the sender's event loop: natively where the backend can, else in a sender thread."""
+    send = _async_send(message)
+    if send is None:
+        return await asyncio.get_running_loop().run_in_executor(pool, _provider_call_in_thread, message)
+    try:
+        outcome = await send(message.recipient, message.template_key, message.send_params(), message.language,
+                             idempotency_key=message.idempotency_key, callback_query=f"m={message.pk}")
+    except Exception as exc:
+        outcome = _failure(message, exc)
     _crash_point("after_provider_call")
     return outcome
 
@@ -603,12 +630,43 @@ def _provider_call_in_thread(message: OutboundMessage):
         connections.close_all()  # a provider that touched the database must not leave a connection per thread
 
 
+_sending: tuple[int, asyncio.AbstractEventLoop] | None = None  # (pid, loop): threads do not survive a fork
+_sending_lock = threading.Lock()
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """The process's event loop for provider calls in flight, running in a thread of its own: the asynchronous
+    clients (and their open connections) live there for the life of the process, whichever thread asks."""
+    global _sending
+    with _sending_lock:
+        if _sending is None or _sending[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="engage-send-loop", daemon=True).start()
+            _sending = (os.getpid(), loop)
+            atexit.register(_sender_loop_close, os.getpid(), loop)
+        return _sending[1]
+
+
+def _sender_loop_close(pid: int, loop: asyncio.AbstractEventLoop) -> None:
+    """At exit: the open connections are closed in their loop, which then stops."""
+    if pid == os.getpid() and loop.is_running():
+        with suppress(Exception):
+            asyncio.run_coroutine_threadsafe(async_clients_close(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+
+
 def _provider_calls(messages: list[OutboundMessage]) -> list:
-    """The outcomes of `messages`' provider calls, made at once (one thread each; the backends keep one HTTP
-    connection per thread) — one call is made in this thread."""
+    """The outcomes of `messages`' provider calls, made at once in the process's sender loop: SMS on twilio's
+    asynchronous client (one connection per call in flight, kept open), other channels in sender threads (their
+    clients are synchronous). A single call is made in this thread with the synchronous client."""
     if len(messages) <= 1:
         return [_provider_call(message) for message in messages]
-    return list(_sender_pool(len(messages)).map(_provider_call_in_thread, messages))
+    pool = None if all(_async_send(m) for m in messages) else _sender_pool(len(messages))
+
+    async def at_once():
+        return await asyncio.gather(*(_provider_call_async(message, pool) for message in messages))
+
+    return asyncio.run_coroutine_threadsafe(at_once(), _sender_loop()).result()
 
 
 CLAIM_STARTED_SQL = (

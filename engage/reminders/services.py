@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import BooleanField, Case, DateTimeField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -1004,13 +1005,14 @@ def doses_dispatch(*, now: datetime | None = None, batch: int = BATCH, max_batch
     grace = _setting("REMINDERS_GRACE", GRACE)
     result = DispatchResult()
     batches = 0
+    after: tuple[datetime, int] | None = None  # (due_at, id) of the last dose claimed: the next batch starts past it
     while max_batches is None or batches < max_batches:
         batches += 1
         queued_ids: list[int] = []
         with transaction.atomic():
             doses = list(
-                DoseEvent.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=DoseEvent.Status.SCHEDULED, due_at__lte=now)
+                _scheduled_past(after).select_for_update(skip_locked=True, of=("self",))
+                .filter(due_at__lte=now)
                 .select_related("patient", "plan")
                 # Whether a dose can be sent is read from the look-up hashes: no contact detail is decrypted here.
                 .defer("patient__name", "patient__mobile", "patient__wechat_openid")
@@ -1044,8 +1046,23 @@ def doses_dispatch(*, now: datetime | None = None, batch: int = BATCH, max_batch
             dose_reminders_enqueue(dose_ids=queued_ids)
         if len(doses) < batch:
             break
+        after = (doses[-1].due_at, doses[-1].pk)
     result.recovered = doses_recover(now=now, fan_out=fan_out)
     return result
+
+
+def _scheduled_past(after: tuple[datetime, int] | None):
+    """Scheduled doses in the claim's (due_at, id) order, past `after` when given. Each batch starts where the last
+    ended instead of at the start of the index: the entries of doses claimed a moment ago stay in the index until
+    vacuum, and while other transactions are open (the fan-out tasks, a second tick) every scan from the start
+    visited each of them again — 0.4 s per batch of 500 by the end of 100,000 doses. A dose skipped because it was
+    locked is left to the next minute's tick."""
+    doses = DoseEvent.objects.filter(status=DoseEvent.Status.SCHEDULED)
+    if after is None:
+        return doses
+    table = DoseEvent._meta.db_table
+    return doses.filter(RawSQL(f'("{table}"."due_at", "{table}"."id") > (%s, %s)', after,  # noqa: S611  (no input)
+                               output_field=BooleanField()))
 
 
 def dose_reminders_enqueue(*, dose_ids: list[int], deliver_here: bool = False) -> int:

@@ -191,7 +191,10 @@ def measure(n: str) -> dict:
             reminders_tick_task.apply_async(queue=queue)
         deadline = time.monotonic() + HANDOVER_TIMEOUT_S
         while time.monotonic() < deadline:
-            if doses.filter(message__sent_at__isnull=False).count() >= n or worker.poll() is not None:
+            # The fake's own count first: the measuring must not load the database it measures (counting the
+            # sent doses is a join over every dose, 0.4 s of database time by 100,000, every 2 s).
+            if worker.poll() is not None or (
+                    len(fake.sent) >= n and doses.filter(message__sent_at__isnull=False).count() >= n):
                 break
             time.sleep(2)
     finally:

@@ -27,6 +27,7 @@ class Recorded:
 class FakeServer:
     def __init__(self):
         self.requests: list[Recorded] = []
+        self.connections: set[tuple] = set()  # the clients' (address, port): one per connection they opened
         self._script: list = []
         self._lock = threading.Lock()
         self._release = threading.Event()
@@ -61,6 +62,7 @@ class FakeServer:
                         pass
                 with fake._lock:
                     fake.requests.append(recorded)
+                    fake.connections.add(self.client_address)
                 status, payload = fake.respond(recorded)
                 content_type = "application/json"
                 headers = {}
@@ -82,7 +84,10 @@ class FakeServer:
 
             do_GET = do_POST = _handle
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # clients with many calls in flight connect at once (socketserver's 5 drops some)
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
