@@ -412,6 +412,10 @@ def _settle_many(pending: list[tuple], claim_token: str) -> None:
         outcome_changed(pk, Status.SENT)
 
 
+# Statements that pick their rows by id say so to the planner: the other conditions sit inside `( … ) IS TRUE`, which
+# no index can serve. In a burst (100,000 reminders in a minute) the statistics lag far behind the statuses: the
+# planner took `status = 'sending'` for a hundred rows and scanned 27,000 entries of the status index beside the
+# primary key, 4 ms for a start mark of 8 messages instead of 0.1.
 SENT_FROM = [s for s, rank in RANK.items() if rank < RANK[Status.SENT] and s not in FINAL]
 # The provider took these messages: `sent`, with the provider's ids, secrets erased; rows a status report (or the
 # sweeper) moved past `sent` meanwhile are left alone. One statement, planned once per connection.
@@ -419,7 +423,7 @@ MARK_SENT_SQL = (
     'UPDATE "messaging_outboundmessage" AS m SET "status" = %s, '
     '"provider_message_id" = (%s::text[])[array_position(%s::int8[], m."id"::int8)], "error_code" = \'\', '
     '"error_message" = \'\', "claim_token" = \'\', "secret_params" = \'\', "sent_at" = %s, "updated_at" = %s{relaxed} '
-    'WHERE m."id" = ANY(%s::int8[]) AND m."status" = ANY(%s) RETURNING m."id"'
+    'WHERE m."id" = ANY(%s::int8[]) AND (m."status" = ANY(%s)) IS TRUE RETURNING m."id"'
 )
 # Outside a transaction the statement's own commit does not wait for the disk (see `_unflushed_commit`).
 RELAXED = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
@@ -551,9 +555,9 @@ CLAIM_SQL = (
     'UPDATE "messaging_outboundmessage" SET "status" = %s, "claim_token" = %s, "claimed_at" = %s, '
     '"provider_call_started_at" = NULL, "updated_at" = %s '
     "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed "
-    'WHERE "messaging_outboundmessage"."id" = ANY(%s::int8[]) AND "messaging_outboundmessage"."status" = %s '
+    'WHERE "messaging_outboundmessage"."id" = ANY(%s::int8[]) AND ("messaging_outboundmessage"."status" = %s '
     'AND ("messaging_outboundmessage"."next_attempt_at" IS NULL '
-    'OR "messaging_outboundmessage"."next_attempt_at" <= %s) RETURNING "messaging_outboundmessage".*'
+    'OR "messaging_outboundmessage"."next_attempt_at" <= %s)) IS TRUE RETURNING "messaging_outboundmessage".*'
 )
 
 
@@ -585,7 +589,7 @@ def _claim(message_ids: list[int], token: str, now: datetime) -> list[OutboundMe
 
 MARK_STARTED_SQL = (
     'UPDATE "messaging_outboundmessage" SET "provider_call_started_at" = %s, "attempts" = "attempts" + 1, '
-    '"updated_at" = %s WHERE "id" = ANY(%s::int8[]) AND "status" = %s AND "claim_token" = %s RETURNING "id"'
+    '"updated_at" = %s WHERE "id" = ANY(%s::int8[]) AND ("status" = %s AND "claim_token" = %s) IS TRUE RETURNING "id"'
 )
 
 
@@ -672,8 +676,8 @@ def _provider_calls(messages: list[OutboundMessage]) -> list:
 CLAIM_STARTED_SQL = (
     'UPDATE "messaging_outboundmessage" SET "status" = %s, "claim_token" = %s, "claimed_at" = %s, '
     '"provider_call_started_at" = %s, "attempts" = "attempts" + 1, "updated_at" = %s '
-    'WHERE "id" = ANY(%s::int8[]) AND "status" = %s AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= %s) '
-    'AND NOT ("category" = ANY(%s) AND "user_id" IS NOT NULL) RETURNING *'
+    'WHERE "id" = ANY(%s::int8[]) AND ("status" = %s AND ("next_attempt_at" IS NULL OR "next_attempt_at" <= %s) '
+    'AND NOT ("category" = ANY(%s) AND "user_id" IS NOT NULL)) IS TRUE RETURNING *'
 )
 
 

@@ -568,10 +568,13 @@ LINK_MESSAGES_SQL = (
     'UPDATE "reminders_doseevent" AS d SET "message_id" = v.message_id, "updated_at" = %s '
     "FROM unnest(%s::int8[], %s::int8[]) AS v(id, message_id) WHERE d.\"id\" = v.id"
 )
-DOSES_SENT_SQL = (  # by message_id = ANY: the generic plan of a join to unnest scanned the whole table
+# By message_id = ANY (the generic plan of a join to unnest scanned the whole table), the status check inside
+# `( … ) IS TRUE` so that no status index can serve it: with the statistics behind a burst's statuses the planner
+# otherwise scanned the open doses' partial index (25,000 entries) for every 100 reminders sent.
+DOSES_SENT_SQL = (
     'UPDATE "reminders_doseevent" AS d SET "status" = %s, '
     '"sent_at" = COALESCE((%s::timestamptz[])[array_position(%s::int8[], d."message_id")], %s), "updated_at" = %s '
-    'WHERE d."message_id" = ANY(%s::int8[]) AND d."status" = %s'
+    'WHERE d."message_id" = ANY(%s::int8[]) AND (d."status" = %s) IS TRUE'
 )
 
 
@@ -1076,9 +1079,11 @@ def dose_reminders_enqueue(*, dose_ids: list[int], deliver_here: bool = False) -
     with transaction.atomic():
         # A blocking lock in id order, not SKIP LOCKED: a claiming tick may hold these rows for a moment, and a copy
         # of this task running at once is waited for, after which its linked doses no longer match.
-        doses = list(DoseEvent.objects.select_for_update(of=("self",))
-                     .filter(pk__in=dose_ids, status=DoseEvent.Status.QUEUED, message__isnull=True)
-                     .select_related("patient", "plan").defer("patient__name").order_by("pk"))  # name: not sent
+        # Picked by id alone and checked here: with the statistics behind a burst's statuses, filtering status and
+        # message in the statement had the planner scan 200,000 `message_id IS NULL` index entries per chunk.
+        doses = [dose for dose in DoseEvent.objects.select_for_update(of=("self",)).filter(pk__in=dose_ids)
+                 .select_related("patient", "plan").defer("patient__name").order_by("pk")  # name: not sent
+                 if dose.status == DoseEvent.Status.QUEUED and dose.message_id is None]
         kinds = active_consents({d.patient_id for d in doses})
         specs, cancelled = {}, []
         for dose in doses:
