@@ -1,6 +1,8 @@
 """Several provider calls in flight at once: SMS on twilio's asynchronous client (aiohttp) in the sender's event
 loop, other channels in sender threads — each message settled by the answer to its own request."""
 
+import logging
+
 import pytest
 
 from engage.messaging.models import OutboundMessage
@@ -68,3 +70,15 @@ def test_the_asynchronous_client_keeps_its_connections_between_batches(batch_tas
         assert messages_deliver_now(message_ids=ids) == 4
     assert len(fake_twilio.sent) == 12
     assert len(fake_twilio.connections) <= 4  # one per call in flight, reused by the next batches
+
+
+@pytest.mark.django_db
+def test_twilio_request_logging_stays_quiet_at_the_production_level(fake_twilio, caplog):
+    """Twilio's clients log every request's URL and headers at INFO; at the level production runs (INFO) nothing of
+    it reaches the log, while their warnings would."""
+    from engage.messaging.backends import sms_backend
+
+    caplog.set_level(logging.INFO)  # the root level production runs at; the twilio loggers keep their own
+    sms_backend().send("+8613800138000", "test_reminder", PARAMS)
+    assert fake_twilio.sent and not [r for r in caplog.records if r.name.startswith("twilio")]
+    assert logging.getLogger("twilio.async_http_client").isEnabledFor(logging.WARNING)
