@@ -9,8 +9,9 @@ DEFAULTS = {
     "ENGAGE_PROVIDER_TIMEOUT": 10.0,  # seconds; a read timeout means the outcome is unknown
     "ENGAGE_SMS_VALIDITY_SECONDS": 4 * 3600,  # Twilio drops an SMS still queued after this
     "ENGAGE_MESSAGE_MAX_ATTEMPTS": 5,
-    # provider calls one delivery task makes at once (threads; each keeps its HTTP connection open). A worker that
-    # dies mid-batch leaves at most this many messages `unknown` (started, outcome not recorded; never resent).
+    # provider calls one delivery task makes at once (SMS in the process's sender event loop on twilio's asynchronous
+    # client, WeChat in sender threads; connections kept open). A worker that dies mid-batch leaves at most this
+    # many messages `unknown` (started, outcome not recorded; never resent).
     "ENGAGE_MESSAGING_SENDS_IN_FLIGHT": 8,
     "ENGAGE_MESSAGE_RETRY_BASE_SECONDS": 30.0,
     "ENGAGE_MESSAGE_RETRY_MAX_SECONDS": 3600.0,

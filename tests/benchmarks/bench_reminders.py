@@ -11,7 +11,7 @@ the same number of outbox rows.
 The pipeline under test: the minute tick claims due doses 500 at a time (`FOR UPDATE SKIP LOCKED`) and fans them
 out as tasks of 100; each task writes its 100 reminders with one INSERT, links them with one UPDATE, then sends
 them from the same worker (one claim for the batch; groups of ENGAGE_MESSAGING_SENDS_IN_FLIGHT started in one
-commit and sent at once, one thread per call).
+commit and sent at once on twilio's asynchronous client in the process's sender loop).
 
 Needs PostgreSQL and Redis. The database is the runner's DATABASE_URL when it is PostgreSQL, else a scratch database
 (created, migrated, dropped); Redis is REDIS_URL, else redis://127.0.0.1:6379/15, with a queue of its own so no
