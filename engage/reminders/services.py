@@ -1064,8 +1064,9 @@ def _scheduled_past(after: tuple[datetime, int] | None):
     if after is None:
         return doses
     table = DoseEvent._meta.db_table
-    return doses.filter(RawSQL(f'("{table}"."due_at", "{table}"."id") > (%s, %s)', after,  # noqa: S611  (no input)
-                               output_field=BooleanField()))
+    due_at = DoseEvent._meta.get_field("due_at").get_db_prep_value(after[0], connection)  # as stored (SQLite: text)
+    return doses.filter(RawSQL(f'("{table}"."due_at", "{table}"."id") > (%s, %s)',  # noqa: S611  (no input)
+                               (due_at, after[1]), output_field=BooleanField()))
 
 
 def dose_reminders_enqueue(*, dose_ids: list[int], deliver_here: bool = False) -> int:

@@ -261,3 +261,13 @@ def test_quiet_hours_have_both_ends_or_none(programme):
         programme.full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
         programme.save()
+
+
+@pytest.mark.django_db
+def test_batches_claim_every_dose_when_many_share_one_due_time(make_patient, make_plan, recorded_deliveries):
+    """Each batch starts past the last one's (due_at, id): doses due at the same moment are ordered by id."""
+    patient = make_patient()
+    doses = [dose_at(patient, make_plan(patient, times=["08:00"], drug=f"药{i}"), NOW) for i in range(5)]
+    result = doses_dispatch(now=NOW + timedelta(seconds=20), batch=2)
+    assert result.queued == 5
+    assert set(DoseEvent.objects.filter(pk__in=[d.pk for d in doses]).values_list("status", flat=True)) == {S.QUEUED}
