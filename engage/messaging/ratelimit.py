@@ -1,6 +1,8 @@
 """A token bucket per provider in Redis, shared by every worker process (one Lua script, atomic on the server).
 
 `acquire(provider)` returns 0.0 when a token was taken, else the seconds to wait before one is available.
+`acquire_up_to(provider, n)` takes as many of `n` tokens as the bucket holds, in one round trip: a group of messages
+sent at once asks once, not once per message (100,000 reminders: 6,000 round trips instead of 100,000).
 Without REDIS_URL (the embedded default) nothing is limited.
 """
 
@@ -10,11 +12,14 @@ from django.conf import settings
 
 from engage.messaging import conf
 
-# KEYS[1] bucket; ARGV rate (tokens/s), burst, requested. Uses the server clock so all workers agree.
+# KEYS[1] bucket; ARGV rate (tokens/s), burst, requested, partial (1: take what there is). Returns {granted, wait}:
+# `wait` the seconds until the next token when fewer than requested were granted. Uses the server clock so all
+# workers agree.
 LUA_BUCKET_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local requested = tonumber(ARGV[3])
+local partial = ARGV[4] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -22,15 +27,20 @@ local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
 if tokens == nil then tokens = burst; ts = now end
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local granted = 0
 local wait = 0
 if tokens >= requested then
-  tokens = tokens - requested
-else
-  wait = (requested - tokens) / rate
+  granted = requested
+elseif partial then
+  granted = math.floor(tokens)
+end
+tokens = tokens - granted
+if granted < requested then
+  wait = ((partial and 1 or requested) - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return tostring(wait)
+return {granted, tostring(wait)}
 """
 
 
@@ -56,14 +66,25 @@ def bucket_key(provider: str) -> str:
     return f"engage:ratelimit:{provider}"
 
 
-def acquire(provider: str, tokens: int = 1) -> float:
+def _take(provider: str, tokens: int, partial: bool) -> tuple[int, float]:
     limit = conf.get("ENGAGE_MESSAGING_RATE_LIMITS").get(provider)
     url = getattr(settings, "REDIS_URL", "") or ""
     if not limit or not url:
-        return 0.0
+        return tokens, 0.0
     rate, burst = limit
-    wait = float(_script(url)(keys=[bucket_key(provider)], args=[rate, burst, tokens]))
-    return wait
+    granted, wait = _script(url)(keys=[bucket_key(provider)], args=[rate, burst, tokens, int(partial)])
+    return int(granted), float(wait)
+
+
+def acquire(provider: str, tokens: int = 1) -> float:
+    """Takes `tokens` at once or none: 0.0 when taken, else the seconds until there are that many."""
+    return _take(provider, tokens, partial=False)[1]
+
+
+def acquire_up_to(provider: str, tokens: int) -> tuple[int, float]:
+    """Takes as many of `tokens` as the bucket holds: (taken, seconds until the next token when fewer were taken,
+    else 0.0)."""
+    return _take(provider, tokens, partial=True)
 
 
 def reset(provider: str) -> None:

@@ -693,13 +693,16 @@ def _claim_started(ids: list[int], token: str, now: datetime) -> list[OutboundMe
 
 def _tokens_for(messages: list[OutboundMessage]) -> tuple[list[OutboundMessage], float]:
     """Takes a rate-limit token per message, in order, until a provider's bucket is empty: the messages that may
-    go now, and how long to wait before the next token (0 when all may go)."""
-    allowed, wait = [], 0.0
-    for message in messages:
-        if (wait := ratelimit.acquire(provider_key(message))) > 0:
-            break
-        allowed.append(message)
-    return allowed, wait
+    go now, and how long to wait before the next token (0 when all may go). One request per provider for the
+    group; tokens taken for messages behind the first one held back are not used (the bucket is never overdrawn)."""
+    keys = [provider_key(message) for message in messages]
+    taken = {key: ratelimit.acquire_up_to(key, keys.count(key)) for key in dict.fromkeys(keys)}
+    left = {key: granted for key, (granted, _wait) in taken.items()}
+    for i, key in enumerate(keys):
+        if left[key] == 0:
+            return messages[:i], max(taken[key][1], 0.001)
+        left[key] -= 1
+    return messages, 0.0
 
 
 def _give_back(messages: list[OutboundMessage], token: str, wait: float, **fields) -> None:

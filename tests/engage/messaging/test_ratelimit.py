@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis.commands.core
 from django.conf import settings as django_settings
 
 from engage.messaging import ratelimit
 from engage.messaging.models import OutboundMessage
-from engage.messaging.services import message_deliver_now, message_enqueue
+from engage.messaging.services import message_deliver_now, message_enqueue, messages_deliver_now
 from tests.engage.messaging.fixtures_templates import PARAMS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,3 +59,32 @@ def test_empty_bucket_reschedules_instead_of_sending(fake_twilio, settings):
     assert held.attempts == 0 and held.next_attempt_at is not None and held.provider_call_started_at is None
     assert len(fake_twilio.sent) == 2
     assert held.status == OutboundMessage.Status.QUEUED
+
+
+def test_a_group_takes_what_the_bucket_holds_in_one_request(settings):
+    settings.ENGAGE_MESSAGING_RATE_LIMITS = SLOW
+    assert ratelimit.acquire_up_to("sms", 3) == (3, 0.0)
+    granted, wait = ratelimit.acquire_up_to("sms", 4)  # two left of the burst of five
+    assert granted == 2 and wait > 3600  # the next token, about three hours away at this rate
+    assert ratelimit.acquire_up_to("sms", 1)[0] == 0
+    assert ratelimit.acquire("wechat", 4) > 0 and ratelimit.acquire_up_to("wechat", 4)[0] == 3  # all or none
+    assert ratelimit.acquire_up_to("outbox", 500) == (500, 0.0)  # no limit configured
+
+
+@pytest.mark.django_db
+def test_a_group_in_flight_sends_as_many_as_the_bucket_holds_and_gives_back_the_rest(fake_twilio, settings,
+                                                                                      monkeypatch):
+    settings.ENGAGE_MESSAGING_RATE_LIMITS = {"sms": (0.0001, 3)}
+    ids = [message_enqueue(channel="sms", to=f"+861380013801{i}", template_key="test_reminder", params=PARAMS,
+                           idempotency_key=f"rlg{i}").pk for i in range(5)]
+    assert message_deliver_now(message_id=ids[0]).status == "sent"  # one token of three
+    requests = []  # the Redis client's script calls (the library's, watched, not replaced)
+    call = redis.commands.core.Script.__call__
+    monkeypatch.setattr(redis.commands.core.Script, "__call__",
+                        lambda script, *args, **kwargs: requests.append(kwargs) or call(script, *args, **kwargs))
+    assert messages_deliver_now(message_ids=ids[1:]) == 2
+    assert len(requests) == 1  # one request for the group of four, not one per message
+    rows = {m.pk: m for m in OutboundMessage.objects.filter(pk__in=ids)}
+    assert [rows[pk].status for pk in ids] == ["sent", "sent", "sent", "queued", "queued"]
+    assert all(rows[pk].attempts == 0 and rows[pk].provider_call_started_at is None for pk in ids[3:])
+    assert len(fake_twilio.sent) == 3
