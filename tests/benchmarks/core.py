@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,21 @@ class Context:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def vacuum_database(env: dict[str, str]) -> None:
+    """PostgreSQL: VACUUM (ANALYZE) before each benchmark, as autovacuum would have done between bursts in production.
+    Some servers run without it (this machine's CI PostgreSQL has `autovacuum = off`): each benchmark then inherited
+    the dead row versions and stale statistics of the ones before it (the SMS benchmark wrote its rows into an outbox
+    holding 64,000 dead versions left by the 100,000-dose run)."""
+    url = env.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        started = time.monotonic()
+        connection.execute("VACUUM (ANALYZE)")
+        autovacuum = connection.execute("SHOW autovacuum").fetchone()[0]
+    print(f"  VACUUM (ANALYZE) in {time.monotonic() - started:.1f} s (autovacuum {autovacuum} on this server)",
+          flush=True)

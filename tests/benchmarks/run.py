@@ -31,7 +31,7 @@ from tests.benchmarks import (
     bench_registrations,
     bench_reminders,
 )
-from tests.benchmarks.core import BASE_DIR, Context, Options, Row
+from tests.benchmarks.core import BASE_DIR, Context, Options, Row, vacuum_database
 from tests.benchmarks.server import BenchmarkError, cpu_count
 
 SETTINGS_MODULE = "tests.benchmarks.settings"
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             ctx.manage("migrate", "--noinput", "-v", "0")
             ctx.manage("seed_demo", "--force", "-v", "0")
         for benchmark in selected:
+            vacuum_database(env)
             print(f"Running {benchmark.__name__} …", flush=True)
             try:
                 rows.extend(benchmark(ctx))
