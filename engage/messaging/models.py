@@ -117,8 +117,9 @@ class OutboundMessage(models.Model):
         # Every status change rewrites an entry in each index (a new row version; none of them is HOT), three times per
         # message: only the indexes a query uses. No `varchar_pattern_ops` twins (nothing searches these by prefix;
         # the admin's search is a substring match no B-tree serves), `status` alone is the due index's prefix, and
-        # keys that are mostly empty (links to other messages, the user, the provider's id before the call) are
-        # indexed only where set: what cascades and status reports look up is never empty.
+        # the provider's id (empty until the call) only where set. The foreign keys keep full indexes: the
+        # database's own checks of a deleted message plan once per connection, and a partial index lost to a
+        # sequential scan planned while the table was small (100,000 deletes became 100,000 scans).
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_key_uniq"),
         ]
@@ -129,9 +130,9 @@ class OutboundMessage(models.Model):
             models.Index(fields=["created_at"], name="outbox_created_idx"),
             models.Index(fields=["provider_message_id"], name="outbox_provider_id_idx",
                          condition=~Q(provider_message_id="")),
-            models.Index(fields=["user"], name="outbox_user_idx", condition=Q(user__isnull=False)),
-            models.Index(fields=["fallback_of"], name="outbox_fallback_of_idx", condition=Q(fallback_of__isnull=False)),
-            models.Index(fields=["resend_of"], name="outbox_resend_of_idx", condition=Q(resend_of__isnull=False)),
+            models.Index(fields=["user"], name="outbox_user_idx"),
+            models.Index(fields=["fallback_of"], name="outbox_fallback_of_idx"),
+            models.Index(fields=["resend_of"], name="outbox_resend_of_idx"),
         ]
 
     def __str__(self):

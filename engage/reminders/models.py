@@ -428,9 +428,7 @@ class DoseEvent(models.Model):
     OPEN = (Status.QUEUED, Status.SENT)
 
     plan = models.ForeignKey(MedicationPlan, on_delete=models.CASCADE, related_name="doses", verbose_name=_("plan"))
-    # Indexed by dose_patient_due_idx (its leading column), the message link by dose_message_idx where it is set.
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="doses", verbose_name=_("patient"),
-                                db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="doses", verbose_name=_("patient"))
     local_date = models.DateField(_("local date"))
     local_time = models.TimeField(_("local time"))
     due_at = models.DateTimeField(_("due"))
@@ -438,7 +436,8 @@ class DoseEvent(models.Model):
     dose_text = models.CharField(_("dose"), max_length=200, blank=True,
                                  help_text=_("That day's dose, written when the event is created (taper steps)."))
     message = models.ForeignKey("messaging.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+", verbose_name=_("reminder"), db_index=False)
+                                related_name="+", verbose_name=_("reminder"),
+                                db_index=False)  # indexed once, by dose_message_idx
     queued_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
@@ -463,7 +462,7 @@ class DoseEvent(models.Model):
             models.Index(fields=["due_at", "id"], condition=Q(status="scheduled"), name="dose_scheduled_due_id_idx"),
             models.Index(fields=["due_at"], condition=Q(status__in=["queued", "sent"]), name="dose_open_due_idx"),
             models.Index(fields=["patient", "due_at"], name="dose_patient_due_idx"),
-            models.Index(fields=["message"], name="dose_message_idx", condition=Q(message__isnull=False)),
+            models.Index(fields=["message"], name="dose_message_idx"),
         ]
 
     def __str__(self):
