@@ -155,21 +155,30 @@ def _record(**fields) -> Scan:
     return scan
 
 
-def _tickets(**match):
+def _tickets(*, at_event: bool, **match):
     # The first active check-in rides along: the decision needs nothing more from the database.
     active = CheckIn.objects.filter(ticket=OuterRef("pk"), annulled_at__isnull=True).order_by("checked_in_at", "pk")
-    # With its meeting: the scanner names the meeting in the URL, and nearly always it is the ticket's, which then
-    # needs no read of its own (checkin_perform with `event_id`).
+    related = ["registration__doctor__doctor_profile__hospital", "registration__doctor__doctor_profile__department"]
     return (Ticket.objects.filter(**match)
-            .select_related("event", "registration__doctor__doctor_profile__hospital",
-                            "registration__doctor__doctor_profile__department")
+            .select_related(*(["event"] if at_event else []), *related)
             .annotate(checked_in_at=Subquery(active.values("checked_in_at")[:1]))[:1])
 
 
-# The door's hot read, compiled once per process (engage.core.prepared).
-_ticket_by_secret = Prepared(Ticket, lambda secret: _tickets(secret=secret), secret=str)
-_ticket_by_registration = Prepared(Ticket, lambda registration: _tickets(registration_id=registration),
-                                   registration=int)
+# The door's hot reads, compiled once per process (engage.core.prepared). The scanner names the meeting and nearly
+# always it is the ticket's: the first read asks for the ticket AT that meeting, with the meeting, so the meeting
+# needs no read of its own. The meeting is matched on the given id, never only through the ticket's column: joined
+# through the ticket alone, PostgreSQL may plan a merge join along the page table's primary key, which its
+# statistics say stops early (the tickets' meetings they have seen are old pages) but which reads the whole page
+# table for a new meeting — measured at 100–130 ms a scan with 100,000 articles. Only a ticket not found there is
+# looked for anywhere (another meeting's: `wrong_event`), without its meeting.
+_ticket_at_by_secret = Prepared(Ticket, lambda secret, event: _tickets(secret=secret, event_id=event, at_event=True),
+                                secret=str, event=int)
+_ticket_at_by_registration = Prepared(
+    Ticket, lambda registration, event: _tickets(registration_id=registration, event_id=event, at_event=True),
+    registration=int, event=int)
+_ticket_by_secret = Prepared(Ticket, lambda secret: _tickets(secret=secret, at_event=False), secret=str)
+_ticket_by_registration = Prepared(Ticket, lambda registration: _tickets(registration_id=registration,
+                                                                         at_event=False), registration=int)
 
 
 def _lost_race(exc: IntegrityError, ticket: Ticket) -> bool:
@@ -181,15 +190,22 @@ def _lost_race(exc: IntegrityError, ticket: Ticket) -> bool:
     return CheckIn.objects.filter(ticket=ticket, annulled_at__isnull=True).exists()
 
 
-def _ticket(*, secret: str, registration_id: int | None) -> Ticket | None:
-    """The ticket scanned (`secret`) or chosen (`registration_id`) with its meeting, registration, doctor and
-    profile and `checked_in_at` (its active check-in's time, or None); None when there is none."""
+def _ticket(*, secret: str, registration_id: int | None, event_id) -> Ticket | None:
+    """The ticket scanned (`secret`) or chosen (`registration_id`) with its registration, doctor and profile and
+    `checked_in_at` (its active check-in's time, or None); None when there is none. A ticket of meeting `event_id`
+    comes with its meeting (`Ticket.event.is_cached`), in one read; one of another meeting without it."""
     if registration_id is not None:
-        valid = isinstance(registration_id, int) and 0 < registration_id <= PK_MAX
-        ticket = _ticket_by_registration.first(registration=registration_id) if valid else None
+        if not (isinstance(registration_id, int) and 0 < registration_id <= PK_MAX):
+            return None
+        at, anywhere, match = _ticket_at_by_registration, _ticket_by_registration, {"registration": registration_id}
     else:
-        ticket = _ticket_by_secret.first(secret=secret) if SECRET_RE.fullmatch(secret) else None
-    if ticket is not None and ticket.registration.event_id == ticket.event_id:
+        if not SECRET_RE.fullmatch(secret):
+            return None
+        at, anywhere, match = _ticket_at_by_secret, _ticket_by_secret, {"secret": secret}
+    ticket = at.first(event=event_id, **match) if isinstance(event_id, int) and 0 < event_id <= PK_MAX else None
+    if ticket is None:
+        return anywhere.first(**match)
+    if ticket.registration.event_id == ticket.event_id:
         ticket.registration.event = ticket.event  # str(registration) in the audit entry: no query for the meeting
     return ticket
 
@@ -281,7 +297,7 @@ def _attempt(*, event: EventPage, secret: str, registration_id: int | None, scan
     raises `_CheckedInMeanwhile` and is tried again: it then answers `already_checked_in`."""
     now = timezone.now()
     if ticket is _UNREAD:  # `ticket`: as checkin_perform read it to find the meeting
-        ticket = _ticket(secret=secret, registration_id=registration_id)
+        ticket = _ticket(secret=secret, registration_id=registration_id, event_id=event.pk)
     # A doctor outside the scanner's check-in scope (a rep: not of their quota) answers like an unknown code and
     # the answer tells nothing about them; the Scan row keeps the ticket, for the log.
     shown = ticket if ticket is None or in_checkin_scope(user=scan_fields["staff"],
@@ -347,9 +363,13 @@ def checkin_perform(
     }
     first_read = {}
     if event is None:
-        ticket = _ticket(secret=secret, registration_id=registration_id)
+        try:
+            event_id = int(event_id)
+        except (TypeError, ValueError):
+            event_id = 0
+        ticket = _ticket(secret=secret, registration_id=registration_id, event_id=event_id)
         event = access_event(user=staff, event_id=event_id, use=EventUse.ON_SITE,
-                             read=ticket.event if ticket is not None else None)
+                             read=ticket.event if ticket is not None and Ticket.event.is_cached(ticket) else None)
         first_read = {"ticket": ticket}
     try:
         try:
