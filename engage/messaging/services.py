@@ -173,8 +173,13 @@ def message_enqueue(
     category: str = OutboundMessage.Category.TRANSACTIONAL,
     when_capped: str = OutboundMessage.WhenCapped.HOLD,
     once_template_id: str = "",
+    send_now: bool = False,
 ) -> OutboundMessage:
     """Records the message in the outbox and schedules its delivery after commit.
+
+    `send_now`: someone is waiting for this message (a one-time code). Outside a transaction on PostgreSQL it is
+    handed to its provider by this call (`_enqueue_and_send`), ahead of any queue and without the broker; anywhere
+    else, or when the provider's rate limit has no token for it now, it takes the queued way.
 
     `wechat_once` (a one-time subscription message to `to`, an openid) spends one unspent authorisation of
     `once_template_id` in the same transaction; without one it raises `no_subscribe_grant` and writes nothing.
@@ -190,6 +195,8 @@ def message_enqueue(
         when_capped=when_capped,
     ))
     message.user, message.fallback_of, message.resend_of = user, fallback_of, resend_of
+    if send_now and _may_send_at_once(message):
+        return _enqueue_and_send(message)
     # One INSERT … ON CONFLICT DO NOTHING (planned once per connection): a duplicate key leaves the caller's
     # transaction usable. A one-time message spends its authorisation in the same transaction as its row.
     with transaction.atomic() if channel == Channel.WECHAT_ONCE else nullcontext():
@@ -199,6 +206,45 @@ def message_enqueue(
     if not inserted:
         return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
     _dispatch(message.pk)
+    return message
+
+
+def _may_send_at_once(message: OutboundMessage) -> bool:
+    """Whether `message` may be started in the statement that records it: PostgreSQL with no transaction open (its
+    row must be committed before the call), a channel needing nothing else in that transaction, no frequency cap."""
+    return (connection.vendor == "postgresql" and not connection.in_atomic_block
+            and message.channel != Channel.WECHAT_ONCE and not _may_be_capped(message))
+
+
+def _enqueue_and_send(message: OutboundMessage) -> OutboundMessage:
+    """A message someone is waiting for, sent by the caller: the outbox row is recorded already claimed and
+    start-marked (one durable INSERT: the commit-before-call rule holds), the provider is called, and the outcome
+    lands in one unflushed UPDATE, as a worker's single message would (`_deliver_at_once`) — two statements instead
+    of three, no broker hop, and no queue in front of it (a one-time code never waits behind a burst of reminders;
+    with the broker down it still goes). A repeated idempotency key returns the recorded message and sends nothing.
+    Without a rate-limit token the row is recorded `queued` and dispatched (the worker waits for the bucket); with
+    Redis unreachable it goes anyway (one message; the bucket is a courtesy to the provider, the person is waiting).
+    A failure is settled as on every path: a transient error requeues with backoff, an unknown outcome is never
+    resent; a process dying after the INSERT leaves a started row that the sweeper marks `unknown`."""
+    try:
+        granted = ratelimit.acquire_up_to(provider_key(message), 1)[0]
+    except Exception:
+        logger.warning("rate limit unreachable: message %s sent without a token", message.idempotency_key,
+                       exc_info=True)
+        granted = 1
+    token = uuid.uuid4().hex
+    if granted:
+        now = timezone.now()
+        message.status, message.claim_token, message.claimed_at = Status.SENDING, token, now
+        message.provider_call_started_at, message.attempts = now, 1
+    if not insert_once(message, key="idempotency_key"):
+        return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
+    if not granted:
+        _dispatch(message.pk)
+        return message
+    _crash_point("after_claim")
+    with outcomes_gathered():
+        _settle_alone([(message, _provider_call(message))], token)
     return message
 
 

@@ -47,6 +47,7 @@ class AccountAdapter(DefaultAccountAdapter):
             params={"code": code, "minutes": max(1, app_settings.LOGIN_BY_CODE_TIMEOUT // 60)},
             user=user if getattr(user, "pk", None) else None,
             language=translation.get_language() or "zh-hans",
+            send_now=True,  # the person is waiting at the form for it
         )
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:

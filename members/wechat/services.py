@@ -60,7 +60,8 @@ def wechat_bind_code_send(*, openid: str, phone: str, language: str = "zh-hans")
     cache.set(key, {"phone": phone, "code_hash": _code_hash(code), "attempts": 0, "sent_at": time.time()},
               timeout=BIND_CODE_SECONDS)
     message_enqueue(channel="sms", to=phone, template_key="verification_code",
-                    params={"code": code, "minutes": BIND_CODE_SECONDS // 60}, language=language)
+                    params={"code": code, "minutes": BIND_CODE_SECONDS // 60}, language=language,
+                    send_now=True)  # the person is waiting at the form for it
     return phone
 
 

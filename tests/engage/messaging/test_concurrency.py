@@ -25,12 +25,17 @@ OVERRIDES = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVIC
              "ENGAGE_WECHAT_API_BASE_URL"]
 
 
-def run_worker(message_id: int | list[int], database_url: str, crash_at: str = "") -> int:
+def run_worker(message_id: int | list[int] | str, database_url: str, crash_at: str = "") -> int:
+    """The sending task for `message_id` (one or a batch) in a subprocess, or with a str a one-time SMS under
+    that idempotency key sent at once (`send_now`); its exit code (17: killed at `crash_at`)."""
     overrides = {name: getattr(django_settings, name) for name in OVERRIDES if hasattr(django_settings, name)}
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "engage.settings.test", "DATABASE_URL": database_url,
            "REDIS_URL": django_settings.REDIS_URL, "ENGAGE_TEST_SETTINGS": json.dumps(overrides), CRASH_ENV: crash_at}
-    ids = message_id if isinstance(message_id, list) else [message_id]
-    result = subprocess.run([sys.executable, "-m", "tests.engage.messaging.crash_worker", *map(str, ids)],
+    if isinstance(message_id, str):
+        args = ["--send-now", message_id]
+    else:
+        args = [str(pk) for pk in (message_id if isinstance(message_id, list) else [message_id])]
+    result = subprocess.run([sys.executable, "-m", "tests.engage.messaging.crash_worker", *args],
                             cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert result.returncode in (0, 17), result.stderr.decode()[-3000:]
     return result.returncode
