@@ -71,6 +71,9 @@ class OutboxSmsBackend:
     """Development: the message stays in the outbox table and is printed to the console."""
 
     provider = "outbox"
+    # A message someone waits for is not sent by the caller here: it stays queued in the outbox, where the
+    # developer (and the browser tests) read the one-time code (`send_now` takes the queued way).
+    sends_at_once = False
 
     def send(self, to: str, template_key: str, params: dict, language: str = "zh-hans", **kwargs) -> SendResult:
         template = get_template(template_key)

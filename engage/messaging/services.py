@@ -211,9 +211,11 @@ def message_enqueue(
 
 def _may_send_at_once(message: OutboundMessage) -> bool:
     """Whether `message` may be started in the statement that records it: PostgreSQL with no transaction open (its
-    row must be committed before the call), a channel needing nothing else in that transaction, no frequency cap."""
+    row must be committed before the call), a channel needing nothing else in that transaction, no frequency cap,
+    and a provider that sends (not the development backend, whose outbox row is the delivery)."""
     return (connection.vendor == "postgresql" and not connection.in_atomic_block
-            and message.channel != Channel.WECHAT_ONCE and not _may_be_capped(message))
+            and message.channel != Channel.WECHAT_ONCE and not _may_be_capped(message)
+            and (message.channel != Channel.SMS or getattr(sms_backend(), "sends_at_once", True)))
 
 
 def _enqueue_and_send(message: OutboundMessage) -> OutboundMessage:

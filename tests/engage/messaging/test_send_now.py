@@ -143,3 +143,10 @@ def test_a_subprocess_sends_a_code_once(fake_twilio, test_database_url):
     assert run_worker("now-sub", test_database_url) == 0
     assert OutboundMessage.objects.get(idempotency_key="now-sub").status == Status.SENT
     assert len(fake_twilio.sent) == 1
+
+
+def test_the_development_backend_keeps_the_code_queued_in_the_outbox(settings):
+    settings.ENGAGE_SMS_BACKEND = "engage.messaging.backends.OutboxSmsBackend"
+    message = code("now-dev")
+    message.refresh_from_db()
+    assert message.status == Status.QUEUED and message.provider_call_started_at is None and message.attempts == 0
