@@ -7,7 +7,9 @@ group) and a count update (broadcast.coalesce, sent by the workers' flusher as t
 a publisher process; the viewers are `websockets` clients in LIVE_CLIENT_PROCESSES (2) separate processes, each
 socket signed in as its own doctor.
 Latency is measured on the chat frames (they carry the time they were sent); the share delivered is chat frames
-received / (seconds × sockets). Memory per idle socket: the workers' RSS after all sockets connected minus their RSS
+received / (seconds × sockets), every viewer counted, connected or not; a viewer whose connect fails retries as the
+room page does (a backoff from 1 s to 30 s, for up to CONNECT_PATIENCE), and the note names retried connects and
+viewers that never connected. Memory per idle socket: the workers' RSS after all sockets connected minus their RSS
 after a warm-up batch (WARMUP_SHARE of them, at most 100) connected, divided by the sockets in between; the same for
 the floor's one process. (Measured from the cold process, one-time costs such as the first database connection and
 thread-pool threads would be charged to the sockets: tens of KB each at a few hundred sockets.) The clients offer
@@ -25,8 +27,10 @@ the open-file limit to its hard limit. Targets: 100 % delivered at every size; p
 """
 
 import asyncio
+import itertools
 import json
 import os
+import random
 import resource
 import shutil
 import signal
@@ -44,6 +48,7 @@ from tests.benchmarks.server import BenchmarkError, free_port
 TARGETS = {"delivered": 100.0, "p99_ratio": {5000: 1.5, 10000: 2.0}, "kb_per_socket": 60.0}
 BASELINE_NAME = "minimal `websockets` broadcast server (one process, same frames, same sockets, same client)"
 CONNECT_CONCURRENCY = 200
+CONNECT_PATIENCE = 300  # seconds a viewer keeps retrying its connect before it counts as never connected
 WARMUP_SHARE, WARMUP_MAX = 0.1, 100
 
 
@@ -174,6 +179,10 @@ def live(ctx: Context) -> list[Row]:
                     note += f"; {side}closed early {figures['closed']}"
                 if figures.get("short"):  # {frames missed: sockets}
                     note += f"; {side}sockets short of chat frames {figures['short']}"
+                if figures.get("retried"):  # failed connect attempts a viewer retried, by error
+                    note += f"; {side}connects retried {figures['retried']}"
+                if figures.get("unconnected"):  # viewers that gave up after CONNECT_PATIENCE
+                    note += f"; {side}never connected {figures['unconnected']}"
             rows += [
                 Row(f"{label}: chat latency p50", engage["p50_ms"], floor["p50_ms"], "ms", BASELINE_NAME, note),
                 Row(f"{label}: chat latency p99", engage["p99_ms"], floor["p99_ms"], "ms", BASELINE_NAME, note),
@@ -253,11 +262,14 @@ class Viewers:
         connected = sum(part["connected"] for part in parts)
         closed: dict[str, int] = {}
         short: dict[str, int] = {}
+        retried: dict[str, int] = {}
         for part in parts:
-            for mine, theirs in ((closed, part.get("closed", {})), (short, part.get("short", {}))):
+            for mine, theirs in ((closed, part.get("closed", {})), (short, part.get("short", {})),
+                                 (retried, part.get("retried", {}))):
                 for key, n in theirs.items():
                     mine[key] = mine.get(key, 0) + n
         return {"connected": connected, "p50_ms": pct(50), "p99_ms": pct(99), "closed": closed, "short": short,
+                "retried": retried, "unconnected": sum(part.get("unconnected", 0) for part in parts),
                 "delivered_pct": 100.0 * sum(part["chat"] for part in parts) / (self.seconds * self.size),
                 "tallies_per_s": sum(part["tally"] for part in parts) / max(connected, 1) / self.seconds,
                 "client_cpu_share": sum(part["client_cpu_share"] for part in parts)}
@@ -465,7 +477,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
     _raise_nofile()
     keys = Path(cookies_path).read_text().split()[offset:offset + count]
     latencies: list[float] = []
-    counts = {"chat": 0, "tally": 0, "closed": {}}
+    counts = {"chat": 0, "tally": 0, "closed": {}, "retried": {}, "unconnected": 0}
     received: dict[int, int] = {}  # chat frames per socket
     stopping: list[bool] = []
     sockets = []
@@ -496,16 +508,26 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
             return
 
     async def connect(key):
-        async with semaphore:
-            for _attempt in range(3):
+        # As the room page does (static/js/live-room.js): a failed connect is retried after a backoff doubling from
+        # 1 s up to 30 s, jittered. Three quick tries were not a page: in two 10,000-socket runs two sockets gave
+        # up within two seconds, and the share delivered (counted over every viewer, connected or not) read 99.98 %.
+        deadline = time.monotonic() + CONNECT_PATIENCE
+        for attempt in itertools.count(1):
+            async with semaphore:
                 try:
                     connection = await websockets.connect(
                         url, additional_headers={"Cookie": f"sessionid={key}", "Origin": "http://127.0.0.1"},
                         max_queue=None, compression="deflate", open_timeout=120, ping_interval=None)
                     sockets.append(connection)
                     return
-                except (TimeoutError, OSError, websockets.WebSocketException):
-                    await asyncio.sleep(0.5)
+                except (TimeoutError, OSError, websockets.WebSocketException) as error:
+                    name = type(error).__name__
+                    counts["retried"][name] = counts["retried"].get(name, 0) + 1
+            delay = min(30.0, 2.0 ** (attempt - 1)) * (0.75 + random.random() / 2)
+            if time.monotonic() + delay > deadline:
+                counts["unconnected"] += 1
+                return
+            await asyncio.sleep(delay)
 
     async def main():
         warm = min(WARMUP_MAX, int(len(keys) * WARMUP_SHARE))
@@ -532,7 +554,7 @@ def viewers(count: int, url: str, cookies_path: str, seconds: int, out: str, off
     asyncio.run(main())
     # raw figures: the parent merges the clients' (Viewers.finish)
     result = {"connected": len(sockets), "latencies": [round(x, 5) for x in latencies], "chat": counts["chat"],
-              "closed": counts["closed"],
+              "closed": counts["closed"], "retried": counts["retried"], "unconnected": counts["unconnected"],
               # sockets that got fewer chat frames than were sent, by how many they missed
               "short": _shortfalls([received.get(id(c), 0) for c in sockets], seconds),
               "tally": counts["tally"], "client_cpu_share": busy.get("share", float("nan"))}
