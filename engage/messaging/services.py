@@ -29,6 +29,7 @@ import os
 import random
 import threading
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from engage.core.prepared import planned_cursor, returned_instances
 from engage.core.roles import Capability, can
 from engage.messaging import conf, ratelimit
 from engage.messaging.backends import SendError, async_clients_close, sms_backend
+from engage.messaging.behind import Behind
 from engage.messaging.inbound import Inbound, handlers
 from engage.messaging.models import (
     FrequencyCap,
@@ -75,7 +77,8 @@ RANK = {
 }
 FINAL = {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}
 RESENDABLE = {Status.FAILED, Status.UNDELIVERED, Status.UNKNOWN}
-CRASH_ENV = "ENGAGE_MESSAGING_CRASH_AT"  # test hook: "after_claim" | "after_provider_call" kills the process
+# Test hook: "after_claim" | "after_provider_call" | "before_sent_mark" (the writer of `_sent_marks`) kills the process
+CRASH_ENV = "ENGAGE_MESSAGING_CRASH_AT"
 
 
 def _crash_point(name: str) -> None:
@@ -220,34 +223,44 @@ def _may_send_at_once(message: OutboundMessage) -> bool:
 
 def _enqueue_and_send(message: OutboundMessage) -> OutboundMessage:
     """A message someone is waiting for, sent by the caller: the outbox row is recorded already claimed and
-    start-marked (one durable INSERT: the commit-before-call rule holds), the provider is called, and the outcome
-    lands in one unflushed UPDATE, as a worker's single message would (`_deliver_at_once`) — two statements instead
-    of three, no broker hop, and no queue in front of it (a one-time code never waits behind a burst of reminders;
-    with the broker down it still goes). A repeated idempotency key returns the recorded message and sends nothing.
-    Without a rate-limit token the row is recorded `queued` and dispatched (the worker waits for the bucket); with
-    Redis unreachable it goes anyway (one message; the bucket is a courtesy to the provider, the person is waiting).
-    A failure is settled as on every path: a transient error requeues with backoff, an unknown outcome is never
-    resent; a process dying after the INSERT leaves a started row that the sweeper marks `unknown`."""
-    try:
-        granted = ratelimit.acquire_up_to(provider_key(message), 1)[0]
-    except Exception:
-        logger.warning("rate limit unreachable: message %s sent without a token", message.idempotency_key,
-                       exc_info=True)
-        granted = 1
-    token = uuid.uuid4().hex
-    if granted:
-        now = timezone.now()
-        message.status, message.claim_token, message.claimed_at = Status.SENDING, token, now
-        message.provider_call_started_at, message.attempts = now, 1
+    start-marked (one durable INSERT: the commit-before-call rule holds) and the provider is called — no broker hop
+    and no queue in front of it (a one-time code never waits behind a burst of reminders; with the broker down it
+    still goes). A repeated idempotency key returns the recorded message and sends nothing.
+
+    What the person at the form need not wait for is written a moment later by the process's writers, for all the
+    callers of that moment at once (engage.messaging.behind): the `sent` mark (until then the row is a started row
+    like any other in flight; the message object returned says `sent`) and the rate-limit charge. A code does not
+    wait for a token: it is charged to the provider's bucket, into debt if need be, and the messages that can wait
+    wait that out (`ratelimit.charge`); with Redis unreachable the charge is lost, the code still goes.
+    A failure is settled at once, as on every path: a transient error requeues with backoff, an unknown outcome is
+    never resent. A process dying after the INSERT (before the call, during it, or before the `sent` mark) leaves a
+    started row that the sweeper marks `unknown`: never sent twice."""
+    token, now = uuid.uuid4().hex, timezone.now()
+    message.status, message.claim_token, message.claimed_at = Status.SENDING, token, now
+    message.provider_call_started_at, message.attempts = now, 1
     if not insert_once(message, key="idempotency_key"):
         return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
-    if not granted:
-        _dispatch(message.pk)
-        return message
     _crash_point("after_claim")
-    with outcomes_gathered():
-        _settle_alone([(message, _provider_call(message))], token)
+    _code_charges.put(provider_key(message))
+    outcome = _provider_call(message)
+    if isinstance(outcome, SendError | DomainError):
+        with outcomes_gathered():
+            _settle_alone([(message, outcome)], token)
+        return message
+    now = timezone.now()
+    _sent_here(message, _provider_id(outcome), now, now)
+    _sent_marks.put((message, outcome, now))
     return message
+
+
+def _charge_codes(providers: list[str]) -> None:
+    """The writer's batch of rate-limit charges: one request per provider."""
+    for provider, tokens in Counter(providers).items():
+        ratelimit.charge(provider, tokens)
+
+
+# A lost charge costs the provider a message over its rate, no more: not retried (Redis down stays down a while).
+_code_charges = Behind("rate-limit charges of one-time codes", apply=_charge_codes, retries=0)
 
 
 def _subscribe_grant_spend(message: OutboundMessage, template_id: str) -> None:
@@ -470,31 +483,61 @@ SENT_FROM = [s for s, rank in RANK.items() if rank < RANK[Status.SENT] and s not
 MARK_SENT_SQL = (
     'UPDATE "messaging_outboundmessage" AS m SET "status" = %s, '
     '"provider_message_id" = (%s::text[])[array_position(%s::int8[], m."id"::int8)], "error_code" = \'\', '
-    '"error_message" = \'\', "claim_token" = \'\', "secret_params" = \'\', "sent_at" = %s, "updated_at" = %s{relaxed} '
+    '"error_message" = \'\', "claim_token" = \'\', "secret_params" = \'\', '
+    '"sent_at" = (%s::timestamptz[])[array_position(%s::int8[], m."id"::int8)], "updated_at" = %s{relaxed} '
     'WHERE m."id" = ANY(%s::int8[]) AND (m."status" = ANY(%s)) IS TRUE RETURNING m."id"'
 )
 # Outside a transaction the statement's own commit does not wait for the disk (see `_unflushed_commit`).
 RELAXED = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 
 
-def _mark_sent(accepted: list[tuple]) -> None:
-    """PostgreSQL: the accepted messages of a group to `sent` in one statement. Inside a transaction it joins it;
-    alone it is its own transaction, committed without waiting for the disk. The handlers get the messages as this
-    statement wrote them (the claimed rows with its changes) without reading them again."""
+def _provider_id(outcome) -> str:
+    return (outcome.provider_message_id or "")[:100]
+
+
+def _sent_here(message: OutboundMessage, provider_id: str, sent_at: datetime, now: datetime) -> None:
+    """The message object as `MARK_SENT_SQL` leaves its row."""
+    message.status, message.provider_message_id, message.sent_at = Status.SENT, provider_id, sent_at
+    message.error_code = message.error_message = message.claim_token = message.secret_params = ""
+    message.updated_at = now
+
+
+def _mark_sent(accepted: list[tuple], sent_at: dict[int, datetime] | None = None) -> None:
+    """PostgreSQL: the accepted messages of a group to `sent` in one statement (`sent_at`: when each was, by id, if
+    not now). Inside a transaction it joins it; alone it is its own transaction, committed without waiting for the
+    disk. The handlers get the messages as this statement wrote them (the claimed rows with its changes) without
+    reading them again."""
     now = timezone.now()
-    ids = {m.pk: (o.provider_message_id or "")[:100] for m, o in accepted}
+    ids = {m.pk: _provider_id(o) for m, o in accepted}
+    times = {pk: (sent_at or {}).get(pk, now) for pk in ids}
     sql = MARK_SENT_SQL.format(relaxed="" if connection.in_atomic_block else RELAXED)
     with planned_cursor(connection) as cursor:
-        cursor.execute(sql, [Status.SENT, list(ids.values()), list(ids), now, now, list(ids), SENT_FROM])
+        cursor.execute(sql, [Status.SENT, list(ids.values()), list(ids), list(times.values()), list(ids), now,
+                             list(ids), SENT_FROM])
         moved = {pk for (pk,) in cursor.fetchall()}
     if len(moved) != len(ids):  # a status report overtook some: they keep their status (and get the provider id)
         _keep_provider_ids({pk: pid for pk, pid in ids.items() if pk not in moved})
     for message, _outcome in accepted:
         if message.pk in moved:
-            message.status, message.provider_message_id, message.sent_at = Status.SENT, ids[message.pk], now
-            message.error_code = message.error_message = message.claim_token = message.secret_params = ""
-            message.updated_at = now
+            _sent_here(message, ids[message.pk], times[message.pk], now)
             outcome_changed(message.pk, Status.SENT, row=message)
+
+
+def _write_sent_marks(marks: list[tuple]) -> None:
+    """The writer's batch of one-time codes the provider took: their `sent` marks in one statement, each sent at the
+    time its caller returned it `sent`."""
+    _crash_point("before_sent_mark")
+    with outcomes_gathered():
+        _mark_sent([(m, o) for m, o, _at in marks], {m.pk: at for m, _o, at in marks})
+
+
+_sent_marks = Behind("sent marks of one-time codes", apply=_write_sent_marks)
+
+
+def codes_written(timeout: float | None = None) -> bool:
+    """Waits until what the one-time codes this process sent left to its writers (their `sent` marks, their
+    rate-limit charges) is written (tests; the writers also finish at exit)."""
+    return all([_code_charges.flush(timeout), _sent_marks.flush(timeout)])
 
 
 def _keep_provider_ids(ids: dict[int, str]) -> None:

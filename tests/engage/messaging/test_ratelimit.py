@@ -88,3 +88,17 @@ def test_a_group_in_flight_sends_as_many_as_the_bucket_holds_and_gives_back_the_
     assert [rows[pk].status for pk in ids] == ["sent", "sent", "sent", "queued", "queued"]
     assert all(rows[pk].attempts == 0 and rows[pk].provider_call_started_at is None for pk in ids[3:])
     assert len(fake_twilio.sent) == 3
+
+
+def test_a_charge_takes_tokens_whatever_the_bucket_holds_down_to_a_debt_of_one_burst(settings):
+    settings.ENGAGE_MESSAGING_RATE_LIMITS = SLOW  # sms: a burst of five
+    ratelimit.charge("sms", 3)
+    assert ratelimit.acquire_up_to("sms", 5)[0] == 2  # what the charge left
+    ratelimit.charge("sms", 2)  # two more: the bucket owes them
+    granted, wait = ratelimit.acquire_up_to("sms", 1)
+    assert granted == 0 and wait > 2 * 3 * 3600  # the debt is waited out before the next token
+    assert ratelimit.acquire("sms") > 0
+    ratelimit.charge("sms", 50)
+    tokens = float(ratelimit.redis_client().hget(ratelimit.bucket_key("sms"), "tokens"))
+    assert tokens == pytest.approx(-5, abs=0.01)  # never more than one burst in debt
+    ratelimit.charge("outbox", 10)  # no limit configured: nothing to charge, no error
