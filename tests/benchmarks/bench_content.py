@@ -37,7 +37,8 @@ SEARCH_BASELINE = "naive search: title or summary LIKE %query% over the same pag
 
 
 def _page_targets(ctx: Context) -> dict:
-    """A verified demo doctor's session cookie and the paths of a verified-only and a public demo article."""
+    """A verified demo doctor's session and CSRF cookies and the paths of a verified-only and a public demo
+    article."""
     script = (
         "import json; from django.contrib.sessions.backends.db import SessionStore;"
         "from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY;"
@@ -48,7 +49,9 @@ def _page_targets(ctx: Context) -> dict:
         "s[HASH_SESSION_KEY] = u.get_session_auth_hash(); s.create();"
         "gated = ArticlePage.objects.live().filter(audience='verified').order_by('pk').first();"
         "public = ArticlePage.objects.live().filter(audience='public').order_by('pk').first();"
-        "print(json.dumps({'session': s.session_key, 'gated': gated.url_path, 'public': public.url_path}))"
+        "from django.utils.crypto import get_random_string; from django.middleware.csrf import CSRF_SECRET_LENGTH;"
+        "print(json.dumps({'session': s.session_key, 'gated': gated.url_path, 'public': public.url_path,"
+        " 'csrf': get_random_string(CSRF_SECRET_LENGTH)}))"
     )
     done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=BASE_DIR, env=ctx.env,
                           capture_output=True, text=True, timeout=120)
@@ -67,7 +70,9 @@ def content_article_page(ctx: Context) -> list[Row]:
     targets = _page_targets(ctx)
     server = ctx.server()
     options = ctx.options
-    cookie = {"Cookie": f"sessionid={targets['session']}"}
+    # The cookies a signed-in doctor's browser sends: the session's and the CSRF cookie Django set at sign-in (a
+    # client that dropped it would get a new CSRF secret and Set-Cookie on every page with a form).
+    cookie = {"Cookie": f"sessionid={targets['session']}; csrftoken={targets['csrf']}"}
     plans = {"gated": (targets["gated"], cookie), "public": (targets["public"], {})}
     for path, headers in plans.values():
         warm = drive(server.base_url + path, requests=options.warmup, concurrency=options.concurrency,
