@@ -30,6 +30,7 @@ from django.db import connections
 logger = logging.getLogger("engage.messaging")
 
 RETRIES = 4  # a failing batch is tried this many times more, after 0.2, 0.4, 0.8, 1.6 s
+RETRY_PAUSE = 0.2  # seconds before the first retry, doubled for each one after it
 EXIT_FLUSH_SECONDS = 5.0
 BATCH = 500
 LINGER = 0.05  # seconds the writer waits after a first item for others to join it
@@ -97,4 +98,4 @@ class Behind:
                     return
                 logger.warning("%s: a batch of %d failed, retrying", self.name, len(batch), exc_info=True)
                 connections.close_all()
-                time.sleep(0.2 * 2 ** attempt)
+                time.sleep(RETRY_PAUSE * 2 ** attempt)
