@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from engage.core.choices import choice_label
 from engage.core.roles import Capability, can
 from events.checkin.models import CheckIn
 from events.pages.models import EventPage
 from events.registrations.models import Registration
+from members.profiles.models import DoctorProfile
 
 BUCKET = timedelta(minutes=10)
 MAX_BUCKETS = 48  # eight hours of 10-minute bars; earlier arrivals fold into the first bar
@@ -57,39 +59,48 @@ def can_manage_checkins(user) -> bool:
 
 def event_counters(event: EventPage, *, now: datetime | None = None) -> dict:
     """Registered (confirmed or awaiting approval), approved, checked in, no-shows so far and arrivals per
-    10 minutes since check-in opened. Small enough to push over the WebSocket after every check-in."""
+    10 minutes since check-in opened. Small enough to push over the WebSocket after every check-in.
+
+    Two statements whatever the crowd: the arrivals are counted per bar by the database (one filtered count per
+    bar), not read into Python one time each (2,000 arrival times took a web process ≈20 ms once a second during a
+    busy door)."""
     now = now or timezone.now()
     seats = Registration.objects.filter(event=event).aggregate(
         registered=Count("pk", filter=Q(status__in=[Registration.Status.CONFIRMED, Registration.Status.PENDING])),
         approved=Count("pk", filter=Q(status=Registration.Status.CONFIRMED)),
     )
     registered, approved = seats["registered"], seats["approved"]
-    times = list(CheckIn.objects.filter(event=event, annulled_at__isnull=True)
-                 .values_list("checked_in_at", flat=True))
     opens, closes = checkin_window(event)
-    no_shows = max(approved - len(times), 0) if now >= event.starts_at else 0
+    start, count = _bars(opens=opens, until=min(max(now, opens), closes))
+    # Bar i holds the arrivals from its start to the next bar's; the first also those before it, the last those
+    # after it (check-ins before the window opened or after "now" moved the bars).
+    edges = [start + BUCKET * i for i in range(1, count)]
+    bars = {f"bar_{i}": Count("pk", filter=Q(*([Q(checked_in_at__gte=edges[i - 1])] if i else []),
+                                             *([Q(checked_in_at__lt=edges[i])] if i < count - 1 else [])))
+            for i in range(count)}
+    counted = CheckIn.objects.filter(event=event, annulled_at__isnull=True).aggregate(checked_in=Count("pk"), **bars)
+    checked_in = counted["checked_in"]
+    no_shows = max(approved - checked_in, 0) if now >= event.starts_at else 0
     return {
         "event_id": event.pk,
         "registered": registered,
         "approved": approved,
-        "checked_in": len(times),
+        "checked_in": checked_in,
         "no_shows": no_shows,
-        "arrivals": _arrivals(times, opens=opens, until=min(max(now, opens), closes)),
+        "arrivals": [
+            {"start": (start + BUCKET * i).isoformat(),
+             "label": timezone.localtime(start + BUCKET * i).strftime("%H:%M"), "count": counted[f"bar_{i}"]}
+            for i in range(count)
+        ],
         "at": now.isoformat(),
     }
 
 
-def _arrivals(times: list[datetime], *, opens: datetime, until: datetime) -> list[dict]:
+def _bars(*, opens: datetime, until: datetime) -> tuple[datetime, int]:
+    """Where the first 10-minute bar starts and how many there are: from the window's opening to `until`, at most
+    MAX_BUCKETS (then the last ones, earlier arrivals folded into the first)."""
     count = min(int((until - opens) / BUCKET) + 1, MAX_BUCKETS)
-    start = opens if count < MAX_BUCKETS else until - BUCKET * (MAX_BUCKETS - 1)
-    bars = [0] * count
-    for t in times:
-        bars[min(max(int((t - start) / BUCKET), 0), count - 1)] += 1
-    return [
-        {"start": (start + BUCKET * i).isoformat(), "label": timezone.localtime(start + BUCKET * i).strftime("%H:%M"),
-         "count": n}
-        for i, n in enumerate(bars)
-    ]
+    return (opens if count < MAX_BUCKETS else until - BUCKET * (MAX_BUCKETS - 1)), count
 
 
 def registration_card(registration: Registration) -> dict:
@@ -101,7 +112,7 @@ def registration_card(registration: Registration) -> dict:
         "name": (profile.real_name if profile else "") or str(doctor),
         "hospital": profile.hospital.name if profile else "",
         "department": profile.department.name if profile else "",
-        "title": str(profile.get_title_display()) if profile else "",
+        "title": choice_label(DoctorProfile.Title, profile.title) if profile else "",
         "status": registration.status,
     }
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from engage.core.choices import choice_label
 from events.pages.models import EventType
 
 
@@ -114,7 +115,7 @@ class Registration(models.Model):
 
     def __str__(self):
         # What people read (audit trail, points history): the meeting's title and the status's label, not codes.
-        return f"{self.doctor} · {self.event.title} · {self.get_status_display()}"
+        return f"{self.doctor} · {self.event.title} · {choice_label(Registration.Status, self.status)}"
 
 
 class Ticket(models.Model):

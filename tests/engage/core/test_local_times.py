@@ -94,3 +94,35 @@ def test_the_outbox_detail_shows_beijing_time(frozen, admin_client):
     with translation.override("zh-hans"):
         html = admin_client.get(f"/admin/outbox/inspect/{message.pk}/").content.decode()
     assert_local(html)
+
+
+@pytest.mark.parametrize("fmt", ["Y-m-d H:i", "Y-m-d H:i:s"])
+def test_the_common_formats_read_exactly_as_djangos_formatter_writes_them(fmt):
+    from zoneinfo import ZoneInfo
+
+    from django.utils.dateformat import format as date_format
+
+    moments = [NEAR_MIDNIGHT, datetime(1, 1, 2, 0, 0, tzinfo=UTC), datetime(999, 3, 4, 5, 6, 7, tzinfo=UTC),
+               datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC), datetime(9999, 12, 30, 15, 59, 59, tzinfo=UTC)]
+    for zone in ("Asia/Shanghai", "UTC", "America/St_Johns"):
+        with timezone.override(ZoneInfo(zone)):
+            for moment in moments:
+                assert local_text(moment, fmt) == date_format(timezone.localtime(moment), fmt)
+    naive = datetime(2026, 12, 3, 1, 30, 5)  # already local: as it is
+    assert local_text(naive, fmt) == date_format(naive, fmt)
+    assert local_text(NEAR_MIDNIGHT.date(), "Y-m-d") == "2026-12-02"
+
+
+def test_choice_labels_read_as_get_display_gives_them():
+    from engage.core.choices import choice_label
+    from events.registrations.models import Registration
+
+    for code in Registration.Status.values:
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                expected = Registration(status=code).get_status_display()
+                assert choice_label(Registration.Status, code) == str(expected)
+    assert choice_label(Registration.Status, "no-such-status") == "no-such-status"
+    assert choice_label(Registration.Status, "") == ""
+    with translation.override("zh-hans"):
+        assert choice_label(Registration.Status, "confirmed") != "Confirmed"  # translated, not the code's English

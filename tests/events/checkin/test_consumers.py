@@ -42,6 +42,46 @@ def test_counters():
     assert later["no_shows"] == 1
 
 
+def _bars_by_hand(times, *, opens, until):
+    """The arrivals as the dashboard defines them, one time at a time (what the counting statement must equal)."""
+    from events.checkin.selectors import BUCKET, MAX_BUCKETS
+
+    count = min(int((until - opens) / BUCKET) + 1, MAX_BUCKETS)
+    start = opens if count < MAX_BUCKETS else until - BUCKET * (MAX_BUCKETS - 1)
+    bars = [0] * count
+    for t in times:
+        bars[min(max(int((t - start) / BUCKET), 0), count - 1)] += 1
+    return [(start + BUCKET * i, n) for i, n in enumerate(bars)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hours_open", [0.5, 3, 12])  # a few bars; many; more than MAX_BUCKETS (the last 48)
+def test_arrivals_are_counted_per_bar_on_every_edge(hours_open):
+    from events.checkin.models import CheckIn
+    from events.checkin.selectors import BUCKET
+
+    now = timezone.now().replace(microsecond=0)
+    event = open_event(starts_at=now + timedelta(minutes=10), checkin_opens_minutes=int(hours_open * 60) + 10)
+    opens = event.starts_at - timedelta(minutes=event.checkin_opens_minutes)
+    staff = make_staff()
+    offsets = [-timedelta(hours=30), -timedelta(seconds=1), timedelta(0), BUCKET - timedelta(microseconds=1), BUCKET,
+               BUCKET * 2 + timedelta(seconds=30), BUCKET * 3, now - opens - timedelta(seconds=1), now - opens,
+               now - opens + timedelta(hours=2)]  # before the window, on and around edges, now, after now
+    times = [opens + offset for offset in offsets]
+    for moment in times:
+        checkin_perform(event=event, secret=ticket_for(event).secret, staff=staff)
+        CheckIn.objects.filter(pk=CheckIn.objects.latest("pk").pk).update(checked_in_at=moment)
+    checkin_perform(event=event, secret=ticket_for(event).secret, staff=staff)  # annulled: in no bar
+    CheckIn.objects.filter(pk=CheckIn.objects.latest("pk").pk).update(checked_in_at=times[4], annulled_at=now,
+                                                                       annul_reason="扫错了")
+    counters = event_counters(event, now=now)
+    expected = _bars_by_hand(times, opens=opens, until=now)
+    assert [(bar["start"], bar["count"]) for bar in counters["arrivals"]] == [
+        (start.isoformat(), n) for start, n in expected]
+    assert counters["checked_in"] == len(times) == sum(bar["count"] for bar in counters["arrivals"])
+    assert len(counters["arrivals"]) == min(int((now - opens) / BUCKET) + 1, 48)
+
+
 @pytest.mark.django_db
 def test_dashboard_admin_page():
     event = open_event()

@@ -116,6 +116,57 @@ def test_given_the_meetings_id_a_scan_takes_the_meeting_from_the_tickets_read(ev
     assert CheckIn.objects.get(ticket=ticket).event_id == event.pk
 
 
+def _door_statements(**scan):
+    with CaptureQueriesContext(connection) as queries:
+        result = checkin_perform(**scan)
+    return result, [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_every_answer_at_the_door_reads_only_what_its_ticket_read_brought(event, staff):
+    """The ticket's read takes only the columns the door uses (`_DOOR_COLUMNS`): an answer that needed one more
+    would read it with a statement of its own, here counted."""
+    from engage.core.preload import user_preloaded
+    from events.registrations.models import Ticket
+
+    staff = user_preloaded(staff.pk)
+    fine = ticket_for(event, real_name="周晓梅")
+    revoked = ticket_for(event)
+    Ticket.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    pending = Ticket.objects.create(registration=make_registration(event, make_doctor(), status="pending"),
+                                    event=event, secret="PENDINGDOORCOLUMNS23456789")
+    no_profile = make_registration(event, make_staff("marketing")).ticket  # a doctor's card without a profile
+    elsewhere = ticket_for(open_event())
+    cases = [  # (how it is scanned, answer, reads)
+        ({"secret": fine.secret}, "ok", 1),
+        ({"secret": fine.secret}, "already_checked_in", 1),
+        ({"registration_id": revoked.registration_id}, "revoked", 1),
+        ({"secret": pending.secret}, "not_approved", 1),
+        ({"secret": no_profile.secret}, "ok", 1),
+        ({"secret": "NOSUCHTICKET234567892345"}, "invalid", 3),  # at the meeting, anywhere, then the meeting
+        ({"secret": elsewhere.secret}, "wrong_event", 3),
+    ]
+    for scanned, answer, reads in cases:
+        result, statements = _door_statements(event_id=event.pk, staff=staff, **scanned)
+        assert result.status == answer, (scanned, result)
+        assert len(statements) == reads + 1 and "INSERT" in statements[-1], (answer, statements)
+    card = checkin_perform(event_id=event.pk, secret=fine.secret, staff=staff).body["registration"]
+    profile = fine.registration.doctor.doctor_profile
+    assert card == {"id": fine.registration_id, "name": "周晓梅", "hospital": profile.hospital.name,
+                    "department": profile.department.name, "title": str(profile.get_title_display()),
+                    "status": "confirmed"}
+    checkin = CheckIn.objects.get(ticket=fine)
+    entry = AuditEntry.objects.get(action="event.checkin", object_id=str(checkin.pk))
+    assert entry.object_repr == str(CheckIn.objects.select_related("registration__doctor", "registration__event")
+                                    .get(pk=checkin.pk))
+    assert event.title in entry.object_repr and str(fine.registration.doctor) in entry.object_repr
+    with time_machine.travel(event.ends_at + timedelta(minutes=1), tick=False):
+        result, statements = _door_statements(event_id=event.pk, secret=revoked.secret, staff=staff)
+        assert result.status == "revoked" and len(statements) == 2
+        late = ticket_for(event)
+        result, statements = _door_statements(event_id=event.pk, secret=late.secret, staff=staff)
+        assert result.status == "outside_window" and len(statements) == 2, statements
+
+
 def test_given_the_meetings_id_another_meetings_ticket_is_wrong_event_and_strangers_are_refused(event, staff):
     other = open_event()
     ticket = ticket_for(other)
