@@ -147,9 +147,15 @@ def access_quota_by_invite(*, code: str, event: EventPage | None = None) -> Quot
     return quota
 
 
+_UNREAD_EVENT_TEXT = ["event__description", "event__agenda"]
+
+
 def _quota_to_register_into(by_invite: bool):
     def build(*, event_id: int, doctor_id: int, code: str = "") -> QuerySet[Quota]:
-        quotas = Quota.objects.select_related("event", "event__therapy_area").filter(event_id=event_id)
+        # The meeting's page without its text (description, agenda): no decision reads them, and parsing the
+        # agenda's blocks cost every registration more than the rest of the meeting's row.
+        quotas = (Quota.objects.select_related("event", "event__therapy_area").defer(*_UNREAD_EVENT_TEXT)
+                  .filter(event_id=event_id))
         quotas = quotas.filter(invite_code=code) if by_invite else quotas.filter(kind=Quota.Kind.OPEN)
         return quotas.annotate(
             doctor_registered=Exists(Registration.objects.filter(event_id=event_id, doctor_id=doctor_id,
