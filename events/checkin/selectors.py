@@ -62,8 +62,8 @@ def event_counters(event: EventPage, *, now: datetime | None = None) -> dict:
     10 minutes since check-in opened. Small enough to push over the WebSocket after every check-in.
 
     Two statements whatever the crowd: the arrivals are counted per bar by the database (one filtered count per
-    bar), not read into Python one time each (2,000 arrival times took a web process ≈20 ms once a second during a
-    busy door)."""
+    bar), not read into Python one time each (with 10,700 arrivals that took 32 ms of a web process's CPU, once a
+    second during a busy door; counting them here, 1.7 ms)."""
     now = now or timezone.now()
     seats = Registration.objects.filter(event=event).aggregate(
         registered=Count("pk", filter=Q(status__in=[Registration.Status.CONFIRMED, Registration.Status.PENDING])),

@@ -12,14 +12,14 @@ from events.registrations.models import Registration, Ticket
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SECRET_LENGTH = 28  # 28 × log2(31) ≈ 138.7 bits
 INVITE_LENGTH = 20  # ≈ 99 bits: an invitation opens only a quota, not a seat on its own
+if len(ALPHABET) > 32:
+    raise RuntimeError("random_code draws five bits per character: the alphabet must have at most 32")
 
 
 def random_code(length: int) -> str:
     """`length` characters of ALPHABET, each uniform and independent: five random bits per byte, the one value
     beyond the alphabet drawn again. One read of the system's randomness for the whole code (a `secrets.choice`
     per character was a read each: 28 for a ticket, taken with every registration)."""
-    if len(ALPHABET) > 32:
-        raise ValueError("the alphabet must fit five bits")
     found: list[str] = []
     while len(found) < length:
         found.extend(ALPHABET[b & 31] for b in secrets.token_bytes(length + 4) if (b & 31) < len(ALPHABET))
