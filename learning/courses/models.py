@@ -201,6 +201,8 @@ class LessonPage(ReviewedWhenAboutProductMixin, Page):
 class LessonProgress(models.Model):
     """One learner's progress through one lesson: when started, visible time spent, completed, where to resume."""
 
+    wagtail_reference_index_ignore = True  # a learner's run-time rows, not content: no reference-index work per save
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress")
     lesson = models.ForeignKey("learning.LessonPage", on_delete=models.CASCADE, related_name="progress")
     course = models.ForeignKey("learning.CoursePage", on_delete=models.CASCADE, related_name="lesson_progress")
@@ -223,6 +225,8 @@ class LessonProgress(models.Model):
 class CourseCompletion(models.Model):
     """A learner completed a course under its completion rule. Recorded once per passing attempt (once per course
     for courses without an exam); learning.certificates issues the certificate from it."""
+
+    wagtail_reference_index_ignore = True  # a learner's run-time rows, not content: no reference-index work per save
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_completions")
     course = models.ForeignKey("learning.CoursePage", on_delete=models.PROTECT, related_name="completions")

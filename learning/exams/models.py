@@ -121,6 +121,8 @@ class AttemptStatus(models.TextChoices):
 
 
 class Attempt(models.Model):
+    wagtail_reference_index_ignore = True  # a learner's run-time rows, not content: no reference-index work per save
+
     exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="attempts")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exam_attempts")
     number = models.PositiveIntegerField(_("attempt"))
@@ -158,6 +160,8 @@ class Attempt(models.Model):
 class AttemptQuestion(models.Model):
     """One question as one attempt showed it: the exact version, its position, the option order, the category it
     counted for (competency scores), the saved answer and, after grading, whether it was right."""
+
+    wagtail_reference_index_ignore = True  # a learner's run-time rows, not content: no reference-index work per save
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="questions")
     version = models.ForeignKey("learning.QuestionVersion", on_delete=models.PROTECT, related_name="shown_in")

@@ -64,6 +64,8 @@ class ScormPackage(models.Model):
 class ScormRegistration(models.Model):
     """One learner's SCORM run-time data for one package: what the next launch resumes from."""
 
+    wagtail_reference_index_ignore = True  # a learner's run-time rows, not content: no reference-index work per save
+
     package = models.ForeignKey(ScormPackage, on_delete=models.CASCADE, related_name="registrations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scorm_registrations")
     lesson_status = models.CharField(max_length=20, choices=LessonStatus.choices, default=LessonStatus.NOT_ATTEMPTED)
@@ -94,6 +96,8 @@ class ScormRegistration(models.Model):
 class ScormCommit(models.Model):
     """A commit received from the player; `commit_key` (the player's session and its commit sequence) makes a
     repeated commit a no-op."""
+
+    wagtail_reference_index_ignore = True  # a learner's run-time rows, not content: no reference-index work per save
 
     registration = models.ForeignKey(ScormRegistration, on_delete=models.CASCADE, related_name="commits")
     commit_key = models.CharField(max_length=80)
