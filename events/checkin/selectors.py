@@ -74,10 +74,15 @@ def event_counters(event: EventPage, *, now: datetime | None = None) -> dict:
     start, count = _bars(opens=opens, until=min(max(now, opens), closes))
     # Bar i holds the arrivals from its start to the next bar's; the first also those before it, the last those
     # after it (check-ins before the window opened or after "now" moved the bars).
-    edges = [start + BUCKET * i for i in range(1, count)]
-    bars = {f"bar_{i}": Count("pk", filter=Q(*([Q(checked_in_at__gte=edges[i - 1])] if i else []),
-                                             *([Q(checked_in_at__lt=edges[i])] if i < count - 1 else [])))
-            for i in range(count)}
+    starts = [start + BUCKET * i for i in range(count)]
+    bars = {}
+    for i in range(count):
+        within = Q()  # one bar: every arrival
+        if i > 0:
+            within &= Q(checked_in_at__gte=starts[i])
+        if i < count - 1:
+            within &= Q(checked_in_at__lt=starts[i + 1])
+        bars[f"bar_{i}"] = Count("pk", filter=within)
     counted = CheckIn.objects.filter(event=event, annulled_at__isnull=True).aggregate(checked_in=Count("pk"), **bars)
     checked_in = counted["checked_in"]
     no_shows = max(approved - checked_in, 0) if now >= event.starts_at else 0
@@ -88,9 +93,8 @@ def event_counters(event: EventPage, *, now: datetime | None = None) -> dict:
         "checked_in": checked_in,
         "no_shows": no_shows,
         "arrivals": [
-            {"start": (start + BUCKET * i).isoformat(),
-             "label": timezone.localtime(start + BUCKET * i).strftime("%H:%M"), "count": counted[f"bar_{i}"]}
-            for i in range(count)
+            {"start": bar.isoformat(), "label": timezone.localtime(bar).strftime("%H:%M"), "count": counted[f"bar_{i}"]}
+            for i, bar in enumerate(starts)
         ],
         "at": now.isoformat(),
     }

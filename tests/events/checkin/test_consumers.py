@@ -55,7 +55,7 @@ def _bars_by_hand(times, *, opens, until):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("hours_open", [0.5, 3, 12])  # a few bars; many; more than MAX_BUCKETS (the last 48)
+@pytest.mark.parametrize("hours_open", [0.05, 0.5, 3, 12])  # one bar; a few; many; more than MAX_BUCKETS
 def test_arrivals_are_counted_per_bar_on_every_edge(hours_open):
     from events.checkin.models import CheckIn
     from events.checkin.selectors import BUCKET
